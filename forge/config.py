@@ -1,0 +1,89 @@
+"""Settings from FORGE_* (and provider) environment variables and .streamlit/secrets.toml.
+
+Environment wins over secrets. API keys are read here on demand and are never
+written to the database or to logs.
+"""
+from __future__ import annotations
+
+import os
+import secrets as _secrets
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DB = ROOT / "data" / "forge.duckdb"
+MIN_PASSWORD_LENGTH = 10
+
+
+def _secrets_file() -> Path:
+    return Path(os.environ.get("FORGE_SECRETS", ROOT / ".streamlit" / "secrets.toml"))
+
+
+def read_secrets() -> dict:
+    """The parsed secrets.toml, or {} when there is none (or it is unreadable)."""
+    path = _secrets_file()
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except (OSError, tomllib.TOMLDecodeError):
+        return {}
+
+
+def get(name: str, default: str | None = None) -> str | None:
+    """A setting by its env-var name: env first, then secrets.toml (top level or [forge])."""
+    value = os.environ.get(name)
+    if value not in (None, ""):
+        return value
+    sec = read_secrets()
+    for table in (sec, sec.get("forge", {}) if isinstance(sec.get("forge"), dict) else {}):
+        if name in table and table[name] not in (None, ""):
+            return str(table[name])
+        if name.lower() in table and table[name.lower()] not in (None, ""):
+            return str(table[name.lower()])
+    return default
+
+
+@dataclass(frozen=True)
+class Settings:
+    db_path: Path
+    cookie_key: str
+    cookie_name: str
+    cookie_expiry_days: float
+    max_failed_logins: int
+    lockout_minutes: float
+    catalog_path: Path
+
+
+def _cookie_key(db_path: Path) -> str:
+    """FORGE_COOKIE_KEY, else a key generated once and kept beside the database (git-ignored)."""
+    key = get("FORGE_COOKIE_KEY")
+    if key:
+        return key
+    key_file = Path(get("FORGE_COOKIE_KEY_FILE") or db_path.parent / ".cookie_key")
+    try:
+        existing = key_file.read_text(encoding="utf-8").strip()
+        if existing:
+            return existing
+    except OSError:
+        pass
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    new = _secrets.token_urlsafe(48)
+    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(new)
+    return new
+
+
+def settings() -> Settings:
+    """Current settings (read afresh each call: tests change the environment)."""
+    db_path = Path(get("FORGE_DB") or DEFAULT_DB).expanduser()
+    return Settings(
+        db_path=db_path,
+        cookie_key=_cookie_key(db_path),
+        cookie_name=get("FORGE_COOKIE_NAME") or "forge_auth",
+        cookie_expiry_days=float(get("FORGE_COOKIE_EXPIRY_DAYS") or 7),
+        max_failed_logins=int(get("FORGE_MAX_FAILED_LOGINS") or 5),
+        lockout_minutes=float(get("FORGE_LOCKOUT_MINUTES") or 15),
+        catalog_path=Path(get("FORGE_CATALOG") or ROOT / "forge" / "llm" / "catalog.toml"),
+    )

@@ -1,0 +1,1 @@
+"""Eval functions: contract, sandbox, runner, generation, synthesis (later issues)."""

@@ -1,0 +1,119 @@
+"""DuckDB connection handling: one connection per process, a cursor per thread."""
+from __future__ import annotations
+
+import contextlib
+import random
+import threading
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import duckdb
+
+from forge.store import migrations
+
+# DuckDB raises these when two transactions touch the same rows; retrying wins.
+_CONFLICT_ERRORS = (duckdb.TransactionException,)
+_MAX_RETRIES = 8
+
+
+class Database:
+    """A DuckDB file shared by every thread of this process.
+
+    DuckDB refuses one connection used from several threads at once, so each
+    thread gets its own ``cursor()`` of the single connection.
+    """
+
+    def __init__(self, path: str | Path, read_only: bool = False):
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._conn = duckdb.connect(self.path, read_only=read_only)
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        if not read_only:
+            migrations.apply(self._conn)
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """The calling thread's cursor, created on first use."""
+        cur = getattr(self._local, "cursor", None)
+        if cur is None:
+            with self._lock:
+                cur = self._conn.cursor()
+            self._local.cursor = cur
+        return cur
+
+    def execute(self, sql: str, params: Any = None) -> duckdb.DuckDBPyConnection:
+        """Run one statement on this thread's cursor (autocommit)."""
+        return _retry(lambda: self.cursor().execute(sql, params or []))
+
+    def fetchall(self, sql: str, params: Any = None) -> list[tuple]:
+        return self.execute(sql, params).fetchall()
+
+    def fetchone(self, sql: str, params: Any = None) -> tuple | None:
+        return self.execute(sql, params).fetchone()
+
+    def fetchdicts(self, sql: str, params: Any = None) -> list[dict]:
+        cur = self.execute(sql, params)
+        cols = [d[0] for d in cur.description]
+        return [dict(zip(cols, row)) for row in cur.fetchall()]
+
+    def scalar(self, sql: str, params: Any = None) -> Any:
+        row = self.fetchone(sql, params)
+        return row[0] if row else None
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """One explicit transaction on this thread's cursor.
+
+        Conflicts surface as ``TransactionException``; callers that can replay
+        their work use :meth:`write` instead, which retries.
+        """
+        cur = self.cursor()
+        cur.execute("BEGIN TRANSACTION")
+        try:
+            yield cur
+        except BaseException:
+            with contextlib.suppress(duckdb.Error):
+                cur.execute("ROLLBACK")
+            raise
+        else:
+            try:
+                cur.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(duckdb.Error):
+                    cur.execute("ROLLBACK")
+                raise
+
+    def write(self, fn, *args, **kwargs):
+        """Run ``fn(cursor, ...)`` in a transaction, retrying on write conflicts."""
+
+        def attempt():
+            with self.transaction() as cur:
+                return fn(cur, *args, **kwargs)
+
+        return _retry(attempt)
+
+    def close(self) -> None:
+        with contextlib.suppress(duckdb.Error):
+            self._conn.close()
+
+
+def _retry(fn):
+    for attempt in range(_MAX_RETRIES):
+        try:
+            return fn()
+        except _CONFLICT_ERRORS:
+            if attempt == _MAX_RETRIES - 1:
+                raise
+            time.sleep(0.01 * (2**attempt) * (0.5 + random.random()))
+    raise AssertionError("unreachable")
+
+
+def connect(path: str | Path | None = None) -> Database:
+    """Open (and migrate) the database at ``path``, default from settings."""
+    if path is None:
+        from forge.config import settings
+
+        path = settings().db_path
+    return Database(path)

@@ -1,0 +1,78 @@
+"""Shared fixtures: a fresh database file per test, users, workspaces."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_settings(tmp_path, monkeypatch):
+    """Every test gets its own database and cookie key; no stray provider keys."""
+    monkeypatch.setenv("FORGE_DB", str(tmp_path / "forge.duckdb"))
+    monkeypatch.setenv("FORGE_COOKIE_KEY", "test-cookie-key-" + "x" * 32)
+    monkeypatch.setenv("FORGE_SECRETS", str(tmp_path / "no-secrets.toml"))
+    for var in (
+        "OPENAI_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL",
+        "LANGFUSE_HOST", "LANGFUSE_BASE_URL", "LANGFUSE_PUBLIC_KEY", "LANGFUSE_SECRET_KEY",
+        "FORGE_USER", "FORGE_PASSWORD",
+    ):
+        monkeypatch.delenv(var, raising=False)
+    yield
+
+
+@pytest.fixture
+def db(tmp_path):
+    from forge.store import connect
+
+    database = connect(tmp_path / "forge.duckdb")
+    yield database
+    database.close()
+
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def admin(db):
+    from forge import auth
+
+    return auth.create_first_admin(db, "admin", PASSWORD, "Ada Admin")
+
+
+@pytest.fixture
+def default_ws(db, admin):
+    from forge import auth
+
+    return auth.resolve_workspace(db, admin)
+
+
+@pytest.fixture
+def analyst(db, admin, default_ws):
+    """An analyst who is a member of the default workspace."""
+    from forge import auth
+
+    user = auth.create_user(db, admin, "ana", PASSWORD, "analyst", "Ana Lyst")
+    auth.add_member(db, admin, default_ws.id, "ana")
+    return user
+
+
+@pytest.fixture
+def outsider(db, admin):
+    """An analyst who belongs to no workspace of the admin's."""
+    from forge import auth
+
+    user = auth.create_user(db, admin, "otto", PASSWORD, "analyst", "Otto Outsider")
+    own = auth.create_workspace(db, admin, "otto-space")
+    auth.add_member(db, admin, own.id, "otto")
+    return user
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    assert SHARED_DATA.is_dir(), f"shared data not found at {SHARED_DATA}"
+    return SHARED_DATA
