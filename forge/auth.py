@@ -82,8 +82,15 @@ def _user(row) -> User | None:
 # ---------------------------------------------------------------- passwords
 
 
+def _rounds() -> int:
+    # 12 is bcrypt's default; tests lower it (FORGE_BCRYPT_ROUNDS=4) to stay fast.
+    from forge.config import get
+
+    return max(4, min(16, int(get("FORGE_BCRYPT_ROUNDS") or 12)))
+
+
 def hash_password(password: str) -> str:
-    return bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt()).decode("ascii")
+    return bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt(_rounds())).decode("ascii")
 
 
 def check_password_policy(password: str) -> None:
@@ -196,7 +203,7 @@ def set_password(db: Database, actor: User, username: str, new_password: str) ->
         )
         # A reset ends any lockout: record a success so the failure streak is broken.
         cur.execute(
-            "INSERT INTO login_attempts VALUES (?, ?, TRUE, 'reset')", [username, utcnow()]
+            "INSERT INTO login_attempts VALUES (?, ?, TRUE, 'reset')", [target.username, utcnow()]
         )
 
     db.write(txn)
@@ -271,7 +278,7 @@ def authenticate(db: Database, username: str, password: str, channel: str = "web
         ok = bcrypt.checkpw((password or "").encode("utf-8"), row[-1].encode("ascii"))
     else:
         # Same work for unknown names, so timing does not reveal which names exist.
-        bcrypt.checkpw(b"x", _DUMMY_HASH)
+        bcrypt.checkpw(b"x", _dummy_hash())
     if ok and row[5]:
         record_login_attempt(db, username, False, channel)
         raise AuthError("This account is disabled. Ask an admin.")
@@ -284,7 +291,14 @@ def authenticate(db: Database, username: str, password: str, channel: str = "web
     return User(*row[:-1])
 
 
-_DUMMY_HASH = bcrypt.hashpw(b"forge-dummy", bcrypt.gensalt(rounds=12))
+_DUMMY_HASHES: dict[int, bytes] = {}
+
+
+def _dummy_hash() -> bytes:
+    rounds = _rounds()
+    if rounds not in _DUMMY_HASHES:
+        _DUMMY_HASHES[rounds] = bcrypt.hashpw(b"forge-dummy", bcrypt.gensalt(rounds))
+    return _DUMMY_HASHES[rounds]
 
 
 def failed_logins(db: Database, actor: User, limit: int = 200) -> list[dict]:

@@ -16,6 +16,7 @@ def _isolated_settings(tmp_path, monkeypatch):
     monkeypatch.setenv("FORGE_DB", str(tmp_path / "forge.duckdb"))
     monkeypatch.setenv("FORGE_COOKIE_KEY", "test-cookie-key-" + "x" * 32)
     monkeypatch.setenv("FORGE_SECRETS", str(tmp_path / "no-secrets.toml"))
+    monkeypatch.setenv("FORGE_BCRYPT_ROUNDS", "4")  # real bcrypt, cheap cost factor
     for var in (
         "OPENAI_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL",
         "LANGFUSE_HOST", "LANGFUSE_BASE_URL", "LANGFUSE_PUBLIC_KEY", "LANGFUSE_SECRET_KEY",

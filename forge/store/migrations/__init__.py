@@ -32,11 +32,11 @@ def applied(conn: duckdb.DuckDBPyConnection) -> list[str]:
     return [r[0] for r in conn.execute("SELECT name FROM schema_migrations ORDER BY name").fetchall()]
 
 
-def apply(conn: duckdb.DuckDBPyConnection) -> list[str]:
-    """Apply pending migrations; returns the names applied now."""
+def apply(conn: duckdb.DuckDBPyConnection, shipped: list[tuple[str, str]] | None = None) -> list[str]:
+    """Apply pending migrations (default: those shipped); returns the names applied now."""
     done = set(applied(conn))
     newly = []
-    for name, sql in available():
+    for name, sql in available() if shipped is None else shipped:
         if name in done:
             continue
         conn.execute("BEGIN TRANSACTION")

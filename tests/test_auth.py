@@ -1,0 +1,156 @@
+"""Users, passwords, roles, lockout and workspace membership rules in forge.auth."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from forge import auth
+from forge.config import MIN_PASSWORD_LENGTH
+from tests.conftest import PASSWORD
+
+
+def test_first_admin_once_then_refused(db):
+    assert not auth.has_users(db)
+    admin = auth.create_first_admin(db, "Root", PASSWORD, "Root Admin")
+    assert admin.role == "admin" and admin.username == "root"
+    assert [w.name for w in auth.workspaces_for(db, admin)] == ["default"]
+    with pytest.raises(auth.PermissionDenied, match="already exists"):
+        auth.create_first_admin(db, "second", PASSWORD)
+    assert [u.username for u in auth.list_users(db, admin)] == ["root"]
+
+
+def test_password_is_bcrypt_hashed_never_stored_plain(db, admin):
+    stored = db.scalar("SELECT password_hash FROM users WHERE username = 'admin'")
+    assert stored.startswith("$2") and PASSWORD not in stored
+
+
+@pytest.mark.parametrize("bad", ["", "short", "x" * (MIN_PASSWORD_LENGTH - 1)])
+def test_short_passwords_refused(db, admin, bad):
+    with pytest.raises(auth.AuthError, match=f"at least {MIN_PASSWORD_LENGTH}"):
+        auth.create_user(db, admin, "newbie", bad, "analyst")
+    assert auth.get_user(db, "newbie") is None
+
+
+def test_login_is_case_insensitive_on_name_and_checks_password(db, admin):
+    assert auth.authenticate(db, "ADMIN", PASSWORD).id == admin.id
+    with pytest.raises(auth.AuthError, match="Wrong user name or password"):
+        auth.authenticate(db, "admin", PASSWORD + "!")
+    with pytest.raises(auth.AuthError, match="Wrong user name or password"):
+        auth.authenticate(db, "nobody", PASSWORD)
+
+
+def test_lockout_after_five_failures_recorded_for_admin_and_ended_by_reset(db, admin, analyst):
+    for _ in range(4):
+        with pytest.raises(auth.AuthError) as exc:
+            auth.authenticate(db, "ana", "wrong password!")
+        assert not isinstance(exc.value, auth.LockedOut)
+    with pytest.raises(auth.LockedOut, match="Try again in 15 minutes"):
+        auth.authenticate(db, "ana", "wrong password!")
+    # Even the right password is refused while locked.
+    with pytest.raises(auth.LockedOut):
+        auth.authenticate(db, "ana", PASSWORD)
+    # Other users are unaffected; the lockout is excluded from web credentials.
+    assert auth.authenticate(db, "admin", PASSWORD)
+    assert "ana" not in auth.authenticator_credentials(db)["usernames"]
+    # The admin sees it.
+    assert {r["username"] for r in auth.failed_logins(db, admin)} == {"ana"}
+    assert [r["username"] for r in auth.locked_users(db, admin)] == ["ana"]
+    # A reset ends it.
+    auth.set_password(db, admin, "ana", "a brand new passphrase")
+    assert auth.authenticate(db, "ana", "a brand new passphrase").username == "ana"
+
+
+def test_lockout_expires(db, analyst, monkeypatch):
+    for _ in range(5):
+        with pytest.raises(auth.AuthError):
+            auth.authenticate(db, "ana", "wrong password!")
+    assert auth.locked_until(db, "ana") is not None
+    # Age every attempt past the 15-minute window.
+    db.execute("UPDATE login_attempts SET attempted_at = attempted_at - INTERVAL 16 MINUTE")
+    assert auth.locked_until(db, "ana") is None
+    assert auth.authenticate(db, "ana", PASSWORD).username == "ana"
+
+
+def test_lockout_settings_come_from_env(db, analyst, monkeypatch):
+    monkeypatch.setenv("FORGE_MAX_FAILED_LOGINS", "2")
+    monkeypatch.setenv("FORGE_LOCKOUT_MINUTES", "1")
+    for _ in range(2):
+        with pytest.raises(auth.AuthError):
+            auth.authenticate(db, "ana", "wrong password!")
+    until = auth.locked_until(db, "ana")
+    assert until is not None and until - auth.utcnow() <= timedelta(minutes=1)
+
+
+def test_disabled_user_cannot_log_in_or_read(db, admin, analyst, default_ws):
+    auth.set_disabled(db, admin, "ana", True)
+    with pytest.raises(auth.AuthError, match="disabled"):
+        auth.authenticate(db, "ana", PASSWORD)
+    ana = auth.get_user(db, "ana")
+    with pytest.raises(auth.PermissionDenied):
+        auth.require(db, ana, default_ws.id)
+
+
+def test_only_admins_manage_users_and_workspaces(db, admin, analyst, default_ws):
+    with pytest.raises(auth.PermissionDenied):
+        auth.create_user(db, analyst, "eve", PASSWORD, "admin")
+    with pytest.raises(auth.PermissionDenied):
+        auth.create_workspace(db, analyst, "mine")
+    with pytest.raises(auth.PermissionDenied):
+        auth.add_member(db, analyst, default_ws.id, "ana")
+    with pytest.raises(auth.PermissionDenied):
+        auth.set_password(db, analyst, "admin", "taken over by ana!")
+    with pytest.raises(auth.PermissionDenied):
+        auth.list_users(db, analyst)
+    # A user may change their own password.
+    auth.set_password(db, analyst, "ana", "my own new passphrase")
+    assert auth.authenticate(db, "ana", "my own new passphrase")
+
+
+def test_last_admin_cannot_be_demoted(db, admin):
+    with pytest.raises(auth.AuthError, match="last admin"):
+        auth.set_role(db, admin, "admin", "viewer")
+
+
+def test_viewer_may_read_but_not_rate_import_or_run(db, admin, default_ws):
+    viewer = auth.create_user(db, admin, "vic", PASSWORD, "viewer")
+    auth.add_member(db, admin, default_ws.id, "vic")
+    assert auth.require(db, viewer, default_ws.id, "read").name == "default"
+    for action in ("rate", "import", "run", "edit"):
+        with pytest.raises(auth.PermissionDenied, match="viewer"):
+            auth.require(db, viewer, default_ws.id, action)
+
+
+def test_membership_governs_workspace_list_and_access(db, admin, analyst, outsider, default_ws):
+    assert [w.name for w in auth.workspaces_for(db, outsider)] == ["otto-space"]
+    with pytest.raises(auth.PermissionDenied, match="not a member"):
+        auth.require(db, outsider, default_ws.id)
+    auth.add_member(db, admin, default_ws.id, "otto")
+    assert auth.require(db, outsider, default_ws.id).name == "default"
+    auth.remove_member(db, admin, default_ws.id, "otto")
+    with pytest.raises(auth.PermissionDenied):
+        auth.require(db, outsider, default_ws.id)
+
+
+def test_admin_sees_all_workspaces_with_members(db, admin, analyst, outsider):
+    rows = {r["name"]: r["members"] for r in auth.all_workspaces(db, admin)}
+    assert rows == {"default": ["admin", "ana"], "otto-space": ["admin", "otto"]}
+
+
+def test_resolve_workspace_refuses_names_of_others(db, admin, outsider):
+    with pytest.raises(auth.PermissionDenied, match="No workspace 'default' that you belong to"):
+        auth.resolve_workspace(db, outsider, "default")
+    with pytest.raises(auth.PermissionDenied, match="No workspace 'nope'"):
+        auth.resolve_workspace(db, outsider, "nope")
+
+
+def test_duplicate_and_invalid_names_refused(db, admin):
+    with pytest.raises(auth.AuthError, match="already exists"):
+        auth.create_user(db, admin, "Admin", PASSWORD, "analyst")
+    with pytest.raises(auth.AuthError, match="User name"):
+        auth.create_user(db, admin, "a b", PASSWORD, "analyst")
+    with pytest.raises(auth.AuthError, match="Role must be"):
+        auth.create_user(db, admin, "carl", PASSWORD, "superuser")
+    auth.create_workspace(db, admin, "Team A")
+    with pytest.raises(auth.AuthError, match="already exists"):
+        auth.create_workspace(db, admin, "Team A")
