@@ -1,0 +1,338 @@
+"""File importer: JSONL / JSON / CSV in the unified shape, OpenAI chat logs, Langfuse trace JSON.
+
+Every row is checked on its own: a bad row becomes an error entry naming the
+file, line and field, and the valid rows of the same file are still imported.
+A row's optional ``rating`` (with ``rating_note`` or ``note``) goes into the
+eval set given by ``eval_set``; without one, ratings are counted as skipped
+(with a warning) and nothing is guessed.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
+
+from forge import auth
+from forge.review import ratings as ratings_store
+from forge.store import traces as trace_store
+from forge.traces.langfuse_mapping import export_to_unified, is_langfuse_trace
+from forge.traces.model import TraceFieldError, content_id, maybe_json, normalize_trace
+
+Progress = Callable[[int, "int | None", str], None]
+
+MAX_FIELD_BYTES = 10 * 1024 * 1024  # one field above this is refused (the rest of the file is kept)
+BATCH = 2000
+_RATING_KEYS = ("rating", "rating_note", "note")
+
+
+class _RowError(Exception):
+    def __init__(self, field: str | None, message: str):
+        self.field = field
+        self.message = message
+        super().__init__(message)
+
+
+def new_summary() -> dict:
+    return {"imported": 0, "updated": 0, "skipped": 0, "failed": 0, "errors": [], "warnings": [],
+            "ratings": {"stored": 0, "skipped": 0, "eval_set": None}}
+
+
+def _error(summary: dict, file: str, line: int | None, field: str | None, message: str) -> None:
+    summary["errors"].append({"file": file, "line": line, "field": field, "message": message})
+
+
+def _warn(summary: dict, file: str, line: int | None, field: str | None, message: str) -> None:
+    summary["warnings"].append({"file": file, "line": line, "field": field, "message": message})
+
+
+# ---------------------------------------------------------------- decoding and parsing
+
+
+def _decode(name: str, data: bytes, summary: dict) -> str:
+    """UTF-8 text; undecodable bytes are replaced, with a warning naming each line."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    lines = data.split(b"\n")
+    out = []
+    for i, raw in enumerate(lines, 1):
+        try:
+            out.append(raw.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            out.append(raw.decode("utf-8", errors="replace"))
+            _warn(summary, name, i, None,
+                  f"not valid UTF-8 (byte {exc.start + 1} of the line): undecodable bytes replaced by U+FFFD")
+    text = "\n".join(out)
+    return text[1:] if text.startswith("\ufeff") else text
+
+
+def _oversized(obj: Any, line_len: int) -> str | None:
+    """The first top-level field larger than MAX_FIELD_BYTES, if any (cheap when the row is small)."""
+    if line_len <= MAX_FIELD_BYTES or not isinstance(obj, dict):
+        return None
+    for key, value in obj.items():
+        size = len(value) if isinstance(value, str) else len(json.dumps(value, default=str))
+        if size > MAX_FIELD_BYTES:
+            return str(key)
+    return None
+
+
+def _jsonl_rows(text: str) -> Iterator[tuple[int, Any, Exception | None]]:
+    for i, line in enumerate(text.split("\n"), 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except ValueError as exc:
+            yield i, None, _RowError(None, f"invalid JSON: {exc}")
+            continue
+        key = _oversized(obj, len(line))
+        if key:
+            yield i, None, _RowError(key, f"field '{key}' is larger than {MAX_FIELD_BYTES // (1024 * 1024)} MB; row refused")
+            continue
+        yield i, obj, None
+
+
+def _csv_rows(text: str) -> Iterator[tuple[int, Any, Exception | None]]:
+    csv.field_size_limit(2**31 - 1)
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    for row in reader:
+        line = reader.line_num
+        if not any((v or "").strip() for k, v in row.items() if k is not None):
+            continue
+        if None in row:
+            yield line, None, _RowError(None, "more cells than header columns")
+            continue
+        big = next((k for k, v in row.items() if v is not None and len(v) > MAX_FIELD_BYTES), None)
+        if big:
+            yield line, None, _RowError(big, f"field '{big}' is larger than {MAX_FIELD_BYTES // (1024 * 1024)} MB; row refused")
+            continue
+        obj = {k.strip(): (v if v != "" else None) for k, v in row.items() if k}
+        yield line, obj, None
+
+
+def _json_items(obj: Any, text_len: int) -> Iterator[tuple[int, Any, Exception | None]]:
+    if isinstance(obj, dict) and isinstance(obj.get("data"), list) and not is_langfuse_trace(obj):
+        obj = obj["data"]  # a Langfuse list page, or {"data": [...]}
+    items = obj if isinstance(obj, list) else [obj]
+    for i, item in enumerate(items, 1):
+        key = _oversized(item, text_len)
+        if key:
+            yield i, None, _RowError(key, f"field '{key}' is larger than {MAX_FIELD_BYTES // (1024 * 1024)} MB; item refused")
+            continue
+        yield i, item, None
+
+
+def parse_rows(name: str, text: str) -> Iterator[tuple[int, Any, Exception | None]]:
+    """(line or item number, parsed row or None, error or None) for every row of a file."""
+    stripped = text.lstrip()
+    if name.lower().endswith((".csv", ".tsv")) or (stripped[:1] not in ("{", "[") and "," in stripped.split("\n", 1)[0]):
+        yield from _csv_rows(text)
+        return
+    if stripped[:1] == "[" or (stripped[:1] == "{" and not name.lower().endswith(".jsonl")):
+        try:
+            obj = json.loads(text)
+        except ValueError as exc:
+            if stripped[:1] == "[":
+                yield getattr(exc, "lineno", None), None, _RowError(None, f"invalid JSON: {exc}")
+                return
+        else:
+            yield from _json_items(obj, len(text))
+            return
+    yield from _jsonl_rows(text)
+
+
+# ---------------------------------------------------------------- row shapes
+
+
+def _is_openai_log(obj: dict) -> bool:
+    req = obj.get("request") if isinstance(obj.get("request"), dict) else obj
+    return isinstance(req.get("messages"), list) and "input" not in obj and "steps" not in obj
+
+
+def openai_log_to_unified(obj: dict) -> dict:
+    """An OpenAI chat-completions log row ({messages, response} or {request, response}) -> unified."""
+    req = obj.get("request") if isinstance(obj.get("request"), dict) else obj
+    messages = list(req["messages"])
+    resp = maybe_json(obj.get("response", obj.get("completion")))
+    if resp is None and isinstance(obj.get("choices"), list):
+        resp = obj
+    output: Any = None
+    usage: dict = {}
+    if isinstance(resp, dict):
+        choices = resp.get("choices")
+        if isinstance(choices, list) and choices and isinstance(choices[0], dict):
+            output = choices[0].get("message") or choices[0].get("text")
+        usage = resp.get("usage") if isinstance(resp.get("usage"), dict) else {}
+    elif resp is not None:
+        output = resp
+    if output is None and messages and isinstance(messages[-1], dict) and messages[-1].get("role") == "assistant":
+        output = messages.pop()  # fine-tuning style: the last assistant turn is the answer
+    if output is None:
+        raise TraceFieldError("response", "missing (an OpenAI chat log needs a response or a final assistant message)")
+    model = req.get("model") or (resp.get("model") if isinstance(resp, dict) else None)
+    source_id = obj.get("id") or (resp.get("id") if isinstance(resp, dict) else None) or content_id(
+        {"messages": messages, "output": output, "model": model})
+    created = resp.get("created") if isinstance(resp, dict) else None
+    timestamp = obj.get("timestamp") or created
+    skip = {"messages", "request", "response", "completion", "choices", "id", "timestamp", "usage", "model",
+            "tags", "metadata", "user_id", "session_id", "name", *_RATING_KEYS}
+    metadata = maybe_json(obj.get("metadata")) or {}
+    if isinstance(metadata, dict):
+        metadata = {**{k: v for k, v in obj.items() if k not in skip}, **metadata}
+    step = {
+        "id": "generation", "type": "GENERATION", "name": "chat.completions", "input": messages,
+        "output": output, "model": model, "start_time": timestamp,
+        "input_tokens": usage.get("prompt_tokens", usage.get("input_tokens")),
+        "output_tokens": usage.get("completion_tokens", usage.get("output_tokens")),
+    }
+    return normalize_trace({
+        "id": str(source_id), "source_id": str(source_id), "name": obj.get("name") or "chat.completions",
+        "timestamp": timestamp, "input": messages, "output": output, "steps": [step],
+        "metadata": metadata, "tags": obj.get("tags"), "user_id": obj.get("user_id"),
+        "session_id": obj.get("session_id"),
+    }, source="file")
+
+
+def row_to_unified(obj: Any) -> dict:
+    """Any supported row -> unified trace (TraceFieldError names the bad field)."""
+    if not isinstance(obj, dict):
+        raise TraceFieldError("row", f"expected a JSON object, got {type(obj).__name__}")
+    if is_langfuse_trace(obj):
+        trace, _scores = export_to_unified(obj)
+        return trace
+    if _is_openai_log(obj):
+        return openai_log_to_unified(obj)
+    return normalize_trace(obj, source="file", require_output=True)
+
+
+# ---------------------------------------------------------------- import
+
+
+def _collect(name: str, data: bytes, summary: dict, pending: dict, progress: Progress | None) -> None:
+    """Parse one file's rows into ``pending`` ({(source, source_id): (trace, rating_info)})."""
+    if not data.strip():
+        _error(summary, name, None, None, "file is empty")
+        return
+    text = _decode(name, data, summary)
+    seen = pending  # a trace met again (in this file or an earlier one) replaces the earlier row
+    rows = 0
+    for line, obj, err in parse_rows(name, text):
+        rows += 1
+        if err is None:
+            try:
+                trace = row_to_unified(obj)
+            except TraceFieldError as exc:
+                err = _RowError(exc.field, exc.message)
+        if err is not None:
+            summary["failed"] += 1
+            _error(summary, name, line, err.field, err.message)
+            continue
+        key = (trace["source"], trace["source_id"])
+        if key in seen:
+            summary["skipped"] += 1
+            earlier = seen[key][2]
+            _warn(summary, name, line, None,
+                  f"same trace id {trace['source_id']} as {earlier[0]} line {earlier[1]}; this later row is kept")
+        rating = None
+        if isinstance(obj, dict) and obj.get("rating") not in (None, ""):
+            rating = {"value": obj["rating"], "note": obj.get("rating_note") or obj.get("note"),
+                      "file": name, "line": line}
+        pending[key] = (trace, rating, (name, line))
+        if progress and rows % 5000 == 0:
+            progress(0, None, f"{name}: read {rows} rows")
+    if rows == 0:
+        _error(summary, name, None, None, "file has no rows (only blank lines or a header)")
+
+
+def _store(db, actor, workspace_id, pending: dict, summary: dict, eval_set: str | None,
+           progress: Progress | None) -> None:
+    items = list(pending.values())
+    total = len(items)
+    rated: list[tuple[str, dict]] = []
+    for start in range(0, total, BATCH):
+        chunk = items[start:start + BATCH]
+        result = trace_store.upsert_traces(db, actor, workspace_id, [t for t, _, _ in chunk])
+        summary["imported"] += result["imported"]
+        summary["updated"] += result["updated"]
+        rated += [(tid, r) for tid, (_, r, _) in zip(result["ids"], chunk) if r is not None]
+        if progress:
+            progress(min(start + BATCH, total), total, f"stored {min(start + BATCH, total)} of {total} traces")
+    if not rated:
+        return
+    if not eval_set:
+        summary["ratings"]["skipped"] += len(rated)
+        _warn(summary, rated[0][1]["file"], None, "rating",
+              f"{len(rated)} rows carry a rating but no eval set was chosen; ratings not stored "
+              "(import again with --eval-set NAME: traces are updated, not duplicated)")
+        return
+    es = ratings_store.get_or_create_eval_set(db, actor, workspace_id, eval_set)
+    summary["ratings"]["eval_set"] = es["name"]
+    good = []
+    for tid, r in rated:
+        try:
+            value = ratings_store.normalize_rating(r["value"])
+        except ValueError as exc:
+            summary["ratings"]["skipped"] += 1
+            _error(summary, r["file"], r["line"], "rating", str(exc))
+            continue
+        note = r["note"] if isinstance(r["note"], str) else (None if r["note"] is None else json.dumps(r["note"]))
+        good.append({"trace_id": tid, "value": value, "note": note,
+                     "rater": f"file:{os.path.basename(r['file'])}"})
+    if good:
+        summary["ratings"]["stored"] += ratings_store.upsert_ratings(db, actor, workspace_id, es["id"], good)
+
+
+def _run(db, actor, workspace_id, files: Iterable[tuple[str, bytes | None, str | None]], eval_set, progress) -> dict:
+    auth.require(db, actor, workspace_id, "import")
+    if eval_set:
+        auth.require(db, actor, workspace_id, "rate")
+    summary = new_summary()
+    pending: dict = {}
+    for name, data, read_error in files:
+        if read_error:
+            _error(summary, name, None, None, read_error)
+            continue
+        _collect(name, data, summary, pending, progress)
+    _store(db, actor, workspace_id, pending, summary, eval_set, progress)
+    if progress:
+        progress(len(pending), len(pending), f"done: {summary['imported']} new, {summary['updated']} updated, "
+                 f"{summary['failed']} failed")
+    return summary
+
+
+def _read(paths) -> Iterator[tuple[str, bytes | None, str | None]]:
+    for p in paths:
+        path = Path(p)
+        try:
+            yield str(path), path.read_bytes(), None
+        except IsADirectoryError:
+            yield str(path), None, "is a directory, not a file"
+        except FileNotFoundError:
+            yield str(path), None, "file not found"
+        except OSError as exc:
+            yield str(path), None, f"cannot read: {exc.strerror or exc}"
+
+
+def import_files(db, actor, workspace_id, paths, eval_set=None, progress: Progress | None = None) -> dict:
+    """Import every file: ``{"imported","updated","skipped","failed","errors":[{"file","line","field","message"}]}``.
+
+    Also ``warnings`` (replaced bytes, duplicate rows, unstored ratings) and
+    ``ratings`` ({"stored", "skipped", "eval_set"}). Needs ``import`` (and ``rate`` with an eval set).
+    A trace repeated across files is imported once; the later file's version is kept.
+    """
+    return _run(db, actor, workspace_id, _read(paths), eval_set, progress)
+
+
+def import_bytes(db, actor, workspace_id, name, data: bytes, eval_set=None, progress: Progress | None = None) -> dict:
+    """Same as import_files for one uploaded file's bytes (``name`` picks CSV vs JSON and names errors)."""
+    return _run(db, actor, workspace_id, [(name, data, None)], eval_set, progress)
+
+
+def nothing_valid(summary: dict) -> bool:
+    """True when no row of the input was usable (the CLI exits 2 then)."""
+    return summary["imported"] + summary["updated"] + summary["skipped"] == 0

@@ -1,0 +1,327 @@
+"""Langfuse importer through the langfuse SDK's HTTP client.
+
+Reads v2 observations (``GET /api/public/v2/observations``, cursor paging,
+grouped by ``traceId``); when the server answers 404 there (self-hosted v3)
+it falls back to v1 (``GET /api/public/traces`` page paging, ``/traces/{id}``
+for observations and scores). The SDK client sends basic auth and retries
+429/5xx honouring ``Retry-After``. Responses are read as plain JSON: parsing
+50,000 observations into pydantic models would be the slowest part of an import.
+
+Incremental: per workspace and host the newest trace timestamp (and the trace
+ids at that instant) is kept in ``import_cursors``; the next import asks only
+for what started at or after it. Re-imports update in place (upsert).
+"""
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from typing import Any, Callable
+
+import httpx
+
+from forge import auth, config
+from forge.review import ratings as ratings_store
+from forge.store import traces as trace_store
+from forge.traces.files import new_summary
+from forge.traces.langfuse_mapping import langfuse_to_unified
+from forge.traces.model import TraceFieldError, iso, parse_time
+
+Progress = Callable[[int, "int | None", str], None]
+
+V2_FIELDS = "core,basic,time,io,metadata,model,usage,prompt,metrics,trace_context"
+V2_PAGE = 1000
+V1_PAGE = 100  # the v1 API refuses more
+BATCH = 2000
+MAX_RETRIES = 6
+
+
+class LangfuseError(Exception):
+    """The Langfuse server could not be used (not configured, unreachable, refused the keys)."""
+
+
+class _NotFound(LangfuseError):
+    pass
+
+
+def _settings() -> tuple[str | None, str | None, str | None]:
+    host = config.get("LANGFUSE_HOST") or config.get("LANGFUSE_BASE_URL")
+    return (host.rstrip("/") if host else None), config.get("LANGFUSE_PUBLIC_KEY"), config.get("LANGFUSE_SECRET_KEY")
+
+
+def connection_status() -> dict:
+    """``{"configured": bool, "host": str|None, "missing": [variable names]}`` — never the keys."""
+    host, pk, sk = _settings()
+    missing = [name for name, v in (("LANGFUSE_HOST", host), ("LANGFUSE_PUBLIC_KEY", pk),
+                                    ("LANGFUSE_SECRET_KEY", sk)) if not v]
+    return {"configured": not missing, "host": host, "missing": missing}
+
+
+class _Api:
+    """GET JSON through the langfuse SDK's own HTTP client (auth, base URL, retries)."""
+
+    def __init__(self):
+        from langfuse.api.client import LangfuseAPI
+
+        status = connection_status()
+        if not status["configured"]:
+            raise LangfuseError("Langfuse is not configured: set " + ", ".join(status["missing"]))
+        host, pk, sk = _settings()
+        self.host = host
+        self._api = LangfuseAPI(base_url=host, username=pk, password=sk, x_langfuse_public_key=pk, timeout=60)
+        self._http = self._api._client_wrapper.httpx_client
+        self.requests = 0
+
+    def get(self, path: str, params: dict | None = None) -> Any:
+        self.requests += 1
+        try:
+            resp = self._http.request(path, method="GET", params=params,
+                                      request_options={"max_retries": MAX_RETRIES})
+        except httpx.HTTPError as exc:
+            raise LangfuseError(f"cannot reach Langfuse at {self.host}: {exc.__class__.__name__}: {exc}") from exc
+        if resp.status_code == 404:
+            raise _NotFound(f"{path}: not found (HTTP 404)")
+        if resp.status_code in (401, 403):
+            raise LangfuseError(f"Langfuse at {self.host} refused the keys (HTTP {resp.status_code})")
+        if resp.status_code == 429:
+            raise LangfuseError(f"Langfuse at {self.host} is rate limiting (HTTP 429) after {MAX_RETRIES} retries")
+        if resp.status_code >= 400:
+            raise LangfuseError(f"Langfuse at {self.host} answered HTTP {resp.status_code} for {path}")
+        try:
+            return resp.json()
+        except ValueError as exc:
+            raise LangfuseError(f"Langfuse at {self.host} sent a response that is not JSON for {path}") from exc
+
+    def close(self):
+        try:
+            self._http.httpx_client.close()
+        except Exception:  # closing is best effort
+            pass
+
+
+def test_connection() -> tuple[bool, str]:
+    """(ok, message) after one small request; the message never contains the keys."""
+    try:
+        api = _Api()
+    except LangfuseError as exc:
+        return False, str(exc)
+    try:
+        try:
+            api.get("api/public/v2/observations", {"limit": 1})
+            return True, f"Connected to {api.host} (v2 observations API)"
+        except _NotFound:
+            api.get("api/public/traces", {"limit": 1, "page": 1})
+            return True, f"Connected to {api.host} (self-hosted: v1 traces API)"
+    except LangfuseError as exc:
+        return False, str(exc)
+    finally:
+        api.close()
+
+
+# ---------------------------------------------------------------- fetching
+
+
+def _fetch_v2(api: _Api, since, limit, progress) -> dict[str, dict]:
+    """{trace id: {"trace": None, "observations": [...]}} from v2 observations."""
+    groups: dict[str, list] = {}
+    params: dict[str, Any] = {"fields": V2_FIELDS, "limit": V2_PAGE}
+    if since is not None:
+        params["fromStartTime"] = iso(since)
+    cursor = None
+    n = 0
+    while True:
+        page = api.get("api/public/v2/observations", {**params, "cursor": cursor})
+        for o in page.get("data") or []:
+            if isinstance(o, dict) and o.get("traceId"):
+                groups.setdefault(o["traceId"], []).append(o)
+                n += 1
+        if progress:
+            progress(0, None, f"fetched {n} observations of {len(groups)} traces")
+        cursor = (page.get("meta") or {}).get("cursor")
+        # A short page is not the last one: only a missing cursor ends the listing.
+        if not cursor or (limit and len(groups) > limit):
+            break
+    # A trace that started before ``since`` (or sits at a page/limit edge) may have come
+    # without its root or some parents: fetch it whole so an update never loses steps.
+    for tid, obs in groups.items():
+        ids = {o.get("id") for o in obs}
+        has_root = any(not o.get("parentObservationId") for o in obs)
+        orphan = any(o.get("parentObservationId") and o["parentObservationId"] not in ids for o in obs)
+        if not has_root or orphan:
+            groups[tid] = _observations_of(api, tid)
+    return {tid: {"trace": None, "observations": obs} for tid, obs in groups.items()}
+
+
+def _observations_of(api: _Api, trace_id: str) -> list[dict]:
+    out, cursor = [], None
+    while True:
+        page = api.get("api/public/v2/observations",
+                       {"fields": V2_FIELDS, "limit": V2_PAGE, "traceId": trace_id, "cursor": cursor})
+        out += [o for o in page.get("data") or [] if isinstance(o, dict)]
+        cursor = (page.get("meta") or {}).get("cursor")
+        if not cursor:
+            return out
+
+
+def _fetch_v1(api: _Api, since, limit, progress) -> dict[str, dict]:
+    """{trace id: {"trace": full trace, "observations": None}} from v1 traces (page paging)."""
+    listed: list[str] = []
+    page_no = 1
+    while True:
+        params: dict[str, Any] = {"page": page_no, "limit": V1_PAGE}
+        if since is not None:
+            params["fromTimestamp"] = iso(since)
+        page = api.get("api/public/traces", params)
+        listed += [t["id"] for t in page.get("data") or [] if isinstance(t, dict) and t.get("id")]
+        total_pages = (page.get("meta") or {}).get("totalPages") or 0
+        if progress:
+            progress(0, None, f"listed {len(listed)} traces")
+        if page_no >= total_pages or not page.get("data") or (limit and len(listed) >= limit):
+            break
+        page_no += 1
+    listed = list(dict.fromkeys(listed))[: limit or None]
+    out = {}
+    for i, tid in enumerate(listed, 1):
+        out[tid] = {"trace": api.get(f"api/public/traces/{tid}"), "observations": None}
+        if progress and i % 50 == 0:
+            progress(i, len(listed), f"fetched {i} of {len(listed)} traces")
+    return out
+
+
+def _fetch_scores_v2(api: _Api, score: str, trace_ids: set[str]) -> list[dict]:
+    out, cursor = [], None
+    while True:
+        try:
+            page = api.get("api/public/v3/scores", {"name": score, "limit": 1000, "cursor": cursor})
+        except _NotFound:
+            return out
+        for s in page.get("data") or []:
+            subject = s.get("subject") if isinstance(s.get("subject"), dict) else {}
+            tid = s.get("traceId") or subject.get("id") or subject.get("traceId")
+            if tid in trace_ids:
+                out.append({**s, "traceId": tid})
+        cursor = (page.get("meta") or {}).get("cursor")
+        if not cursor:
+            return out
+
+
+def score_to_rating(s: dict) -> tuple[str | None, str | None]:
+    """(rating, None) for BOOLEAN/CATEGORICAL scores, else (None, reason skipped)."""
+    kind = (s.get("dataType") or "").upper()
+    if kind == "BOOLEAN":
+        value = s.get("value")
+        if value is None:
+            value = s.get("stringValue")
+    elif kind == "CATEGORICAL":
+        value = s.get("stringValue") if s.get("stringValue") is not None else s.get("value")
+    else:
+        return None, f"{kind or 'untyped'} scores are not ratings (only BOOLEAN and CATEGORICAL are)"
+    try:
+        return ratings_store.normalize_rating(value), None
+    except ValueError:
+        return None, f"{kind} value {str(value)[:30]!r} is not pass/fail/neutral"
+
+
+# ---------------------------------------------------------------- import
+
+
+def import_langfuse(db, actor, workspace_id, since=None, limit=None, score=None, eval_set=None,
+                    progress: Progress | None = None) -> dict:
+    """Import new traces from the configured Langfuse; summary as files.import_files plus
+    ``api`` ("v2" or "v1") and ``ratings``. Raises LangfuseError when the server cannot be used."""
+    auth.require(db, actor, workspace_id, "import")
+    if score:
+        auth.require(db, actor, workspace_id, "rate")
+    if limit is not None and limit < 1:
+        raise ValueError("--limit must be at least 1")
+    since_dt = parse_time(since, "since") if since else None
+    api = _Api()
+    summary = new_summary()
+    try:
+        cursor = trace_store.get_import_cursor(db, actor, workspace_id, "langfuse", api.host) or {}
+        seen_before = set(cursor.get("seen_ids") or [])
+        last_ts = parse_time(cursor.get("last_timestamp"), "last_timestamp") if cursor else None
+        from_ts = since_dt if since_dt is not None else last_ts
+        try:
+            fetched = _fetch_v2(api, from_ts, limit, progress)
+            summary["api"] = "v2"
+        except _NotFound:
+            fetched = _fetch_v1(api, from_ts, limit, progress)
+            summary["api"] = "v1"
+
+        traces, raw_scores = [], []
+        for tid, item in fetched.items():
+            try:
+                t = langfuse_to_unified(item["trace"], item["observations"])
+            except TraceFieldError as exc:
+                summary["failed"] += 1
+                summary["errors"].append({"file": f"langfuse:{tid}", "line": None, "field": exc.field,
+                                          "message": exc.message})
+                continue
+            ts = parse_time(t["timestamp"], "timestamp")
+            if since_dt is None and ts is not None and ts == last_ts and tid in seen_before:
+                summary["skipped"] += 1  # the boundary trace of the last import, already stored
+                continue
+            traces.append(t)
+            if item["trace"] is not None:
+                raw_scores += [s for s in item["trace"].get("scores") or [] if isinstance(s, dict)]
+        traces.sort(key=lambda t: t["timestamp"] or "")
+        if limit:
+            traces = traces[:limit]
+
+        ids: dict[str, str] = {}
+        for start in range(0, len(traces), BATCH):
+            chunk = traces[start:start + BATCH]
+            res = trace_store.upsert_traces(db, actor, workspace_id, chunk)
+            summary["imported"] += res["imported"]
+            summary["updated"] += res["updated"]
+            ids.update({t["source_id"]: fid for t, fid in zip(chunk, res["ids"])})
+            if progress:
+                progress(start + len(chunk), len(traces), f"stored {start + len(chunk)} of {len(traces)} traces")
+
+        if score:
+            if summary["api"] == "v2":
+                raw_scores = _fetch_scores_v2(api, score, set(ids))
+            _import_scores(db, actor, workspace_id, score, eval_set, raw_scores, ids, summary)
+
+        stamped = [t for t in traces if t["timestamp"]]
+        if stamped:
+            newest = max(t["timestamp"] for t in stamped)
+            newest_dt = parse_time(newest, "timestamp")
+            if last_ts is None or newest_dt >= last_ts:
+                seen = {t["source_id"] for t in stamped if t["timestamp"] == newest}
+                if last_ts is not None and newest_dt == last_ts:
+                    seen |= seen_before
+                trace_store.set_import_cursor(db, actor, workspace_id, "langfuse", api.host,
+                                              {"last_timestamp": newest, "seen_ids": sorted(seen)})
+        summary["requests"] = api.requests
+    finally:
+        api.close()
+    if progress:
+        progress(summary["imported"] + summary["updated"], summary["imported"] + summary["updated"],
+                 f"done: {summary['imported']} new, {summary['updated']} updated")
+    return summary
+
+
+def _import_scores(db, actor, workspace_id, score, eval_set, raw_scores, ids, summary) -> None:
+    name = eval_set or score
+    es = ratings_store.get_or_create_eval_set(db, actor, workspace_id, name)
+    summary["ratings"]["eval_set"] = es["name"]
+    reasons: dict[str, int] = {}
+    rows = []
+    for s in raw_scores:
+        if s.get("name") != score or s.get("traceId") not in ids:
+            continue
+        if s.get("observationId"):
+            reasons["scores on an observation, not the trace"] = reasons.get(
+                "scores on an observation, not the trace", 0) + 1
+            continue
+        value, reason = score_to_rating(s)
+        if value is None:
+            reasons[reason] = reasons.get(reason, 0) + 1
+            continue
+        rows.append({"trace_id": ids[s["traceId"]], "value": value, "note": s.get("comment"),
+                     "rater": f"langfuse:{score}"})
+    if rows:
+        summary["ratings"]["stored"] = ratings_store.upsert_ratings(db, actor, workspace_id, es["id"], rows)
+    summary["ratings"]["skipped"] = sum(reasons.values())
+    summary["ratings"]["skipped_reasons"] = reasons

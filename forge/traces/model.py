@@ -1,0 +1,412 @@
+"""The unified trace of DESIGN.md: normalise any importer's dict into it.
+
+``normalize_trace`` accepts parsed JSON or JSON-encoded strings for input,
+output and metadata, ignores unknown keys, tolerates missing optional ones and
+raises ``TraceFieldError`` naming the field when a value has the wrong type.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from datetime import datetime, timezone
+from typing import Any
+
+try:  # optional speed-up; results are the same as with the standard library
+    import orjson as _orjson
+except ImportError:  # pragma: no cover - orjson is in requirements.txt
+    _orjson = None
+
+SOURCES = ("langfuse", "file", "playground")
+STEP_KEYS = (
+    "id", "parent_id", "type", "name", "input", "output", "model", "start_time", "end_time",
+    "level", "status_message", "input_tokens", "output_tokens", "cost_usd",
+)
+# Keys whose value is usually the useful text of a dict-shaped input/output.
+_TEXT_KEYS = ("content", "text", "output", "answer", "response", "completion", "result",
+              "query", "question", "input", "prompt", "message")
+
+
+class TraceFieldError(ValueError):
+    """A value of the wrong type or shape; ``field`` names it (``tags``, ``steps[2].model``)."""
+
+    def __init__(self, field: str, message: str):
+        self.field = field
+        self.message = message
+        super().__init__(f"{field}: {message}")
+
+
+# ---------------------------------------------------------------- values
+
+# orjson turns integers beyond 64 bits into floats where json keeps them exact:
+# text with a run of 19+ digits goes to json (as does anything orjson refuses:
+# NaN/Infinity, 1e400, lone surrogates, non-UTF-8 bytes), so results never differ.
+_LONG_DIGITS = re.compile(rb"[0-9]{19}")
+_LONG_DIGITS_STR = re.compile(r"[0-9]{19}")
+
+
+def loads(text: str | bytes) -> Any:
+    """``json.loads`` (same results, same ValueError on bad input), through orjson when it is safe."""
+    if _orjson is not None:
+        big = _LONG_DIGITS.search(text) if isinstance(text, bytes) else _LONG_DIGITS_STR.search(text)
+        if big is None:
+            try:
+                return _orjson.loads(text)
+            except ValueError:
+                pass
+    return json.loads(text)
+
+
+def maybe_json(value: Any) -> Any:
+    """Parse a JSON-encoded object/array/string; anything else is returned unchanged."""
+    if isinstance(value, str):
+        s = value.strip()
+        if s[:1] in ("{", "[", '"'):
+            try:
+                return loads(s)
+            except ValueError:
+                return value
+    return value
+
+
+def _content_text(content: Any) -> str:
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):  # OpenAI/Anthropic content parts
+        parts = []
+        for part in content:
+            if isinstance(part, dict):
+                if isinstance(part.get("text"), str):
+                    parts.append(part["text"])
+                elif part.get("type") in ("tool_use", "tool_call", "function_call"):
+                    parts.append(_json_text(part))
+                elif part.get("type") == "tool_call" or "arguments" in part:
+                    parts.append(_json_text(part))
+                elif isinstance(part.get("content"), (str, list)):
+                    parts.append(_content_text(part["content"]))
+            elif isinstance(part, str):
+                parts.append(part)
+        return "\n".join(p for p in parts if p)
+    return to_text(content)
+
+
+def _is_message(item: Any) -> bool:
+    return isinstance(item, dict) and "role" in item and (
+        "content" in item or "tool_calls" in item or "parts" in item
+    )
+
+
+def _messages_text(messages: list) -> str:
+    lines = []
+    for m in messages:
+        text = _content_text(m.get("content") if m.get("content") is not None else m.get("parts"))
+        if not text and m.get("tool_calls"):
+            text = _json_text(m["tool_calls"])
+        lines.append(f"{m.get('role')}: {text}")
+    return "\n".join(lines)
+
+
+def _json_text(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def to_text(value: Any) -> str:
+    """Flatten an input/output value to readable text (chat messages as 'role: content' lines)."""
+    value = maybe_json(value)
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool) or isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, list):
+        if value and all(_is_message(m) for m in value):
+            return _messages_text(value)
+        if all(isinstance(v, str) for v in value):
+            return "\n".join(value)
+        return _json_text(value)
+    if isinstance(value, dict):
+        if isinstance(value.get("messages"), list) and all(_is_message(m) for m in value["messages"]):
+            return _messages_text(value["messages"])
+        if _is_message(value):
+            return _content_text(value.get("content")) or _json_text(value)
+        if isinstance(value.get("choices"), list) and value["choices"]:  # a chat completion
+            msg = value["choices"][0].get("message") if isinstance(value["choices"][0], dict) else None
+            if isinstance(msg, dict):
+                return _content_text(msg.get("content")) or _json_text(msg.get("tool_calls"))
+        if len(value) == 1:
+            (only,) = value.values()
+            if isinstance(only, (str, list, dict)):
+                return to_text(only)
+        for key in _TEXT_KEYS:
+            if isinstance(value.get(key), str) and value[key].strip():
+                return value[key]
+        return _json_text(value)
+    return str(value)
+
+
+# The common wire form, already UTC: "2024-05-01T12:00:00.123Z" (fraction optional).
+_UTC_Z = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{3}(?:[0-9]{3})?)?Z")
+# The canonical form ``iso`` writes; such a string is its own canonical form once it is a valid date.
+_CANONICAL = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z")
+_fromiso = datetime.fromisoformat
+
+
+def parse_time(value: Any, field: str) -> datetime | None:
+    """ISO-8601 (any zone) or epoch seconds/ms -> naive UTC datetime."""
+    if type(value) is str and _UTC_Z.fullmatch(value):  # fast path, same result as below
+        try:
+            return _fromiso(value[:-1])
+        except ValueError:
+            raise TraceFieldError(field, f"not an ISO-8601 time: {value[:40]!r}") from None
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime):
+        dt = value
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        seconds = value / 1000 if value > 1e11 else value
+        dt = datetime.fromtimestamp(seconds, timezone.utc)
+    elif isinstance(value, str):
+        s = value.strip().replace("Z", "+00:00").replace("z", "+00:00")
+        if " " in s and "T" not in s:
+            s = s.replace(" ", "T", 1)
+        try:
+            dt = datetime.fromisoformat(s)
+        except ValueError:
+            raise TraceFieldError(field, f"not an ISO-8601 time: {value[:40]!r}") from None
+    else:
+        raise TraceFieldError(field, f"expected an ISO-8601 time, got {type(value).__name__}")
+    if dt.tzinfo is not None:
+        dt = dt.astimezone(timezone.utc).replace(tzinfo=None)
+    return dt
+
+
+def iso(dt: datetime | None) -> str | None:
+    return dt.isoformat(timespec="milliseconds") + "Z" if dt else None
+
+
+def iso_time(value: Any, field: str) -> str | None:
+    """``iso(parse_time(value, field))`` without the round trip when ``value`` is already canonical."""
+    if type(value) is str and len(value) == 24 and _CANONICAL.fullmatch(value):
+        try:
+            _fromiso(value[:-1])  # still refuse "2024-13-45T…"
+        except ValueError:
+            raise TraceFieldError(field, f"not an ISO-8601 time: {value[:40]!r}") from None
+        return value
+    return iso(parse_time(value, field))
+
+
+def _number(value: Any, field: str, integer: bool = False):
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise TraceFieldError(field, "expected a number, got a boolean")
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            raise TraceFieldError(field, f"expected a number, got {value[:30]!r}") from None
+    if not isinstance(value, (int, float)):
+        raise TraceFieldError(field, f"expected a number, got {type(value).__name__}")
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return int(value) if integer else float(value)
+
+
+def _opt_str(value: Any, field: str) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return str(value)
+    raise TraceFieldError(field, f"expected a string, got {type(value).__name__}")
+
+
+def _str_list(value: Any, field: str) -> list[str]:
+    value = maybe_json(value)
+    if value is None:
+        return []
+    if isinstance(value, str):  # CSV cells: "a, b" or "a;b"
+        sep = ";" if ";" in value else ","
+        return [v.strip() for v in value.split(sep) if v.strip()]
+    if not isinstance(value, list):
+        raise TraceFieldError(field, f"expected a list of strings, got {type(value).__name__}")
+    out = []
+    for i, v in enumerate(value):
+        if not isinstance(v, (str, int, float)) or isinstance(v, bool):
+            raise TraceFieldError(f"{field}[{i}]", f"expected a string, got {type(v).__name__}")
+        out.append(str(v))
+    return out
+
+
+def _dict(value: Any, field: str) -> dict:
+    value = maybe_json(value)
+    if value is None or value == "":
+        return {}
+    if not isinstance(value, dict):
+        raise TraceFieldError(field, f"expected an object, got {type(value).__name__}")
+    return value
+
+
+def content_id(obj: Any) -> str:
+    """A stable id for a row that has none, so re-importing the same row updates it."""
+    blob = json.dumps(obj, sort_keys=True, ensure_ascii=False, default=str)
+    return "sha1:" + hashlib.sha1(blob.encode("utf-8", "replace")).hexdigest()
+
+
+# ---------------------------------------------------------------- steps and traces
+
+
+def normalize_step(raw: Any, index: int) -> dict:
+    field = f"steps[{index}]"
+    if not isinstance(raw, dict):
+        raise TraceFieldError(field, f"expected an object, got {type(raw).__name__}")
+    get = raw.get
+    # Checks in the order of the general helpers (the first bad field is the one named);
+    # plain strings/None/ints take a shortcut with the same result.
+    start = iso_time(get("start_time"), f"{field}.start_time")
+    end = iso_time(get("end_time"), f"{field}.end_time")
+    v = get("id")
+    sid = (v if type(v) is str else _opt_str(v, f"{field}.id")) or str(index)
+    v = get("parent_id")
+    parent = v if v is None or type(v) is str else _opt_str(v, f"{field}.parent_id")
+    v = get("type")
+    kind = ((v if type(v) is str else _opt_str(v, f"{field}.type")) or "SPAN").upper()
+    v = get("name")
+    name = v if v is None or type(v) is str else _opt_str(v, f"{field}.name")
+    inp = maybe_json(get("input"))
+    out = maybe_json(get("output"))
+    v = get("model")
+    model = v if v is None or type(v) is str else _opt_str(v, f"{field}.model")
+    v = get("level")
+    level = v if v is None or type(v) is str else _opt_str(v, f"{field}.level")
+    v = get("status_message")
+    status = v if v is None or type(v) is str else _opt_str(v, f"{field}.status_message")
+    v = get("input_tokens")
+    in_tok = v if v is None or type(v) is int else _number(v, f"{field}.input_tokens", integer=True)
+    v = get("output_tokens")
+    out_tok = v if v is None or type(v) is int else _number(v, f"{field}.output_tokens", integer=True)
+    v = get("cost_usd")
+    cost = None if v is None else _number(v, f"{field}.cost_usd")
+    return {
+        "id": sid,
+        "parent_id": parent,
+        "type": kind,
+        "name": name,
+        "input": inp,
+        "output": out,
+        "model": model,
+        "start_time": start,
+        "end_time": end,
+        "level": level,
+        "status_message": status,
+        "input_tokens": in_tok,
+        "output_tokens": out_tok,
+        "cost_usd": cost,
+    }
+
+
+def _root_step(steps: list[dict]) -> dict | None:
+    ids = {s["id"] for s in steps}
+    roots = [s for s in steps if not s.get("parent_id") or s["parent_id"] not in ids]
+    return roots[0] if roots else None
+
+
+def normalize_trace(raw: Any, source: str = "file", require_output: bool = False) -> dict:
+    """The unified trace for ``raw``; TraceFieldError names the offending field.
+
+    ``require_output``: a trace without an ``output`` key (and no steps to take it
+    from) is refused; an explicit null or "" is accepted as an empty output.
+    """
+    if not isinstance(raw, dict):
+        raise TraceFieldError("row", f"expected a JSON object, got {type(raw).__name__}")
+    raw_steps = maybe_json(raw.get("steps"))
+    if raw_steps in (None, ""):
+        raw_steps = []
+    if not isinstance(raw_steps, list):
+        raise TraceFieldError("steps", f"expected a list, got {type(raw_steps).__name__}")
+    steps = [normalize_step(s, i) for i, s in enumerate(raw_steps)]
+    if require_output and "output" not in raw and "output_text" not in raw and not steps:
+        raise TraceFieldError("output", 'missing (every trace needs an output; use "" for an empty one)')
+
+    inp = maybe_json(raw.get("input"))
+    out = maybe_json(raw.get("output"))
+    root = _root_step(steps)
+    if inp is None and root is not None:
+        inp = root.get("input")
+    if out is None and root is not None:
+        out = root.get("output")
+        if out is None:
+            gens = [s for s in steps if s["type"] == "GENERATION" and s.get("output") is not None]
+            out = gens[-1]["output"] if gens else None
+
+    input_text = raw.get("input_text")
+    output_text = raw.get("output_text")
+    if input_text is not None and not isinstance(input_text, str):
+        raise TraceFieldError("input_text", f"expected a string, got {type(input_text).__name__}")
+    if output_text is not None and not isinstance(output_text, str):
+        raise TraceFieldError("output_text", f"expected a string, got {type(output_text).__name__}")
+    if inp is None and input_text:
+        inp = input_text
+    if out is None and output_text:
+        out = output_text
+
+    ts = parse_time(raw.get("timestamp"), "timestamp")
+    if ts is None:
+        starts = [s["start_time"] for s in steps if s["start_time"]]
+        ts = parse_time(min(starts), "timestamp") if starts else None
+
+    src = raw.get("source") if raw.get("source") in SOURCES else source
+    source_id = _opt_str(raw.get("source_id"), "source_id") or _opt_str(raw.get("id"), "id")
+    if not source_id:
+        body = {k: raw.get(k) for k in ("name", "timestamp", "input", "output", "steps", "metadata")}
+        source_id = content_id(body)
+
+    cost = _number(raw.get("cost_usd"), "cost_usd")
+    if cost is None:
+        costs = [s["cost_usd"] for s in steps if s["cost_usd"] is not None]
+        cost = sum(costs) if costs else None
+    latency = _number(raw.get("latency_ms"), "latency_ms")
+    if latency is None and steps:
+        starts = [s["start_time"] for s in steps if s["start_time"]]
+        ends = [s["end_time"] for s in steps if s["end_time"]]
+        if starts and ends:
+            latency = max(
+                0.0, (parse_time(max(ends), "end_time") - parse_time(min(starts), "start_time")).total_seconds() * 1000
+            )
+
+    return {
+        "id": _opt_str(raw.get("id"), "id") or source_id,
+        "name": _opt_str(raw.get("name"), "name"),
+        "timestamp": iso(ts),
+        "input": inp,
+        "output": out,
+        "input_text": input_text if input_text is not None else to_text(inp),
+        "output_text": output_text if output_text is not None else to_text(out),
+        "steps": steps,
+        "metadata": _dict(raw.get("metadata"), "metadata"),
+        "tags": _str_list(raw.get("tags"), "tags"),
+        "user_id": _opt_str(raw.get("user_id"), "user_id"),
+        "session_id": _opt_str(raw.get("session_id"), "session_id"),
+        "latency_ms": latency,
+        "cost_usd": cost,
+        "source": src,
+        "source_id": source_id,
+    }
+
+
+def step_models(trace: dict) -> list[str]:
+    """Distinct step models, in first-seen order."""
+    seen: dict[str, None] = {}
+    for s in trace.get("steps") or []:
+        if s.get("model"):
+            seen.setdefault(s["model"], None)
+    return list(seen)
+
+
+def token_totals(trace: dict) -> tuple[int | None, int | None]:
+    ins = [s["input_tokens"] for s in trace.get("steps") or [] if s.get("input_tokens") is not None]
+    outs = [s["output_tokens"] for s in trace.get("steps") or [] if s.get("output_tokens") is not None]
+    return (sum(ins) if ins else None, sum(outs) if outs else None)

@@ -1,0 +1,92 @@
+"""Import: trace files and Langfuse, as background jobs with progress and summaries."""
+import pandas as pd
+import streamlit as st
+
+from forge import jobs
+from forge.traces import langfuse
+from forge.ui import state
+
+db, user, ws = state.guard("import")
+st.title("Import traces")
+st.caption("Imports run in the background: you can switch pages and come back; progress is kept.")
+
+files_tab, langfuse_tab = st.tabs(["Files", "Langfuse"])
+with files_tab:
+    uploads = st.file_uploader("Trace files: JSONL, JSON or CSV (unified traces, OpenAI chat logs, Langfuse exports)",
+                               type=["jsonl", "json", "csv", "ndjson"], accept_multiple_files=True,
+                               key="import_files")
+    eval_set = st.text_input("Eval set for ratings in the files (optional)", key="import_eval_set",
+                             help="Rows may carry a `rating` field (pass/fail/neutral, up/down, 1/0); "
+                                  "they are stored as ratings in this eval set.")
+    if st.button("Import files", key="import_start", type="primary", disabled=not uploads):
+        try:
+            jobs.start_file_import(db, user, ws.id, [(f.name, f.getvalue()) for f in uploads],
+                                   eval_set=eval_set.strip() or None)
+        except Exception as exc:  # a refused start is shown, never a traceback
+            st.error(f"Could not start the import: {exc}")
+
+with langfuse_tab:
+    status = langfuse.connection_status()
+    if not status["configured"]:
+        st.info(f"Langfuse is not configured (missing {', '.join(status['missing'])}). "
+                "See the Settings page for how to set it up.")
+        st.page_link("pages/settings.py", label="Go to Settings", icon=":material/settings:")
+    else:
+        st.caption(f"From **{status['host']}**; only traces new since the last import are fetched.")
+        c1, c2 = st.columns(2)
+        since = c1.date_input("Since (optional)", value=None, key="import_lf_since")
+        limit = c2.number_input("At most this many traces (0 = all)", 0, 1_000_000, 0, key="import_lf_limit")
+        score = c1.text_input("Langfuse score to import as ratings (optional)", key="import_lf_score")
+        lf_set = c2.text_input("…into eval set", key="import_lf_eval_set", disabled=not score)
+        if st.button("Import from Langfuse", key="import_lf_start", type="primary"):
+            try:
+                jobs.start_langfuse_import(db, user, ws.id, since=since.isoformat() if since else None,
+                                           limit=int(limit) or None, score=score.strip() or None,
+                                           eval_set=(lf_set.strip() or score.strip()) if score.strip() else None)
+            except Exception as exc:
+                st.error(f"Could not start the import: {exc}")
+
+KIND = {"import": "File import", "import-langfuse": "Langfuse import"}
+
+
+def show_job(job: jobs.Job) -> None:
+    what = ", ".join((job.params or {}).get("files") or []) or (job.params or {}).get("since") or ""
+    with st.container(border=True):
+        st.markdown(f"**{KIND.get(job.kind, job.kind)}** {what} · {job.created_at:%Y-%m-%d %H:%M} UTC · "
+                    f"`{job.status}`")
+        if job.active:
+            st.progress(job.fraction or 0.0, text=job.message or "Working…")
+        elif job.status in ("failed", "cancelled"):
+            st.error(job.error or "The job stopped.")
+        summary = job.result if isinstance(job.result, dict) else None
+        if summary:
+            cols = st.columns(4)
+            for col, key in zip(cols, ("imported", "updated", "skipped", "failed")):
+                col.metric(key.title(), f"{summary.get(key, 0):,}")
+            rated = summary.get("ratings") or {}
+            if rated.get("stored"):
+                st.caption(f"{rated['stored']} ratings stored in eval set “{rated.get('eval_set')}”.")
+            for key, title in (("errors", "Row errors"), ("warnings", "Warnings")):
+                entries = summary.get(key) or []
+                if entries:
+                    with st.expander(f"{title} ({len(entries)})", expanded=key == "errors"):
+                        st.dataframe(pd.DataFrame(entries), hide_index=True, width="stretch")
+
+
+recent = jobs.recent(db, user, ws.id, limit=10, kinds=tuple(KIND))
+
+
+@st.fragment(run_every=1 if any(j.active for j in recent) else None)
+def recent_jobs() -> None:
+    latest = jobs.recent(db, user, ws.id, limit=10, kinds=tuple(KIND))
+    st.subheader("Recent imports")
+    if not latest:
+        st.caption("No imports yet in this workspace.")
+    for job in latest:
+        show_job(job)
+    # Poll only while something runs; a full rerun when the last job ends stops the timer.
+    if any(j.active for j in recent) and not any(j.active for j in latest):
+        st.rerun()
+
+
+recent_jobs()

@@ -1,0 +1,35 @@
+"""`forge import` through the real command: summary, --json, exit codes."""
+import json
+
+PW = "correct horse battery"
+
+
+def _login(forge_cli, tmp_path):
+    env = {"FORGE_DB": str(tmp_path / "cli.duckdb"), "FORGE_USER": "admin", "FORGE_PASSWORD": PW}
+    assert forge_cli("users", "add", "admin", "--role", "admin", stdin=PW + "\n", env=env).code == 0
+    return env
+
+
+def test_import_framework_traces_twice(forge_cli, tmp_path, shared_data):
+    env = _login(forge_cli, tmp_path)
+    files = [str(p) for p in sorted((shared_data / "langfuse/framework_traces").glob("*.json"))]
+    r = forge_cli("import", *files, "--json", env=env)
+    assert r.code == 0, r.err
+    s = json.loads(r.out.strip().splitlines()[-1])
+    assert (s["imported"], s["updated"], s["failed"]) == (19, 0, 0)
+    r = forge_cli("import", *files, env=env)
+    assert r.code == 0 and "imported 0, updated 19" in r.out
+
+
+def test_exit_2_when_nothing_is_valid(forge_cli, tmp_path):
+    env = _login(forge_cli, tmp_path)
+    empty = tmp_path / "empty.jsonl"
+    empty.write_bytes(b"")
+    r = forge_cli("import", str(empty), env=env)
+    assert r.code == 2 and "file is empty" in r.err and len(r.err.strip().splitlines()) == 1
+    mixed = tmp_path / "mixed.jsonl"
+    mixed.write_text('{"id": "a", "input": "q", "output": "a", "rating": "up"}\nnot json\n')
+    r = forge_cli("import", str(mixed), "--eval-set", "Grounded", "--json", env=env)
+    s = json.loads(r.out)
+    assert r.code == 0 and s["imported"] == 1 and s["failed"] == 1 and s["errors"][0]["line"] == 2
+    assert s["ratings"]["stored"] == 1

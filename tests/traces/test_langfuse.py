@@ -1,0 +1,129 @@
+"""Langfuse importer: the real SDK HTTP client against a local stub serving the 20 real framework traces."""
+import itertools
+
+import pytest
+
+from forge.review import ratings
+from forge.store import traces as store
+from forge.traces import langfuse
+from tests.stubs.langfuse_stub import LangfuseStub, load_framework_traces
+
+_keys = itertools.count()  # SDK clients are cached per public key: one key per stub
+
+
+@pytest.fixture
+def framework(shared_data):
+    return load_framework_traces(shared_data / "langfuse/framework_traces")
+
+
+def _stub(monkeypatch, data, **kw):
+    stub = LangfuseStub(data, public_key=f"pk-lf-test-{next(_keys)}", **kw).__enter__()
+    for k, v in stub.env().items():
+        monkeypatch.setenv(k, v)
+    return stub
+
+
+def _steps_total(db):
+    return db.scalar("SELECT sum(json_array_length(steps)) FROM traces")
+
+
+@pytest.mark.parametrize("mode", ["v2", "v1"])
+def test_imports_all_framework_traces_then_only_new_ones(db, admin, default_ws, framework, monkeypatch, mode):
+    ordered = sorted(framework, key=lambda x: x[0]["timestamp"])
+    first_half, later = ordered[:-1], ordered[-1]
+    stub = _stub(monkeypatch, first_half, mode=mode, short_pages=True)
+    try:
+        s = langfuse.import_langfuse(db, admin, default_ws.id)
+        assert s["api"] == mode and (s["imported"], s["failed"]) == (18, 0)
+        if mode == "v1":
+            assert ("/api/public/v2/observations", 404) in stub.log
+        stub.add(*later)  # newer than everything imported so far
+        again = langfuse.import_langfuse(db, admin, default_ws.id)
+        assert (again["imported"], again["updated"]) == (1, 0)
+        assert store.count_traces(db, admin, default_ws.id) == 19 and _steps_total(db) == 135
+        forced = langfuse.import_langfuse(db, admin, default_ws.id, since="2000-01-01T00:00:00Z")
+        assert (forced["imported"], forced["updated"]) == (0, 19)
+        assert store.count_traces(db, admin, default_ws.id) == 19
+    finally:
+        stub.__exit__(None, None, None)
+
+
+def test_v2_pages_through_short_pages_and_json_strings(db, admin, default_ws, framework, monkeypatch):
+    stub = _stub(monkeypatch, framework, short_pages=True)
+    try:
+        monkeypatch.setattr(langfuse, "V2_PAGE", 10)  # many small pages, some short but not last
+        s = langfuse.import_langfuse(db, admin, default_ws.id)
+        assert s["imported"] == 19 and _steps_total(db) == 135
+        tid = db.scalar("SELECT id FROM traces WHERE name = 'joke-generator'")
+        t = store.get_trace(db, admin, default_ws.id, tid)
+        assert t["input"] == {"args": ["programming"], "kwargs": {}}  # came as a JSON string
+        assert "bugs" in t["output_text"] and t["models"] == ["gpt-4o-mini-2024-07-18"]
+    finally:
+        stub.__exit__(None, None, None)
+
+
+def test_honours_429_retry_after(db, admin, default_ws, framework, monkeypatch):
+    import time
+
+    stub = _stub(monkeypatch, framework[:3], rate_limit=1)
+    try:
+        t0 = time.monotonic()
+        s = langfuse.import_langfuse(db, admin, default_ws.id, limit=2)
+        assert time.monotonic() - t0 >= 0.9  # waited Retry-After: 1
+        assert stub.log[0][1] == 429 and s["imported"] == 2
+    finally:
+        stub.__exit__(None, None, None)
+
+
+@pytest.mark.parametrize("mode", ["v2", "v1"])
+def test_boolean_and_categorical_scores_become_ratings(db, admin, default_ws, framework, monkeypatch, mode):
+    ids = [t["id"] for t, _ in framework]
+    base = {"source": "API", "observationId": None, "comment": None}
+    scores = [
+        {**base, "id": "s1", "traceId": ids[0], "name": "ok", "dataType": "BOOLEAN", "value": 1, "stringValue": "True"},
+        {**base, "id": "s2", "traceId": ids[1], "name": "ok", "dataType": "BOOLEAN", "value": 0, "stringValue": "False"},
+        {**base, "id": "s3", "traceId": ids[2], "name": "verdict", "dataType": "CATEGORICAL", "value": 0,
+         "stringValue": "pass"},
+        {**base, "id": "s4", "traceId": ids[3], "name": "verdict", "dataType": "CATEGORICAL", "value": 0,
+         "stringValue": "maybe"},
+    ]
+    stub = _stub(monkeypatch, framework, mode=mode, scores=scores)
+    try:
+        s = langfuse.import_langfuse(db, admin, default_ws.id, score="ok", eval_set="Helpful")
+        assert s["ratings"]["stored"] == 2
+        s = langfuse.import_langfuse(db, admin, default_ws.id, since="2000-01-01", score="verdict")
+        assert s["ratings"]["stored"] == 1 and s["ratings"]["skipped"] == 1
+        s = langfuse.import_langfuse(db, admin, default_ws.id, since="2000-01-01", score="hallucination")
+        assert s["ratings"]["stored"] == 0 and "NUMERIC" in " ".join(s["ratings"]["skipped_reasons"])
+        names = {e["name"]: e["ratings"] for e in ratings.list_eval_sets(db, admin, default_ws.id)}
+        assert names["Helpful"] == 2 and names["verdict"] == 1
+        t0 = store.get_trace_by_source(db, admin, default_ws.id, "langfuse", ids[1])
+        (r,) = ratings.ratings_for_trace(db, admin, default_ws.id, t0["id"])
+        assert (r["value"], r["rater"]) == ("fail", "langfuse:ok")
+    finally:
+        stub.__exit__(None, None, None)
+
+
+def test_status_and_connection_errors_never_show_keys(db, admin, default_ws, framework, monkeypatch):
+    st = langfuse.connection_status()
+    assert st["configured"] is False and "LANGFUSE_SECRET_KEY" in st["missing"]
+    assert langfuse.test_connection()[0] is False
+    with pytest.raises(langfuse.LangfuseError, match="not configured"):
+        langfuse.import_langfuse(db, admin, default_ws.id)
+    stub = _stub(monkeypatch, framework[:1])
+    try:
+        assert langfuse.test_connection() == (True, f"Connected to {stub.url} (v2 observations API)")
+        monkeypatch.setenv("LANGFUSE_SECRET_KEY", "sk-wrong-secret")
+        ok, msg = langfuse.test_connection()
+        assert not ok and "401" in msg and "sk-wrong-secret" not in msg
+    finally:
+        stub.__exit__(None, None, None)
+
+
+def test_viewer_cannot_import(db, admin, default_ws, framework, monkeypatch):
+    from forge import auth
+
+    viewer = auth.create_user(db, admin, "vic", "x" * 12, "viewer")
+    auth.add_member(db, admin, default_ws.id, "vic")
+    with pytest.raises(auth.PermissionDenied):
+        langfuse.import_langfuse(db, viewer, default_ws.id)
