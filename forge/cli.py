@@ -106,9 +106,128 @@ def _not_yet(name: str) -> Callable[[argparse.Namespace], int]:
 
 
 # Filled in by the issues that build each capability.
-cmd_import = _not_yet("import")
-cmd_import_langfuse = _not_yet("import-langfuse")
-cmd_run = _not_yet("run")
+def _import_text(summary: dict) -> str:
+    lines = [
+        f"imported {summary['imported']}, updated {summary['updated']}, skipped {summary['skipped']},"
+        f" failed {summary['failed']}"
+    ]
+    r = summary.get("ratings") or {}
+    if r.get("stored") or r.get("skipped"):
+        lines.append(f"ratings: {r.get('stored', 0)} stored in '{r.get('eval_set')}', {r.get('skipped', 0)} skipped")
+    for kind in ("errors", "warnings"):
+        for e in summary.get(kind) or []:
+            where = ":".join(str(x) for x in (e.get("file"), e.get("line")) if x not in (None, ""))
+            field = f" [{e['field']}]" if e.get("field") else ""
+            lines.append(f"  {kind[:-1]}: {where}{field} {e['message']}")
+    return "\n".join(lines)
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """forge import FILE... [--eval-set NAME]: JSONL/JSON/CSV, Langfuse JSON, OpenAI chat logs."""
+    from forge.traces.files import import_files, nothing_valid
+
+    db = open_db()
+    try:
+        actor = login(db, args)
+        ws = workspace_for(db, actor, args, "import")
+        try:
+            summary = import_files(db, actor, ws.id, args.files, eval_set=args.eval_set)
+        except (auth.PermissionDenied, ValueError) as exc:
+            raise UsageError(str(exc)) from exc
+    finally:
+        db.close()
+    emit(summary, args.json, _import_text(summary))
+    if nothing_valid(summary):
+        first = (summary["errors"] or [{"message": "no rows"}])[0]
+        where = ":".join(str(x) for x in (first.get("file"), first.get("line")) if x not in (None, ""))
+        raise UsageError(f"nothing imported: {where} {first['message']}".replace("  ", " "))
+    return 0
+
+
+def cmd_import_langfuse(args: argparse.Namespace) -> int:
+    """forge import-langfuse [--since ISO] [--limit N] [--score NAME [--eval-set NAME]]."""
+    from forge.traces import langfuse
+
+    db = open_db()
+    try:
+        actor = login(db, args)
+        ws = workspace_for(db, actor, args, "import")
+        try:
+            summary = langfuse.import_langfuse(
+                db, actor, ws.id, since=args.since, limit=args.limit, score=args.score, eval_set=args.eval_set
+            )
+        except (auth.PermissionDenied, ValueError) as exc:
+            raise UsageError(str(exc)) from exc
+        except langfuse.LangfuseError as exc:
+            print(f"forge: {exc}", file=sys.stderr)
+            return 1
+    finally:
+        db.close()
+    emit(summary, args.json, _import_text(summary))
+    return 0
+def cmd_run(args: argparse.Namespace) -> int:
+    """forge run --model M [--model M ...] --prompt TEXT [--context FILE ...] [--var k=v ...] [--json]."""
+    from forge.llm.playground import run_prompt
+    from forge.llm.prompts import PromptError, PromptSpec, context_from_file, parse_vars
+    from forge.llm.retry import RetryPolicy
+
+    models = [m.strip() for m in args.model or [] if m and m.strip()]
+    if not models:
+        raise UsageError("no models: give at least one --model provider/model (e.g. offline/echo)")
+    if args.timeout is not None and args.timeout <= 0:
+        raise UsageError("--timeout must be a positive number of seconds")
+    try:
+        spec = PromptSpec(
+            template=args.prompt,
+            variables=parse_vars(args.var),
+            context=[context_from_file(path) for path in args.context],
+            system=args.system,
+            temperature=args.temperature,
+            max_tokens=args.max_tokens,
+            stream=True,
+        )
+        spec.render()  # a missing {{variable}} is bad input, found before anything is sent
+    except PromptError as exc:
+        raise UsageError(str(exc)) from exc
+    db = open_db()
+    try:
+        actor = login(db, args)
+        ws = workspace_for(db, actor, args, "run")
+        out = run_prompt(db, actor, ws.id, models, spec, policy=RetryPolicy.from_settings(timeout=args.timeout))
+    finally:
+        db.close()
+    if args.json:
+        for res in out.results:
+            emit(res.to_json(), True)
+    else:
+        print(_run_table(out.results), flush=True)
+    return 0
+
+
+def _run_table(results) -> str:
+    """A readable summary table, then each model's output under its name."""
+
+    def cost(r):
+        return "unknown" if r.cost_usd is None else f"${r.cost_usd:.6f}"
+
+    def toks(r):
+        if r.input_tokens is None:
+            return "-"
+        return f"{r.input_tokens}/{r.output_tokens}" + (" (est.)" if r.tokens_estimated else "")
+
+    rows = [("model", "status", "tokens in/out", "latency", "cost")] + [
+        (r.model, "ok" if r.ok else "ERROR", toks(r),
+         "-" if r.latency_ms is None else f"{r.latency_ms:.0f} ms", cost(r) if r.ok else "-")
+        for r in results
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    for r in results:
+        lines += ["", f"--- {r.model} " + "-" * max(3, 60 - len(r.model))]
+        lines.append(r.output if r.ok else f"ERROR: {r.error}")
+    return "\n".join(lines)
+
+
 cmd_eval_run = _not_yet("eval run")
 cmd_eval_synth = _not_yet("eval synth")
 cmd_eval_generate = _not_yet("eval generate")
@@ -140,7 +259,12 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     s.add_argument("files", nargs="+", metavar="FILE")
-    s.add_argument("--eval-set", metavar="NAME", help="put each row's `rating` into this eval set")
+    s.add_argument(
+        "--eval-set", metavar="NAME",
+        help="put each row's `rating` (pass/fail/neutral, up/down, 1/0, true/false; note from `rating_note`"
+        " or `note`) into this eval set, created if missing; without it ratings are not stored and the"
+        " summary counts them as skipped (re-import with --eval-set: traces update, never duplicate)",
+    )
     s.set_defaults(handler=lambda a: cmd_import(a))
 
     s = sub.add_parser(

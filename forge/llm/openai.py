@@ -1,0 +1,139 @@
+"""OpenAI chat completions, through the official SDK (imported only when this provider is used)."""
+from __future__ import annotations
+
+import threading
+import time
+
+import openai as openai_sdk
+
+from forge.llm.base import (
+    AuthenticationFailed,
+    Completion,
+    ContextOverflowError,
+    DeltaCallback,
+    LLMError,
+    Provider,
+    Request,
+    RequestTimeout,
+    RetryableError,
+    UnknownModelError,
+)
+from forge.llm.retry import retry_after_seconds
+
+
+class OpenAIProvider(Provider):
+    name = "openai"
+    label = "OpenAI"
+    key_env = "OPENAI_API_KEY"
+    base_url_env = "OPENAI_BASE_URL"
+    # The official API wants max_completion_tokens (reasoning models refuse max_tokens);
+    # most OpenAI-compatible servers only know max_tokens.
+    max_tokens_param = "max_completion_tokens"
+
+    def __init__(self):
+        self._clients: dict[tuple, openai_sdk.OpenAI] = {}
+        self._lock = threading.Lock()
+
+    def client(self, timeout: float) -> openai_sdk.OpenAI:
+        """One SDK client per (base URL, key): it keeps its connection pool between calls."""
+        key, base_url = self.api_key() or "not-needed", self.base_url()
+        cache_key = (base_url, key)
+        with self._lock:
+            client = self._clients.get(cache_key)
+            if client is None:
+                # Retries are the runner's job (it honours Retry-After and logs attempts).
+                client = openai_sdk.OpenAI(api_key=key, base_url=base_url, max_retries=0, timeout=timeout)
+                self._clients[cache_key] = client
+        return client
+
+    def _kwargs(self, model_id: str, request: Request) -> dict:
+        messages = []
+        if request.system:
+            messages.append({"role": "system", "content": request.system})
+        messages.append({"role": "user", "content": request.prompt})
+        kwargs: dict = {"model": model_id, "messages": messages}
+        if request.temperature is not None:
+            kwargs["temperature"] = request.temperature
+        if request.max_tokens:
+            kwargs[self.max_tokens_param] = request.max_tokens
+        return kwargs
+
+    def complete(
+        self, model_id: str, request: Request, on_delta: DeltaCallback | None, timeout: float
+    ) -> Completion:
+        client = self.client(timeout)
+        kwargs = self._kwargs(model_id, request)
+        try:
+            if request.stream:
+                return self._stream(client, model_id, kwargs, on_delta, timeout)
+            resp = client.chat.completions.create(**kwargs, timeout=timeout)
+        except openai_sdk.APIError as exc:
+            raise self._error(exc, model_id, timeout) from None
+        text = (resp.choices[0].message.content or "") if resp.choices else ""
+        usage = resp.usage
+        return Completion(
+            output=text,
+            input_tokens=getattr(usage, "prompt_tokens", None),
+            output_tokens=getattr(usage, "completion_tokens", None),
+        )
+
+    def _stream(self, client, model_id, kwargs, on_delta, timeout) -> Completion:
+        t0 = time.perf_counter()
+        deadline = t0 + timeout
+        parts: list[str] = []
+        ttft = None
+        usage = None
+        stream = client.chat.completions.create(
+            **kwargs, stream=True, stream_options={"include_usage": True}, timeout=timeout
+        )
+        with stream:
+            for chunk in stream:
+                if chunk.usage is not None:
+                    usage = chunk.usage
+                for choice in chunk.choices or []:
+                    piece = getattr(choice.delta, "content", None) if choice.delta else None
+                    if piece:
+                        if ttft is None:
+                            ttft = (time.perf_counter() - t0) * 1000
+                        parts.append(piece)
+                        if on_delta:
+                            on_delta(piece)
+                if time.perf_counter() > deadline:
+                    raise RequestTimeout(f"Timed out after {timeout:g} s (stream still running)")
+        return Completion(
+            output="".join(parts),
+            input_tokens=getattr(usage, "prompt_tokens", None),
+            output_tokens=getattr(usage, "completion_tokens", None),
+            ttft_ms=ttft,
+        )
+
+    def _error(self, exc: Exception, model_id: str, timeout: float) -> LLMError:
+        """The SDK's exception as a Forge error whose message a user can act on."""
+        where = f"{self.label} ({self.base_url() or 'default endpoint'})"
+        if isinstance(exc, openai_sdk.APITimeoutError):
+            return RequestTimeout(f"Timed out after {timeout:g} s waiting for {where}")
+        if isinstance(exc, openai_sdk.APIConnectionError):
+            return LLMError(f"Could not connect to {where}: {exc}")
+        status = getattr(exc, "status_code", None)
+        detail = _detail(exc)
+        if status == 401:
+            return AuthenticationFailed(
+                f"{self.label} rejected the key (401): check {self.key_env or 'the key'}. {detail}".strip()
+            )
+        if status == 404:
+            return UnknownModelError(f"Unknown model: {self.name}/{model_id} ({where} says: {detail})")
+        if status == 429 or (status is not None and status >= 500):
+            label = "Rate limited (429)" if status == 429 else f"Server error ({status})"
+            return RetryableError(f"{label} from {where}: {detail}", status, retry_after_seconds(exc))
+        if status == 400 and "context" in detail.lower() and "length" in detail.lower():
+            return ContextOverflowError(f"The prompt is too long for {self.name}/{model_id}: {detail}")
+        return LLMError(f"{where} refused the request ({status}): {detail}")
+
+
+def _detail(exc: Exception) -> str:
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict):
+        err = body.get("error", body)
+        if isinstance(err, dict) and err.get("message"):
+            return str(err["message"])
+    return str(getattr(exc, "message", None) or exc)

@@ -1,0 +1,93 @@
+"""Provider registry: name -> provider, with lazy imports so one missing SDK breaks one provider only.
+
+Built-ins: openai, anthropic, offline. Every ``[endpoints.NAME]`` of the catalog
+becomes an OpenAI-compatible provider called NAME.
+"""
+from __future__ import annotations
+
+import importlib
+import threading
+from typing import Callable
+
+from forge.llm.base import Provider, ProviderStatus, ProviderUnavailable, UnknownModelError
+from forge.llm.catalog import Catalog, Endpoint, load_catalog, split_model
+
+# name -> "module:Class" (imported on first use) or a factory.
+_FACTORIES: dict[str, str | Callable[[], Provider]] = {
+    "openai": "forge.llm.openai:OpenAIProvider",
+    "anthropic": "forge.llm.anthropic:AnthropicProvider",
+    "offline": "forge.llm.offline:OfflineProvider",
+}
+_SDK_HINT = {"openai": "openai", "anthropic": "anthropic"}
+_instances: dict[str, Provider] = {}
+_endpoint_instances: dict[Endpoint, Provider] = {}
+_lock = threading.Lock()
+
+
+def register(name: str, factory: str | Callable[[], Provider]) -> None:
+    """Add a provider: ``"package.module:Class"`` or a zero-argument callable."""
+    with _lock:
+        _FACTORIES[name] = factory
+        _instances.pop(name, None)
+
+
+def _build(name: str) -> Provider:
+    factory = _FACTORIES[name]
+    if isinstance(factory, str):
+        module_name, _, cls_name = factory.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:
+            pkg = _SDK_HINT.get(name, exc.name or module_name)
+            raise ProviderUnavailable(
+                f"The {name} provider needs the '{pkg}' package: pip install {pkg} ({exc})"
+            ) from None
+        factory = getattr(module, cls_name)
+    return factory()
+
+
+def get_provider(name: str, catalog: Catalog | None = None) -> Provider:
+    """The provider called ``name``; UnknownModelError when there is none."""
+    if name in _FACTORIES:
+        with _lock:
+            inst = _instances.get(name)
+        if inst is None:
+            inst = _build(name)
+            with _lock:
+                inst = _instances.setdefault(name, inst)
+        return inst
+    catalog = catalog or load_catalog()
+    endpoint = catalog.endpoints.get(name)
+    if endpoint is None:
+        known = ", ".join(catalog.providers())
+        raise UnknownModelError(
+            f"Unknown provider '{name}' - use one of {known}, or declare [endpoints.{name}]"
+            f" with its base_url in the model catalog ({catalog.path})"
+        )
+    with _lock:
+        inst = _endpoint_instances.get(endpoint)
+    if inst is None:
+        from forge.llm.compatible import CompatibleProvider
+
+        inst = CompatibleProvider(endpoint)
+        with _lock:
+            inst = _endpoint_instances.setdefault(endpoint, inst)
+    return inst
+
+
+def resolve(full_name: str, catalog: Catalog | None = None) -> tuple[Provider, str]:
+    """``"provider/model"`` -> (provider, model id). Raises UnknownModelError / ProviderUnavailable."""
+    provider_name, model_id = split_model(full_name)
+    return get_provider(provider_name, catalog), model_id
+
+
+def provider_statuses(catalog: Catalog | None = None) -> list[ProviderStatus]:
+    """Configured or not, for each provider (never the key), with how to configure the missing ones."""
+    catalog = catalog or load_catalog()
+    out = []
+    for name in list(_FACTORIES) + sorted(catalog.endpoints):
+        try:
+            out.append(get_provider(name, catalog).status())
+        except ProviderUnavailable as exc:
+            out.append(ProviderStatus(name, name, False, None, None, None, str(exc)))
+    return out

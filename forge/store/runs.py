@@ -1,0 +1,216 @@
+"""Playground runs: one row per model call, kept with everything needed to compare or re-run it.
+
+Each saved run is also recorded as a unified trace (source ``playground``,
+source_id = run id) so it can be rated and evaluated like an imported one.
+"""
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, time as dtime, timedelta
+
+from forge import auth
+from forge.auth import User
+from forge.llm.base import Request, RunResult
+from forge.llm.prompts import ContextBlock, PromptSpec
+from forge.store import Database, new_id, utcnow
+
+_COLUMNS = (
+    "id, workspace_id, user_id, batch_id, created_at, model, provider, system_prompt,"
+    " prompt_template, prompt, variables, context, params, output, input_tokens, output_tokens,"
+    " tokens_estimated, latency_ms, ttft_ms, cost_usd, error, trace_id"
+)
+_JSON_COLUMNS = ("variables", "context", "params")
+_LIST_COLUMNS = (
+    "r.id, r.batch_id, r.created_at, r.model, u.username AS user, r.prompt_template, r.output,"
+    " r.input_tokens, r.output_tokens, r.tokens_estimated, r.latency_ms, r.ttft_ms, r.cost_usd,"
+    " r.error, r.trace_id"
+)
+
+
+def save_runs(
+    db: Database,
+    actor: User,
+    workspace_id: str,
+    spec: PromptSpec,
+    request: Request,
+    results: list[RunResult],
+    batch_id: str | None = None,
+) -> list[str]:
+    """Store each result as a run of one batch and record it as a trace; returns the run ids."""
+    auth.require(db, actor, workspace_id, "run")
+    batch_id = batch_id or new_id()
+    now = utcnow()
+    rows = []
+    for res in results:
+        rows.append([
+            new_id(), workspace_id, actor.id, batch_id, now, res.model, res.provider or res.model.partition("/")[0],
+            request.system, spec.template, request.prompt,
+            json.dumps(spec.variables), json.dumps(spec.context_dicts()), json.dumps(spec.params()),
+            res.output, res.input_tokens, res.output_tokens, res.tokens_estimated,
+            res.latency_ms, res.ttft_ms, res.cost_usd, res.error, None,
+        ])
+
+    def txn(cur):
+        cur.executemany(f"INSERT INTO runs ({_COLUMNS}) VALUES ({', '.join('?' * 22)})", rows)
+
+    db.write(txn)
+    run_ids = [r[0] for r in rows]
+    _record_traces(db, actor, workspace_id, run_ids)
+    return run_ids
+
+
+def _record_traces(db: Database, actor: User, workspace_id: str, run_ids: list[str]) -> None:
+    try:
+        from forge.store.traces import upsert_traces
+    except ImportError:
+        return
+    runs = get_runs(db, actor, workspace_id, run_ids)
+    try:
+        out = upsert_traces(db, actor, workspace_id, [trace_for_run(r, actor) for r in runs])
+    except NotImplementedError:
+        return  # traces store not available in this build: the runs themselves are kept
+    ids = (out or {}).get("ids") or []
+    pairs = [[tid, rid] for tid, rid in zip(ids, run_ids) if tid]
+    if pairs:
+        db.write(lambda cur: cur.executemany("UPDATE runs SET trace_id = ? WHERE id = ?", pairs))
+
+
+def trace_for_run(run: dict, actor: User | None = None) -> dict:
+    """A run in the unified trace shape (DESIGN.md), source ``playground``."""
+    ts = run["created_at"]
+    iso = ts.isoformat() + "Z" if isinstance(ts, datetime) else str(ts)
+    params = run.get("params") or {}
+    error = run.get("error")
+    inp = {
+        "system": run.get("system_prompt"),
+        "prompt": run["prompt"],
+        "template": run["prompt_template"],
+        "variables": run.get("variables") or {},
+        "context": run.get("context") or [],
+    }
+    input_text = (f"[system]\n{run['system_prompt']}\n\n" if run.get("system_prompt") else "") + run["prompt"]
+    step = {
+        "id": run["id"], "parent_id": None, "type": "generation", "name": run["model"],
+        "input": inp, "output": run.get("output"), "model": run["model"],
+        "start_time": iso, "end_time": None, "level": "ERROR" if error else "DEFAULT",
+        "status_message": error, "input_tokens": run.get("input_tokens"),
+        "output_tokens": run.get("output_tokens"), "cost_usd": run.get("cost_usd"),
+    }
+    return {
+        "id": run["id"],
+        "name": f"playground {run['model']}",
+        "timestamp": iso,
+        "input": inp,
+        "output": run.get("output") if not error else {"error": error, "output": run.get("output")},
+        "input_text": input_text,
+        "output_text": run.get("output") or (f"[error] {error}" if error else ""),
+        "steps": [step],
+        "metadata": {
+            "batch_id": run["batch_id"], "model": run["model"], "provider": run.get("provider"),
+            "params": params, "error": error, "tokens_estimated": bool(run.get("tokens_estimated")),
+            "ttft_ms": run.get("ttft_ms"), "input_tokens": run.get("input_tokens"),
+            "output_tokens": run.get("output_tokens"), "run_by": actor.username if actor else None,
+        },
+        "tags": ["playground", run.get("provider") or ""] + (["error"] if error else []),
+        "user_id": actor.username if actor else None,
+        "session_id": run["batch_id"],
+        "latency_ms": run.get("latency_ms"),
+        "cost_usd": run.get("cost_usd"),
+        "source": "playground",
+        "source_id": run["id"],
+    }
+
+
+def _decode(row: dict) -> dict:
+    for col in _JSON_COLUMNS:
+        value = row.get(col)
+        if isinstance(value, str):
+            try:
+                row[col] = json.loads(value)
+            except ValueError:
+                pass
+    return row
+
+
+def get_run(db: Database, actor: User, workspace_id: str, run_id: str) -> dict | None:
+    """One run with every stored field, or None (also None for another workspace's run)."""
+    runs = get_runs(db, actor, workspace_id, [run_id])
+    return runs[0] if runs else None
+
+
+def get_runs(db: Database, actor: User, workspace_id: str, run_ids: list[str]) -> list[dict]:
+    """Runs by id, in the order asked (missing ones left out), e.g. two to compare."""
+    auth.require(db, actor, workspace_id, "read")
+    if not run_ids:
+        return []
+    rows = db.fetchdicts(
+        f"SELECT {_COLUMNS} FROM runs WHERE workspace_id = ? AND id IN ({', '.join('?' * len(run_ids))})",
+        [workspace_id, *run_ids],
+    )
+    by_id = {r["id"]: _decode(r) for r in rows}
+    return [by_id[i] for i in run_ids if i in by_id]
+
+
+def list_runs(
+    db: Database,
+    actor: User,
+    workspace_id: str,
+    model: str | list[str] | None = None,
+    text: str | None = None,
+    since: date | datetime | None = None,
+    until: date | datetime | None = None,
+    errors_only: bool = False,
+    batch_id: str | None = None,
+    limit: int = 500,
+) -> list[dict]:
+    """Runs of the workspace, newest first, filtered by model, text (prompt/output/error), dates, errors."""
+    auth.require(db, actor, workspace_id, "read")
+    where, params = ["r.workspace_id = ?"], [workspace_id]
+    models = [model] if isinstance(model, str) else list(model or [])
+    if models:
+        where.append(f"r.model IN ({', '.join('?' * len(models))})")
+        params += models
+    if text:
+        where.append("(r.prompt ILIKE ? OR r.prompt_template ILIKE ? OR r.output ILIKE ? OR r.error ILIKE ?)")
+        params += [f"%{text}%"] * 4
+    if since:
+        where.append("r.created_at >= ?")
+        params.append(since if isinstance(since, datetime) else datetime.combine(since, dtime.min))
+    if until:
+        # A date means the whole of that day.
+        end = until if isinstance(until, datetime) else datetime.combine(until, dtime.min) + timedelta(days=1)
+        where.append("r.created_at < ?" if not isinstance(until, datetime) else "r.created_at <= ?")
+        params.append(end)
+    if errors_only:
+        where.append("r.error IS NOT NULL")
+    if batch_id:
+        where.append("r.batch_id = ?")
+        params.append(batch_id)
+    params.append(int(limit))
+    return db.fetchdicts(
+        f"SELECT {_LIST_COLUMNS} FROM runs r LEFT JOIN users u ON u.id = r.user_id"
+        f" WHERE {' AND '.join(where)} ORDER BY r.created_at DESC, r.model LIMIT ?",
+        params,
+    )
+
+
+def run_models(db: Database, actor: User, workspace_id: str) -> list[str]:
+    """Distinct models used in the workspace, for the filter."""
+    auth.require(db, actor, workspace_id, "read")
+    return [r[0] for r in db.fetchall(
+        "SELECT DISTINCT model FROM runs WHERE workspace_id = ? ORDER BY model", [workspace_id]
+    )]
+
+
+def spec_from_run(run: dict) -> PromptSpec:
+    """The PromptSpec a run was made with, to run it again."""
+    params = run.get("params") or {}
+    return PromptSpec(
+        template=run["prompt_template"],
+        variables=dict(run.get("variables") or {}),
+        context=[ContextBlock(c.get("name", ""), c.get("text", "")) for c in run.get("context") or []],
+        system=run.get("system_prompt"),
+        temperature=params.get("temperature"),
+        max_tokens=params.get("max_tokens"),
+        stream=params.get("stream", True),
+    )

@@ -1,0 +1,116 @@
+"""Playground: one prompt, several models, outputs streaming in side by side; every run kept."""
+import pandas as pd
+import streamlit as st
+
+from forge.llm.catalog import load_catalog
+from forge.llm.playground import LiveRun
+from forge.llm.prompts import ContextBlock, PromptError, PromptSpec, context_from_bytes, variables_in
+from forge.llm.registry import provider_statuses
+from forge.llm.runner import estimate
+from forge.ui.state import guard
+
+LAST = "pg_last_results"  # session key: the last run's results, shown until the next run
+
+db, user, ws = guard("run")
+st.title("Playground")
+catalog = load_catalog()
+
+with st.expander("Providers", expanded=False):
+    for s in provider_statuses(catalog):
+        mark = ":green[configured]" if s.configured else ":red[not configured]"
+        where = f" ({s.source})" if s.source else ""
+        st.markdown(f"**{s.label}** — {mark}{where}" + (f" · {s.base_url}" if s.base_url else ""))
+        if s.how_to:
+            st.caption(s.how_to)
+    st.caption(f"Models and prices: {catalog.path} (FORGE_CATALOG to use another file)")
+    for problem in catalog.problems:
+        st.warning(problem)
+
+names = catalog.model_names()
+chosen = st.multiselect("Models", names, default=["offline/echo"] if "offline/echo" in names else [],
+                        format_func=lambda m: f"{catalog.get(m).name} ({m})", key="pg_models")
+extra = st.text_input("Other models (provider/model, comma-separated)", key="pg_extra",
+                      help="Models not in the catalog still run; their price shows as unknown.")
+models = chosen + [m.strip() for m in extra.split(",") if m.strip()]
+
+system = st.text_area("System prompt", key="pg_system", height=80)
+template = st.text_area("Prompt", key="pg_prompt", height=150,
+                        help="Use {{name}} for variables and {{context}} to place the context (else it goes first).")
+variables = {name: st.text_input(f"{{{{{name}}}}}", key=f"pg_var_{name}") for name in variables_in(template + system)}
+variables = {k: v for k, v in variables.items() if v}  # an empty box is a value still to give
+typed = st.text_area("Context (typed)", key="pg_context", height=80)
+files = st.file_uploader("Context files", accept_multiple_files=True, key="pg_files")
+c1, c2, c3 = st.columns(3)
+temperature = c1.number_input("Temperature", 0.0, 2.0, value=None, step=0.1, key="pg_temp", placeholder="model default")
+max_tokens = c2.number_input("Max tokens", 1, 1_000_000, value=None, step=64, key="pg_max", placeholder="model default")
+stream = c3.toggle("Stream", value=True, key="pg_stream")
+
+blocks, problems = [ContextBlock("typed", typed)] if typed.strip() else [], []
+for f in files or []:
+    try:
+        blocks.append(context_from_bytes(f.name, f.getvalue()))
+    except PromptError as exc:
+        problems.append(str(exc))
+spec = PromptSpec(template, variables, blocks, system or None, temperature,
+                  int(max_tokens) if max_tokens else None, stream)
+for p in problems:
+    st.warning(p)
+
+request = None
+if template.strip() and models:
+    try:
+        request = spec.render()
+    except PromptError as exc:
+        st.info(str(exc))
+if request is not None:
+    est = estimate(models, request, catalog)
+    st.caption("Estimate before running (tokens are estimated; output assumed at max tokens or 1024)")
+    st.dataframe(pd.DataFrame([{
+        "model": e.model, "input tokens": e.input_tokens, "output tokens (max)": e.output_tokens,
+        "context window": e.context_window, "cost (USD)": e.cost_usd, "problem": e.problem or "",
+    } for e in est]), hide_index=True)
+
+run = st.button("Run", type="primary", disabled=request is None, key="pg_run")
+
+
+def metrics_line(r) -> str:
+    if not r.ok:
+        return ""
+    tok = f"{r.input_tokens} in / {r.output_tokens} out" + (" (estimated)" if r.tokens_estimated else "")
+    cost = "cost unknown" if r.cost_usd is None else f"${r.cost_usd:.6f}"
+    ttft = f" · first token {r.ttft_ms:.0f} ms" if r.ttft_ms is not None else ""
+    return f"{tok} · {r.latency_ms:.0f} ms{ttft} · {cost}"
+
+
+def show(col, r) -> None:
+    col.markdown(f"**{r.model}**")
+    if r.ok:
+        col.text(r.output)
+        col.caption(metrics_line(r))
+    else:
+        col.error(r.error)
+
+
+if run and request is not None:
+    cols = st.columns(len(models))
+    boxes = [c.empty() for c in cols]
+    texts = [""] * len(models)
+    for i, m in enumerate(models):
+        boxes[i].markdown(f"**{m}** — waiting…")
+    live = LiveRun(db, user, ws.id, models, spec)
+    for kind, a, b in live.events():
+        if kind == "delta":
+            texts[a] += b
+            boxes[a].text(f"{models[a]}\n\n{texts[a]}")
+        elif kind == "result":
+            with boxes[a].container():
+                show(st, b)
+        elif kind == "done":
+            st.session_state[LAST] = a.results
+            st.success(f"Saved {len(a.run_ids)} runs: see the Runs page.")
+        else:
+            st.error(a)
+elif st.session_state.get(LAST):
+    results = st.session_state[LAST]
+    for col, r in zip(st.columns(len(results)), results):
+        show(col, r)

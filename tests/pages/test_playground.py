@@ -1,0 +1,73 @@
+"""Playground page (AppTest): choose models, write a prompt, run, see outputs side by side."""
+from __future__ import annotations
+
+import pytest
+
+from forge.store import runs
+from tests.stubs.openai_stub import OpenAIStub
+
+PAGE = "pages/playground.py"
+
+
+@pytest.fixture
+def stub(monkeypatch):
+    with OpenAIStub(api_key="sk-test") as s:
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+        monkeypatch.setenv("OPENAI_BASE_URL", s.base_url)
+        monkeypatch.setenv("FORGE_LLM_MAX_RETRIES", "0")
+        yield s
+
+
+def _texts(at, kind):
+    return [str(e.value) for e in getattr(at, kind)]
+
+
+def test_run_offline_and_stub_models_side_by_side(app_as, db, admin, default_ws, stub):
+    at = app_as("admin", page=PAGE)
+    at.multiselect(key="pg_models").set_value(["offline/echo", "openai/gpt-4o-mini"])
+    at.text_input(key="pg_extra").input("nosuch/model")
+    at.text_area(key="pg_prompt").input("Explain {{topic}} simply")
+    at.run()
+    assert not at.exception
+    assert any("No value for {{topic}}" in t for t in _texts(at, "info"))
+    at.text_input(key="pg_var_topic").input("tides")
+    at.text_area(key="pg_context").input("Tides follow the moon.")
+    at.run()
+    est = at.dataframe[0].value
+    assert list(est["model"]) == ["offline/echo", "openai/gpt-4o-mini", "nosuch/model"]
+    assert est["cost (USD)"][1] > 0 and est["input tokens"][0] > 5
+
+    at.button(key="pg_run").click()
+    at.run()
+    assert not at.exception
+    texts = _texts(at, "text")
+    assert any(t.startswith("[offline model - no LLM was called]") for t in texts)
+    assert any(t.startswith("Stub answer from gpt-4o-mini:") for t in texts)
+    assert any("Unknown provider 'nosuch'" in e for e in _texts(at, "error"))
+    captions = " ".join(_texts(at, "caption"))
+    assert "(estimated)" in captions and "$0.0000" in captions  # tokens and cost under each output
+    sent = stub.requests_for("gpt-4o-mini")[0]["body"]["messages"][-1]["content"]
+    assert "Tides follow the moon." in sent and sent.endswith("Explain tides simply")
+
+    stored = runs.list_runs(db, admin, default_ws.id)
+    assert sorted(r["model"] for r in stored) == ["nosuch/model", "offline/echo", "openai/gpt-4o-mini"]
+
+
+def test_provider_panel_shows_status_never_keys(app_as, stub):
+    at = app_as("admin", page=PAGE)
+    panel = " ".join(_texts(at, "markdown") + _texts(at, "caption"))
+    assert "OpenAI" in panel and "configured" in panel
+    assert "ANTHROPIC_API_KEY" in panel  # how to configure the missing one
+    assert "sk-test" not in panel
+
+
+def test_viewer_cannot_run(app_as, db, admin, default_ws):
+    from forge import auth
+    from tests.conftest import PASSWORD
+
+    auth.create_user(db, admin, "vic", PASSWORD, "viewer")
+    auth.add_member(db, admin, default_ws.id, "vic")
+    at = app_as("vic", page=PAGE)
+    assert not at.exception
+    assert any("cannot run" in w for w in _texts(at, "warning"))
+    assert not [b for b in at.button if b.key == "pg_run"]
