@@ -6,7 +6,8 @@ Bulk upsert goes through one Arrow table per batch and a single
 from __future__ import annotations
 
 import json
-from typing import Any
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable, Iterable
 
 import pyarrow as pa
 
@@ -66,12 +67,64 @@ def upsert_traces(db: Database, actor: User, workspace_id: str, traces: list[dic
     auth.require(db, actor, workspace_id, "import")
     if not traces:
         return {"imported": 0, "updated": 0, "ids": []}
+    return _write(db, workspace_id, _prepare(traces))
+
+
+def upsert_batches(db: Database, actor: User, workspace_id: str, batches: Iterable[list[dict]],
+                   done: Callable[[list[dict], dict], None] | None = None) -> list[dict]:
+    """``upsert_traces`` on each batch in order, one transaction each; the result per batch.
+
+    The rows of batch k+1 are built while DuckDB writes batch k in a worker thread (DuckDB
+    releases the GIL), so a long import spends its Python time and its database time at once.
+    ``done(batch, result)`` is called in the caller's thread after each batch is stored.
+    A failing batch raises after the batches before it are stored; none after it is written.
+    """
+    results: list[dict] = []
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="forge-upsert") as pool:
+        pending = None  # (batch, future) being written
+
+        def finish():
+            nonlocal pending
+            if pending is not None:
+                batch, fut = pending
+                pending = None
+                res = fut.result()
+                results.append(res)
+                if done:
+                    done(batch, res)
+
+        try:
+            for batch in batches:
+                auth.require(db, actor, workspace_id, "import")
+                prepared = _prepare(batch) if batch else None
+                finish()
+                if prepared is None:
+                    res = {"imported": 0, "updated": 0, "ids": []}
+                    results.append(res)
+                    if done:
+                        done(batch, res)
+                    continue
+                pending = (batch, pool.submit(_write, db, workspace_id, prepared))
+            finish()
+        finally:
+            if pending is not None:  # an error above: let the batch being written end first
+                pending[1].exception()
+    return results
+
+
+def _prepare(traces: list[dict]) -> tuple:
+    """Python side of an upsert (no database): keys, the last row per key, columns."""
     keys = [(t.get("source") or "file", str(t["source_id"])) for t in traces]
     last: dict[tuple, int] = {}
     for i, k in enumerate(keys):
         last[k] = i
     rows = [_row(traces[i]) for i in last.values()]
     cols = {c: [r[c] for r in rows] for c in _COLS}
+    return keys, last, cols
+
+
+def _write(db: Database, workspace_id: str, prepared: tuple) -> dict:
+    keys, last, cols = prepared
     now = utcnow()
 
     def txn(cur):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from forge.traces.model import maybe_json, normalize_trace
+from forge.traces.model import maybe_json, normalize_step, normalize_trace, trace_from_steps
 
 
 def _num(v):
@@ -55,25 +55,50 @@ def observation_to_step(o: dict) -> dict:
     }
 
 
+def prepare_observation(o: dict) -> tuple:
+    """``(o, raw step, normalised step or None)``: the per-observation work of
+    ``langfuse_to_unified``, done before the whole trace is known (an importer does it
+    while the next page downloads). The normalised step is None when it would depend on
+    the step's position (no id of its own) or a field is bad: it is redone in place then,
+    so errors name the same step as without preparation."""
+    raw = observation_to_step(o)
+    v = raw["id"]
+    if v is None or isinstance(v, bool) or not isinstance(v, (str, int, float)) or v == "":
+        return o, raw, None
+    try:
+        return o, raw, normalize_step(raw, 0)
+    except Exception:  # redone (and raised) in langfuse_to_unified, in step order
+        return o, raw, None
+
+
 def _obs_order(o: dict):
     return (o.get("startTime") or "", o.get("id") or "")
 
 
-def langfuse_to_unified(trace: dict | None, observations: list[dict] | None = None) -> dict:
+def langfuse_to_unified(trace: dict | None, observations: list[dict] | None = None,
+                        prepared: dict[int, tuple] | None = None) -> dict:
     """A Langfuse trace (v1 Trace/TraceWithFullDetails, or None) and its observations -> unified trace.
 
     With ``trace`` None (v2 observations only) the trace is rebuilt from the
     observations: the root observation gives name, input and output.
+    ``prepared``: ``{id(o): prepare_observation(o)}`` for observations already worked on
+    (same result, less work now).
     """
     obs = observations
     if obs is None and trace is not None and isinstance(trace.get("observations"), list):
         obs = [o for o in trace["observations"] if isinstance(o, dict)]
     obs = sorted(obs or [], key=_obs_order)
-    steps = [observation_to_step(o) for o in obs]
+    pre = None
+    if prepared:
+        pre = [prepared.get(id(o)) for o in obs]
+        pre = [p if p is not None and p[0] is o else prepare_observation(o) for p, o in zip(pre, obs)]
+        steps = [p[1] for p in pre]
+    else:
+        steps = [observation_to_step(o) for o in obs]
     ids = {o.get("id") for o in obs}
-    roots = [o for o in obs if o.get("isRootObservation") or not o.get("parentObservationId")
+    roots = [i for i, o in enumerate(obs) if o.get("isRootObservation") or not o.get("parentObservationId")
              or o.get("parentObservationId") not in ids]
-    root = roots[0] if roots else None
+    root = obs[roots[0]] if roots else None
     t = trace or {}
     trace_id = t.get("id") or (obs[0].get("traceId") if obs else None)
     latency = _num(t.get("latency"))
@@ -104,10 +129,13 @@ def langfuse_to_unified(trace: dict | None, observations: list[dict] | None = No
     }
     if trace is None and root is not None:
         # the root's step already holds maybe_json(root input/output)
-        root_step = steps[next(i for i, o in enumerate(obs) if o is root)]
+        root_step = steps[roots[0]]
         raw["input"] = root_step["input"]
         raw["output"] = root_step["output"]
-    return normalize_trace(raw, source="langfuse")
+    if pre is None:
+        return normalize_trace(raw, source="langfuse")
+    done = [p[2] if p[2] is not None else normalize_step(p[1], i) for i, p in enumerate(pre)]
+    return trace_from_steps(raw, done, source="langfuse")
 
 
 def is_langfuse_trace(obj: Any) -> bool:

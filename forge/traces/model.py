@@ -39,20 +39,24 @@ class TraceFieldError(ValueError):
 
 # ---------------------------------------------------------------- values
 
-# orjson turns integers beyond 64 bits into floats where json keeps them exact:
-# text with a run of 19+ digits goes to json (as does anything orjson refuses:
-# NaN/Infinity, 1e400, lone surrogates, non-UTF-8 bytes), so results never differ.
-_LONG_DIGITS = re.compile(rb"[0-9]{19}")
-_LONG_DIGITS_STR = re.compile(r"[0-9]{19}")
+# orjson turns integers beyond 64 bits into floats where json keeps them exact: text
+# with a run of 19+ digits goes to json (as does anything orjson refuses: NaN/Infinity,
+# 1e400, lone surrogates, non-UTF-8 bytes), so results never differ. The digit-run
+# check is a translate + substring search: a regex scan costs more than the parse.
+_DIGITS_AS_ZERO = bytes(48 if 48 <= i <= 57 else 32 for i in range(256))
+_LONG_RUN = b"0" * 19
 
 
 def loads(text: str | bytes) -> Any:
     """``json.loads`` (same results, same ValueError on bad input), through orjson when it is safe."""
     if _orjson is not None:
-        big = _LONG_DIGITS.search(text) if isinstance(text, bytes) else _LONG_DIGITS_STR.search(text)
-        if big is None:
+        try:
+            data = text.encode() if isinstance(text, str) else text
+        except UnicodeEncodeError:  # lone surrogates: json's business
+            data = None
+        if data is not None and _LONG_RUN not in data.translate(_DIGITS_AS_ZERO):
             try:
-                return _orjson.loads(text)
+                return _orjson.loads(data)
             except ValueError:
                 pass
     return json.loads(text)
@@ -328,6 +332,12 @@ def normalize_trace(raw: Any, source: str = "file", require_output: bool = False
     if not isinstance(raw_steps, list):
         raise TraceFieldError("steps", f"expected a list, got {type(raw_steps).__name__}")
     steps = [normalize_step(s, i) for i, s in enumerate(raw_steps)]
+    return trace_from_steps(raw, steps, source, require_output)
+
+
+def trace_from_steps(raw: dict, steps: list[dict], source: str = "file", require_output: bool = False) -> dict:
+    """The rest of ``normalize_trace`` once ``steps`` are ``normalize_step`` of ``raw["steps"]``
+    (lets an importer normalise steps early, e.g. while it downloads the next page)."""
     if require_output and "output" not in raw and "output_text" not in raw and not steps:
         raise TraceFieldError("output", 'missing (every trace needs an output; use "" for an empty one)')
 
