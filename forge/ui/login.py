@@ -1,0 +1,212 @@
+"""streamlit-authenticator glue: first-run admin form, login, cookie, logout, sidebar.
+
+Users and bcrypt hashes live in DuckDB. Each run builds one ``Authenticate`` from a
+deep copy of ``forge.auth.authenticator_credentials`` and replaces its password
+check with ``forge.auth.authenticate``, so every attempt is recorded and lockouts
+apply. The library still owns its session keys and the signed re-login cookie.
+
+Setting and deleting the cookie are browser components: they act only when a
+run that renders them reaches the browser, and a run can be cut short (st.rerun,
+or a newer rerun request). So ``sync_cookie`` renders the pending write on every
+run of the session with the same arguments (the component acts once per mount):
+after login the signed token, fixed once; after logout the deletion.
+
+The form is ours (the library's ``login`` view sleeps ``login_sleep_time`` each run
+to wait for its cookie component; we read ``st.context.cookies`` instead, so no
+sleep and nothing to tune in tests).
+"""
+from __future__ import annotations
+
+import copy
+from datetime import datetime
+
+import streamlit as st
+import streamlit_authenticator as stauth
+from streamlit_authenticator.utilities import LoginError
+
+from forge import auth
+from forge.config import MIN_PASSWORD_LENGTH, settings
+from forge.store import Database
+from forge.ui import keys, state
+
+
+def authenticator(db: Database) -> stauth.Authenticate:
+    """The run's one Authenticate, checking passwords through forge.auth."""
+    cfg = settings()
+    authn = stauth.Authenticate(
+        copy.deepcopy(auth.authenticator_credentials(db)),
+        cookie_name=cfg.cookie_name,
+        cookie_key=cfg.cookie_key,
+        cookie_expiry_days=cfg.cookie_expiry_days,
+        auto_hash=False,
+    )
+    model = authn.authentication_controller.authentication_model
+    authn.forge_error = None
+
+    def check_credentials(username: str, password: str) -> bool:
+        try:
+            auth.authenticate(db, username, password, channel="web")
+        except auth.AuthError as exc:  # LockedOut included: its message says how long
+            authn.forge_error = str(exc)
+            return False
+        return True
+
+    model.check_credentials = check_credentials
+    return authn
+
+
+def apply_logout_request(authn: stauth.Authenticate) -> None:
+    """If the logout button was pressed: end the session and delete the cookie."""
+    if st.session_state.get(keys.LOGOUT_REQUESTED):
+        log_out(authn)
+
+
+def log_out(authn: stauth.Authenticate, notice: str | None = None) -> None:
+    """Clear every session key (not only the library's) and delete the cookie."""
+    if st.session_state.get(keys.AUTH_STATUS):
+        authn.authentication_controller.logout()
+    for key in list(st.session_state.keys()):
+        del st.session_state[key]
+    for key in ("name", keys.AUTH_STATUS, keys.AUTH_USERNAME, "email", "roles"):
+        st.session_state[key] = None
+    # The browser sent the cookie with this session's first request; the flag keeps
+    # the library from logging in again with it before the deletion lands.
+    st.session_state[keys.AUTH_LOGOUT] = True
+    st.session_state[keys.DELETE_COOKIE] = True
+    if notice:
+        st.session_state[keys.LOGIN_NOTICE] = notice
+
+
+def restore_session(authn: stauth.Authenticate, db: Database) -> auth.User | None:
+    """The logged-in user (from this session or a valid cookie), re-read from the database."""
+    if not st.session_state.get(keys.AUTH_STATUS) and _has_cookie(authn):
+        token = authn.cookie_controller.get_cookie()
+        if token:
+            try:
+                authn.authentication_controller.login(token=token)
+            except LoginError:  # user disabled, deleted or locked since the cookie was written
+                pass
+    if not st.session_state.get(keys.AUTH_STATUS):
+        return None
+    user = state.current_user(db)
+    if user is None:
+        log_out(authn, "Your account is disabled or no longer exists. Ask an admin.")
+    return user
+
+
+def _has_cookie(authn: stauth.Authenticate) -> bool:
+    # Only a real cookie string is worth decoding (AppTest's mocked context holds none).
+    cookies = st.context.cookies
+    name = authn.cookie_controller.cookie_model.cookie_name
+    return name in cookies and isinstance(cookies[name], str)
+
+
+def sync_cookie(authn: stauth.Authenticate) -> None:
+    """Render the pending cookie write (set after login, delete after logout), every run."""
+    model = authn.cookie_controller.cookie_model
+    if st.session_state.get(keys.DELETE_COOKIE):
+        try:
+            model.cookie_manager.delete(model.cookie_name)
+        except KeyError:  # rendered; the manager just had no local copy of the cookie
+            pass
+        return
+    pending = st.session_state.get(keys.SET_COOKIE)
+    if not pending or model.cookie_expiry_days == 0:
+        return
+    if pending is True:  # first run after login: sign the token and fix its expiry once
+        model.exp_date = model._set_exp_date()
+        pending = {"token": model._token_encode(), "expires": datetime.fromtimestamp(model.exp_date)}
+        st.session_state[keys.SET_COOKIE] = pending
+    model.cookie_manager.set(model.cookie_name, pending["token"], expires_at=pending["expires"])
+
+
+def login_pages(authn: stauth.Authenticate, db: Database, url_paths: list[str]) -> list[st.Page]:
+    """The pages before login: first-run admin form or the login form, at every app URL.
+
+    Registering the login form under each page's URL lets a bookmarked link show the
+    login form (not "page not found"), and the user lands on that page after logging in.
+    """
+
+    def render() -> None:
+        st.title("Forge")
+        if not auth.has_users(db):
+            _first_admin_form(db)
+        else:
+            _login_form(authn)
+
+    return [st.Page(render, title="Log in", icon=":material/login:", url_path="login", default=True)] + [
+        st.Page(render, title="Log in", url_path=url) for url in url_paths
+    ]
+
+
+def _first_admin_form(db: Database) -> None:
+    with st.form("forge_first_admin"):
+        st.subheader("Create the admin account")
+        st.caption("Forge has no users yet. This one-time form creates the first admin; "
+                   "it is gone once the account exists.")
+        name = st.text_input("Your name")
+        username = st.text_input("User name", help="Letters, digits and . _ @ - (stored lower-case).")
+        password = st.text_input("Password", type="password",
+                                 help=f"At least {MIN_PASSWORD_LENGTH} characters.")
+        confirm = st.text_input("Confirm password", type="password")
+        submitted = st.form_submit_button("Create admin account", type="primary")
+    if not submitted:
+        return
+    if password != confirm:
+        st.error("The two passwords differ.")
+        return
+    try:
+        user = auth.create_first_admin(db, username, password, name.strip() or None)
+    except auth.AuthError as exc:
+        st.error(str(exc))
+        return
+    st.session_state[keys.LOGIN_NOTICE] = f"Admin account '{user.username}' created. Log in with it."
+    st.rerun()
+
+
+def _login_form(authn: stauth.Authenticate) -> None:
+    notice = st.session_state.pop(keys.LOGIN_NOTICE, None)
+    if notice:
+        st.info(notice)
+    with st.form("forge_login"):
+        st.subheader("Log in")
+        username = st.text_input("User name", autocomplete="username")
+        password = st.text_input("Password", type="password", autocomplete="current-password")
+        submitted = st.form_submit_button("Log in", type="primary")
+    if not submitted:
+        return
+    if not username.strip() or not password:
+        st.error("Enter your user name and password.")
+        return
+    try:
+        ok = authn.authentication_controller.login(username, password)
+    except LoginError as exc:
+        st.error(str(exc))
+        return
+    if ok:
+        st.session_state.pop(keys.DELETE_COOKIE, None)
+        st.session_state[keys.SET_COOKIE] = True
+        st.rerun()
+    st.error(authn.forge_error or "Wrong user name or password.")
+
+
+def sidebar(db: Database, user: auth.User) -> None:
+    """Workspace picker, who is logged in, logout."""
+    spaces = auth.workspaces_for(db, user)
+    with st.sidebar:
+        if spaces:
+            by_name = {ws.name: ws for ws in spaces}
+            if st.session_state.get(keys.WORKSPACE_PICK) not in by_name:
+                current = state.current_workspace(db, user)
+                st.session_state[keys.WORKSPACE_PICK] = current.name if current else spaces[0].name
+            picked = st.selectbox("Workspace", list(by_name), key=keys.WORKSPACE_PICK)
+            st.session_state[keys.WORKSPACE_ID] = by_name[picked].id
+        else:
+            st.caption("No workspace yet: ask an admin to add you to one.")
+        st.caption(f"Logged in as **{user.name}** ({user.username}) · {user.role}")
+        st.button("Log out", key="forge_logout_button", on_click=_request_logout,
+                  icon=":material/logout:")
+
+
+def _request_logout() -> None:
+    st.session_state[keys.LOGOUT_REQUESTED] = True

@@ -1,0 +1,79 @@
+"""Home: what the workspace holds and the next thing to do."""
+from pathlib import Path
+
+import streamlit as st
+
+from forge import auth, demo
+from forge.review.ratings import list_eval_sets
+from forge.store.summary import workspace_summary
+from forge.ui import keys, state
+
+db, user, ws = state.guard("read")
+ROOT = Path(__file__).resolve().parent.parent
+
+st.title(f"Workspace · {ws.name}")
+if ws.description:
+    st.caption(ws.description)
+notice = st.session_state.pop(keys.HOME_NOTICE, None)
+if notice:
+    st.success(notice)
+
+summary = workspace_summary(db, user, ws.id)
+cols = st.columns(7)
+figures = [
+    ("Traces", summary.traces),
+    ("Eval sets", summary.eval_sets),
+    ("Pass ratings", summary.ratings["pass"]),
+    ("Fail ratings", summary.ratings["fail"]),
+    ("Neutral ratings", summary.ratings["neutral"]),
+    ("Evals", summary.evals),
+    ("Runs", summary.runs),
+]
+for col, (label, value) in zip(cols, figures):
+    col.metric(label, value)
+
+eval_sets = list_eval_sets(db, user, ws.id)
+if eval_sets:
+    st.dataframe(
+        [{"eval set": e["name"], "criterion": e["criterion"], "ratings": e["ratings"]} for e in eval_sets],
+        hide_index=True,
+    )
+
+step = summary.next_step
+with st.container(border=True):
+    st.subheader(f"Next: {step.title}")
+    st.write(step.detail)
+    if step.page and (ROOT / step.page).exists():
+        st.page_link(step.page, label=f"Go to {Path(step.page).stem.title()}", icon=":material/arrow_forward:")
+
+st.divider()
+st.subheader("Demo data")
+st.write(
+    f"{demo.DEMO_FILE.name}: traces of an outdoor-gear shop's support assistant, about half "
+    f"rated for the eval set **{demo.DEMO_EVAL_SET}** — {demo.DEMO_CRITERION}"
+)
+may_import = user.may("import")
+clicked = st.button(
+    "Load demo data", key="home_load_demo", type="primary" if summary.traces == 0 else "secondary",
+    disabled=not may_import,
+    help=None if may_import else f"Your role ({user.role}) cannot import data.",
+)
+if clicked and may_import:
+    bar = st.progress(0.0, text="Importing demo traces…")
+
+    def progress(done: int, total: int | None, message: str = "") -> None:
+        bar.progress(min(1.0, done / total) if total else 0.0, text=message or f"{done} traces")
+
+    try:
+        result = demo.load_demo(db, user, ws.id, progress=progress)
+    except auth.PermissionDenied as exc:
+        st.error(str(exc))
+    except NotImplementedError:
+        st.error("The file importer is not available in this build yet.")
+    else:
+        errors = result.get("errors") or []
+        st.session_state[keys.HOME_NOTICE] = (
+            f"Demo data loaded: {result.get('imported', 0)} new, {result.get('updated', 0)} updated"
+            f"{f', {len(errors)} errors' if errors else ''}."
+        )
+        st.rerun()

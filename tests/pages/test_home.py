@@ -1,0 +1,80 @@
+"""Home page: workspace figures, next step, the demo data button."""
+from __future__ import annotations
+
+import pytest
+
+from forge import auth, demo
+from forge.store.summary import workspace_summary
+
+
+def _metrics(at) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def _load_demo(at):
+    at.button(key="home_load_demo").click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_empty_workspace_suggests_bringing_in_traces(app_as, default_ws):
+    at = app_as("admin")
+    assert not at.exception
+    assert _metrics(at)["Traces"] == "0"
+    assert "Next: Bring in some traces" in [s.value for s in at.subheader]
+
+
+def test_load_demo_data_fills_the_workspace_and_counts_update(db, app_as, admin, default_ws):
+    at = _load_demo(app_as("admin"))
+    figures = _metrics(at)
+    assert int(figures["Traces"]) >= 60
+    assert figures["Eval sets"] == "1"
+    assert int(figures["Pass ratings"]) > 10 and int(figures["Fail ratings"]) > 10
+    assert any("Demo data loaded: 72 new" in s.value for s in at.success)
+    sets = at.dataframe[0].value
+    assert list(sets["eval set"]) == [demo.DEMO_EVAL_SET] and list(sets["ratings"]) == [36]
+    summary = workspace_summary(db, admin, default_ws.id)
+    assert summary.traces == int(figures["Traces"])
+    assert summary.rated_traces * 2 in range(summary.traces - 6, summary.traces + 7)  # about half
+    # Loading again updates the same traces, never duplicates them.
+    at = _load_demo(at)
+    assert _metrics(at)["Traces"] == figures["Traces"]
+    assert any("0 new, 72 updated" in s.value for s in at.success)
+
+
+def test_viewer_sees_the_data_but_cannot_load_demo_data(db, app_as, admin, default_ws):
+    auth.create_user(db, admin, "vera", "correct horse battery staple", "viewer", "Vera Viewer")
+    auth.add_member(db, admin, default_ws.id, "vera")
+    demo.load_demo(db, admin, default_ws.id)
+    at = app_as("vera")
+    assert int(_metrics(at)["Traces"]) >= 60  # a viewer can read
+    button = at.button(key="home_load_demo")
+    assert button.disabled
+    assert "viewer" in button.help
+    # The forge call behind the button refuses a viewer too.
+    viewer = auth.get_user(db, "vera")
+    with pytest.raises(auth.PermissionDenied):
+        demo.load_demo(db, viewer, default_ws.id)
+
+
+def test_outsider_sees_only_their_own_empty_workspace(db, app_as, admin, default_ws, outsider):
+    demo.load_demo(db, admin, default_ws.id)
+    at = app_as("otto")
+    assert [t.value for t in at.title] == ["Workspace · otto-space"]
+    assert _metrics(at)["Traces"] == "0"
+    assert at.sidebar.selectbox(key="forge_workspace_pick").options == ["otto-space"]
+    # Forcing the other workspace's id into the session does not reveal it.
+    at.session_state["forge_workspace_id"] = default_ws.id
+    at.run()
+    assert not at.exception
+    assert _metrics(at)["Traces"] == "0"
+
+
+def test_workspace_picker_switches_what_home_shows(db, app_as, admin, default_ws):
+    other = auth.create_workspace(db, admin, "research")
+    demo.load_demo(db, admin, default_ws.id)
+    at = app_as("admin")
+    assert [t.value for t in at.title] == ["Workspace · default"]
+    at.sidebar.selectbox(key="forge_workspace_pick").select("research").run()
+    assert [t.value for t in at.title] == ["Workspace · research"]
+    assert _metrics(at)["Traces"] == "0"
