@@ -96,6 +96,9 @@ def hash_password(password: str) -> str:
 def check_password_policy(password: str) -> None:
     if len(password or "") < MIN_PASSWORD_LENGTH:
         raise AuthError(f"Password must be at least {MIN_PASSWORD_LENGTH} characters long.")
+    if password != password.strip():
+        # The login form trims what is typed, so such a password could never be entered.
+        raise AuthError("Password must not start or end with a space.")
     if len(password.encode("utf-8")) > 72:
         raise AuthError("Password must be at most 72 bytes long (a bcrypt limit).")
 
@@ -323,13 +326,16 @@ def locked_users(db: Database, actor: User) -> list[dict]:
 
 
 def authenticator_credentials(db: Database) -> dict:
-    """Credentials in streamlit-authenticator's shape, for enabled users not locked out."""
+    """Credentials in streamlit-authenticator's shape, for enabled users.
+
+    Locked-out users stay in: their password checks go through ``authenticate`` (which
+    refuses them), while a session they already hold survives, so guessing someone's
+    password cannot log them out.
+    """
     users = {}
     for uid, username, name, email, pw_hash, role in db.fetchall(
         "SELECT id, username, name, email, password_hash, role FROM users WHERE NOT disabled"
     ):
-        if locked_until(db, username) is not None:
-            continue
         users[username] = {
             "name": name,
             "email": email or "",
