@@ -6,6 +6,7 @@ raises ``TraceFieldError`` naming the field when a value has the wrong type.
 """
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import math
@@ -24,8 +25,8 @@ STEP_KEYS = (
     "level", "status_message", "input_tokens", "output_tokens", "cost_usd",
 )
 # Keys whose value is usually the useful text of a dict-shaped input/output.
-_TEXT_KEYS = ("content", "text", "output", "answer", "response", "completion", "result",
-              "query", "question", "input", "prompt", "message")
+_TEXT_KEYS = ("content", "text", "output", "answer", "final_answer", "response", "completion", "result",
+              "reply", "summary", "comment", "query", "question", "input", "prompt", "message", "contents")
 
 
 class TraceFieldError(ValueError):
@@ -79,37 +80,71 @@ def _content_text(content: Any) -> str:
         return ""
     if isinstance(content, str):
         return content
-    if isinstance(content, list):  # OpenAI/Anthropic content parts
+    if isinstance(content, list):  # OpenAI/Anthropic/Gemini content parts
         parts = []
         for part in content:
             if isinstance(part, dict):
                 if isinstance(part.get("text"), str):
                     parts.append(part["text"])
-                elif part.get("type") in ("tool_use", "tool_call", "function_call"):
-                    parts.append(_json_text(part))
-                elif part.get("type") == "tool_call" or "arguments" in part:
+                elif part.get("type") in ("tool_use", "tool_call", "function_call") or "arguments" in part:
                     parts.append(_json_text(part))
                 elif isinstance(part.get("content"), (str, list)):
                     parts.append(_content_text(part["content"]))
+                elif "response" in part:  # a tool_call_response part
+                    parts.append(to_text(part["response"]))
             elif isinstance(part, str):
                 parts.append(part)
         return "\n".join(p for p in parts if p)
+    if isinstance(content, dict) and _as_message(content) is not None:  # Gemini: {"parts", "role"}
+        return _message_body(_as_message(content))
     return to_text(content)
 
 
-def _is_message(item: Any) -> bool:
-    return isinstance(item, dict) and "role" in item and (
-        "content" in item or "tool_calls" in item or "parts" in item
-    )
+# LangChain message classes and `type`s -> chat roles.
+_LC_ROLES = {
+    "HumanMessage": "user", "AIMessage": "assistant", "SystemMessage": "system", "ToolMessage": "tool",
+    "AIMessageChunk": "assistant", "FunctionMessage": "tool", "ChatMessage": "assistant",
+    "human": "user", "ai": "assistant", "system": "system", "tool": "tool", "function": "tool",
+}
+_ANSWER_ROLES = ("assistant", "ai", "model", "bot")
 
 
-def _messages_text(messages: list) -> str:
+def _as_message(item: Any) -> dict | None:
+    """A chat message as {"role", "content"...}, from the shapes frameworks log; None if not one."""
+    if not isinstance(item, dict):
+        return None
+    if item.get("lc") == 1 and isinstance(item.get("kwargs"), dict) and isinstance(item.get("id"), list):
+        kw = item["kwargs"]  # a LangChain serialised message
+        role = _LC_ROLES.get(str(item["id"][-1]), kw.get("role") or "assistant")
+        return {"role": role, "content": kw.get("content"), "tool_calls": kw.get("tool_calls")}
+    if "role" in item and any(k in item for k in ("content", "tool_calls", "parts", "text")):
+        return item
+    if item.get("type") in _LC_ROLES and "content" in item and "additional_kwargs" in item:
+        return {"role": _LC_ROLES[item["type"]], "content": item["content"],
+                "tool_calls": (item.get("additional_kwargs") or {}).get("tool_calls") or item.get("tool_calls")}
+    return None
+
+
+def _message_body(m: dict) -> str:
+    content = m.get("content") if m.get("content") is not None else m.get("parts", m.get("text"))
+    text = _content_text(content)
+    if not text and m.get("tool_calls"):
+        text = _json_text(m["tool_calls"])
+    return text
+
+
+def _messages_text(messages: list, answer: bool = False) -> str:
+    """'role: content' lines; for an output, the last assistant message alone when there is one."""
+    parsed = [_as_message(m) for m in messages]
+    if answer:
+        for m in reversed(parsed):
+            if m is not None and str(m.get("role")).lower() in _ANSWER_ROLES:
+                body = _message_body(m)
+                if body.strip():
+                    return body
     lines = []
-    for m in messages:
-        text = _content_text(m.get("content") if m.get("content") is not None else m.get("parts"))
-        if not text and m.get("tool_calls"):
-            text = _json_text(m["tool_calls"])
-        lines.append(f"{m.get('role')}: {text}")
+    for raw, m in zip(messages, parsed):
+        lines.append(f"{m.get('role')}: {_message_body(m)}" if m is not None else to_text(raw))
     return "\n".join(lines)
 
 
@@ -117,9 +152,26 @@ def _json_text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
-def to_text(value: Any) -> str:
-    """Flatten an input/output value to readable text (chat messages as 'role: content' lines)."""
+def _python_literal(s: str) -> Any:
+    """A dict/list written as a Python repr (some SDKs log str(obj)); the string itself otherwise."""
+    if len(s) > 1_000_000 or s[:2] not in ("{'", "[{"):
+        return s
+    try:
+        return ast.literal_eval(s)  # literals only: never runs code
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return s
+
+
+def to_text(value: Any, answer: bool = False) -> str:
+    """Flatten an input/output value to readable text.
+
+    Chat messages become 'role: content' lines; with ``answer`` (an output) the last
+    assistant message is the text. Understands OpenAI chat and Responses, Anthropic,
+    Gemini and LangChain shapes; anything else falls back to a common text key or JSON.
+    """
     value = maybe_json(value)
+    if isinstance(value, str):
+        value = _python_literal(value)
     if value is None:
         return ""
     if isinstance(value, str):
@@ -127,24 +179,45 @@ def to_text(value: Any) -> str:
     if isinstance(value, bool) or isinstance(value, (int, float)):
         return str(value)
     if isinstance(value, list):
-        if value and all(_is_message(m) for m in value):
-            return _messages_text(value)
+        if not value:
+            return ""
+        if any(_as_message(m) is not None for m in value):
+            return _messages_text(value, answer)
         if all(isinstance(v, str) for v in value):
             return "\n".join(value)
         return _json_text(value)
     if isinstance(value, dict):
-        if isinstance(value.get("messages"), list) and all(_is_message(m) for m in value["messages"]):
-            return _messages_text(value["messages"])
-        if _is_message(value):
-            return _content_text(value.get("content")) or _json_text(value)
-        if isinstance(value.get("choices"), list) and value["choices"]:  # a chat completion
-            msg = value["choices"][0].get("message") if isinstance(value["choices"][0], dict) else None
-            if isinstance(msg, dict):
-                return _content_text(msg.get("content")) or _json_text(msg.get("tool_calls"))
+        msg = _as_message(value)
+        if msg is not None:
+            return _message_body(msg) or _json_text(value)
+        for key in ("messages", "contents"):  # chat requests (OpenAI, Gemini)
+            if isinstance(value.get(key), list) and value[key]:
+                if any(_as_message(m) is not None for m in value[key]):
+                    return _messages_text(value[key], answer)
+        for key in ("new_message", "message", "input", "prompt"):  # a wrapped single message
+            inner = _as_message(value.get(key))
+            if inner is not None and _message_body(inner).strip():
+                return _message_body(inner)
+        for key in ("choices", "candidates"):  # a chat completion / a Gemini response
+            first = value.get(key)[0] if isinstance(value.get(key), list) and value.get(key) else None
+            if isinstance(first, dict):
+                inner = first.get("message") or first.get("content")
+                if isinstance(inner, dict):
+                    text = _message_body(_as_message(inner) or {"content": inner.get("content")})
+                    if text:
+                        return text
+        if isinstance(value.get("output"), list) and value["output"]:  # OpenAI Responses
+            text = to_text(value["output"], answer)
+            if text:
+                return text
+        if isinstance(value.get("content"), (dict, list)):  # {"content": {"parts": ..., "role": ...}}
+            text = _content_text(value["content"])
+            if text:
+                return text
         if len(value) == 1:
             (only,) = value.values()
             if isinstance(only, (str, list, dict)):
-                return to_text(only)
+                return to_text(only, answer)
         for key in _TEXT_KEYS:
             if isinstance(value.get(key), str) and value[key].strip():
                 return value[key]
@@ -394,7 +467,7 @@ def trace_from_steps(raw: dict, steps: list[dict], source: str = "file", require
         "input": inp,
         "output": out,
         "input_text": input_text if input_text is not None else to_text(inp),
-        "output_text": output_text if output_text is not None else to_text(out),
+        "output_text": output_text if output_text is not None else to_text(out, answer=True),
         "steps": steps,
         "metadata": _dict(raw.get("metadata"), "metadata"),
         "tags": _str_list(raw.get("tags"), "tags"),
