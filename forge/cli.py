@@ -131,6 +131,11 @@ def cmd_import(args: argparse.Namespace) -> int:
         actor = login(db, args)
         ws = workspace_for(db, actor, args, "import")
         try:
+            criterion = args.criterion or _demo_criterion(args.files, args.eval_set)
+            if args.eval_set and criterion:  # applies when the set is new; an existing one keeps its own
+                from forge.review.ratings import get_or_create_eval_set
+
+                get_or_create_eval_set(db, actor, ws.id, args.eval_set, criterion)
             summary = import_files(db, actor, ws.id, args.files, eval_set=args.eval_set)
         except (auth.PermissionDenied, ValueError) as exc:
             raise UsageError(str(exc)) from exc
@@ -142,6 +147,17 @@ def cmd_import(args: argparse.Namespace) -> int:
         where = ":".join(str(x) for x in (first.get("file"), first.get("line")) if x not in (None, ""))
         raise UsageError(f"nothing imported: {where} {first['message']}".replace("  ", " "))
     return 0
+
+
+def _demo_criterion(files: list[str], eval_set: str | None) -> str | None:
+    """The demo eval set's criterion when the shipped demo file goes into it (as the Home button does)."""
+    from pathlib import Path
+
+    from forge.demo import DEMO_CRITERION, DEMO_EVAL_SET, DEMO_FILE
+
+    if eval_set == DEMO_EVAL_SET and any(Path(f).resolve() == DEMO_FILE for f in files):
+        return DEMO_CRITERION
+    return None
 
 
 def cmd_import_langfuse(args: argparse.Namespace) -> int:
@@ -265,6 +281,9 @@ def build_parser() -> argparse.ArgumentParser:
         " or `note`) into this eval set, created if missing; without it ratings are not stored and the"
         " summary counts them as skipped (re-import with --eval-set: traces update, never duplicate)",
     )
+    s.add_argument("--criterion", metavar="TEXT",
+                   help="what the eval set checks, e.g. 'answers only from the retrieved documents'"
+                   " (used when --eval-set creates the set)")
     s.set_defaults(handler=lambda a: cmd_import(a))
 
     s = sub.add_parser(

@@ -33,3 +33,43 @@ def test_exit_2_when_nothing_is_valid(forge_cli, tmp_path):
     s = json.loads(r.out)
     assert r.code == 0 and s["imported"] == 1 and s["failed"] == 1 and s["errors"][0]["line"] == 2
     assert s["ratings"]["stored"] == 1
+
+
+def test_demo_file_through_the_cli_matches_the_home_button(forge_cli, tmp_path):
+    """`forge import data/demo_traces.jsonl --eval-set 'Grounded answers'` = "Load demo data"."""
+    from forge import auth
+    from forge.demo import DEMO_CRITERION, DEMO_EVAL_SET, DEMO_FILE
+    from forge.store import connect
+
+    env = _login(forge_cli, tmp_path)
+    r = forge_cli("import", str(DEMO_FILE), "--eval-set", DEMO_EVAL_SET, "--json", env=env)
+    assert r.code == 0, r.err
+    s = json.loads(r.out)
+    assert s["imported"] >= 60 and s["failed"] == 0
+    db = connect(tmp_path / "cli.duckdb")
+    try:
+        rows = db.fetchall("SELECT name, criterion FROM eval_sets")
+        assert rows == [(DEMO_EVAL_SET, DEMO_CRITERION)]
+        values = dict(db.fetchall("SELECT value, count(*) FROM ratings GROUP BY value"))
+        rated = values.get("pass", 0) + values.get("fail", 0)
+        assert values["pass"] > 10 and values["fail"] > 10
+        assert abs(rated - s["imported"] / 2) <= s["imported"] * 0.1  # about half rated
+        assert db.scalar("SELECT count(*) FROM ratings WHERE note IS NULL OR note = ''") == 0
+    finally:
+        db.close()
+
+
+def test_criterion_option_names_what_a_new_eval_set_checks(forge_cli, tmp_path):
+    env = _login(forge_cli, tmp_path)
+    f = tmp_path / "rated.jsonl"
+    f.write_text('{"id": "a", "input": "q", "output": "a", "rating": "down", "note": "made up"}\n')
+    r = forge_cli("import", str(f), "--eval-set", "Concise", "--criterion", "Answers in one sentence", env=env)
+    assert r.code == 0, r.err
+    from forge.store import connect
+
+    db = connect(tmp_path / "cli.duckdb")
+    try:
+        assert db.fetchall("SELECT name, criterion FROM eval_sets") == [("Concise", "Answers in one sentence")]
+        assert db.fetchall("SELECT value, note FROM ratings") == [("fail", "made up")]
+    finally:
+        db.close()
