@@ -56,6 +56,8 @@ def show_job(job: jobs.Job) -> None:
                     f"`{job.status}`")
         if job.active:
             st.progress(job.fraction or 0.0, text=job.message or "Working…")
+            if st.button("Cancel", key=f"import_cancel_{job.id}", icon=":material/cancel:"):
+                jobs.cancel(db, user, ws.id, job.id)
         elif job.status in ("failed", "cancelled"):
             st.error(job.error or "The job stopped.")
         summary = job.result if isinstance(job.result, dict) else None

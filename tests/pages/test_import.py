@@ -103,3 +103,23 @@ def test_langfuse_import_runs_as_a_job_against_a_real_http_stub(db, admin, defau
     assert job.kind == "import-langfuse" and job.status == "done", job.error
     assert count_traces(db, admin, default_ws.id) == 19
     assert _metric(at, "Imported") == "19"
+
+
+def test_a_running_import_can_be_cancelled_from_the_page(db, admin, default_ws, app_as):
+    import time
+
+    def work(progress):
+        for i in range(400):  # reports progress until told to stop
+            progress(i, 400, f"row {i}")
+            time.sleep(0.05)
+        return {"imported": 400}
+
+    job = jobs.start(db, admin, default_ws.id, "import", work, params={"files": ["big.jsonl"]})
+    at = app_as("admin", page="pages/import.py")
+    assert not at.exception
+    at.button(key=f"import_cancel_{job.id}").click().run()
+    assert not at.exception
+    done = jobs.wait(db, admin, default_ws.id, job.id, timeout=20)
+    assert done.status == "cancelled"
+    at.run()
+    assert not any(b.key == f"import_cancel_{job.id}" for b in at.button)
