@@ -15,8 +15,10 @@ db, user, ws = guard("run")
 st.title("Playground")
 catalog = load_catalog()
 
+with st.spinner("Loading providers…"):  # the first view in a process imports the SDKs (~2 s)
+    statuses = provider_statuses(catalog)
 with st.expander("Providers", expanded=False):
-    for s in provider_statuses(catalog):
+    for s in statuses:
         mark = ":green[configured]" if s.configured else ":red[not configured]"
         where = f" ({s.source})" if s.source else ""
         st.markdown(f"**{s.label}** — {mark}{where}" + (f" · {s.base_url}" if s.base_url else ""))
