@@ -1,7 +1,6 @@
 """Shared fixtures: a fresh database file per test, users, workspaces."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest

@@ -4,7 +4,6 @@ from __future__ import annotations
 import itertools
 import logging
 
-import pytest
 
 from forge.llm.playground import run_prompt
 from forge.llm.prompts import PromptSpec

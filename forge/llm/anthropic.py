@@ -7,18 +7,14 @@ import time
 import anthropic as anthropic_sdk
 
 from forge.llm.base import (
-    AuthenticationFailed,
     Completion,
-    ContextOverflowError,
     DeltaCallback,
     LLMError,
     Provider,
     Request,
     RequestTimeout,
-    RetryableError,
-    UnknownModelError,
 )
-from forge.llm.retry import retry_after_seconds
+from forge.llm.retry import classify_sdk_error
 
 # The messages API requires max_tokens; this is used when the user sets none.
 DEFAULT_MAX_TOKENS = 1024
@@ -108,29 +104,5 @@ class AnthropicProvider(Provider):
         return Completion("".join(parts), input_tokens, output_tokens, ttft)
 
     def _error(self, exc: Exception, model_id: str, timeout: float) -> LLMError:
-        where = f"{self.label} ({self.base_url() or 'default endpoint'})"
-        if isinstance(exc, anthropic_sdk.APITimeoutError):
-            return RequestTimeout(f"Timed out after {timeout:g} s waiting for {where}")
-        if isinstance(exc, anthropic_sdk.APIConnectionError):
-            return LLMError(f"Could not connect to {where}: {exc}")
-        status = getattr(exc, "status_code", None)
-        detail = _detail(exc)
-        if status == 401:
-            return AuthenticationFailed(f"{self.label} rejected the key (401): check {self.key_env}. {detail}".strip())
-        if status == 404:
-            return UnknownModelError(f"Unknown model: {self.name}/{model_id} ({where} says: {detail})")
-        if status == 429 or (status is not None and status >= 500):
-            label = "Rate limited (429)" if status == 429 else f"Server error ({status})"
-            return RetryableError(f"{label} from {where}: {detail}", status, retry_after_seconds(exc))
-        if status == 400 and ("too long" in detail.lower() or "context" in detail.lower()):
-            return ContextOverflowError(f"The prompt is too long for {self.name}/{model_id}: {detail}")
-        return LLMError(f"{where} refused the request ({status}): {detail}")
-
-
-def _detail(exc: Exception) -> str:
-    body = getattr(exc, "body", None)
-    if isinstance(body, dict):
-        err = body.get("error", body)
-        if isinstance(err, dict) and err.get("message"):
-            return str(err["message"])
-    return str(getattr(exc, "message", None) or exc)
+        """The SDK's exception as a Forge error whose message a user can act on."""
+        return classify_sdk_error(self, exc, model_id, timeout, anthropic_sdk, ("too long", "context"))

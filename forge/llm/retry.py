@@ -64,3 +64,40 @@ def retry_after_seconds(exc: Exception) -> float | None:
         return max(0.0, when.timestamp() - time.time())
     except (TypeError, ValueError, IndexError):
         return None
+
+
+def error_detail(exc: Exception) -> str:
+    """The provider's own message from an SDK exception (JSON body ``error.message`` when present)."""
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict):
+        err = body.get("error", body)
+        if isinstance(err, dict) and err.get("message"):
+            return str(err["message"])
+    return str(getattr(exc, "message", None) or exc)
+
+
+def classify_sdk_error(provider, exc: Exception, model_id: str, timeout: float, sdk, overflow_words: tuple[str, ...]):
+    """An SDK exception (openai or anthropic: same class names) as a Forge error a user can act on."""
+    from forge.llm.base import (
+        AuthenticationFailed, ContextOverflowError, LLMError, RequestTimeout, RetryableError, UnknownModelError,
+    )
+
+    where = f"{provider.label} ({provider.base_url() or 'default endpoint'})"
+    if isinstance(exc, sdk.APITimeoutError):
+        return RequestTimeout(f"Timed out after {timeout:g} s waiting for {where}")
+    if isinstance(exc, sdk.APIConnectionError):
+        return LLMError(f"Could not connect to {where}: {exc}")
+    status = getattr(exc, "status_code", None)
+    detail = error_detail(exc)
+    if status == 401:
+        return AuthenticationFailed(
+            f"{provider.label} rejected the key (401): check {provider.key_env or 'the key'}. {detail}".strip()
+        )
+    if status == 404:
+        return UnknownModelError(f"Unknown model: {provider.name}/{model_id} ({where} says: {detail})")
+    if status == 429 or (status is not None and status >= 500):
+        label = "Rate limited (429)" if status == 429 else f"Server error ({status})"
+        return RetryableError(f"{label} from {where}: {detail}", status, retry_after_seconds(exc))
+    if status == 400 and any(all(w in detail.lower() for w in words.split("+")) for words in overflow_words):
+        return ContextOverflowError(f"The prompt is too long for {provider.name}/{model_id}: {detail}")
+    return LLMError(f"{where} refused the request ({status}): {detail}")

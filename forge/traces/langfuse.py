@@ -14,11 +14,9 @@ for what started at or after it. Re-imports update in place (upsert).
 from __future__ import annotations
 
 import gc
-import os
 import queue
 import threading
 from contextlib import contextmanager
-from datetime import timedelta
 from typing import Any, Callable
 
 import httpx

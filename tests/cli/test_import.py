@@ -37,7 +37,6 @@ def test_exit_2_when_nothing_is_valid(forge_cli, tmp_path):
 
 def test_demo_file_through_the_cli_matches_the_home_button(forge_cli, tmp_path):
     """`forge import data/demo_traces.jsonl --eval-set 'Grounded answers'` = "Load demo data"."""
-    from forge import auth
     from forge.demo import DEMO_CRITERION, DEMO_EVAL_SET, DEMO_FILE
     from forge.store import connect
 

@@ -71,7 +71,7 @@ def test_outsider_sees_only_their_own_empty_workspace(db, app_as, admin, default
 
 
 def test_workspace_picker_switches_what_home_shows(db, app_as, admin, default_ws):
-    other = auth.create_workspace(db, admin, "research")
+    auth.create_workspace(db, admin, "research")
     demo.load_demo(db, admin, default_ws.id)
     at = app_as("admin")
     assert [t.value for t in at.title] == ["Workspace · default"]
