@@ -14,7 +14,7 @@ import sys
 from typing import Any, Callable
 
 from forge import auth
-from forge.store import Database, connect
+from forge.store import Database, DatabaseBusy, connect
 
 
 class UsageError(Exception):
@@ -382,6 +382,9 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(f"forge: {exc}", file=sys.stderr)
         return 2
+    except DatabaseBusy as exc:
+        print(f"forge: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("forge: interrupted", file=sys.stderr)
         return 130

@@ -4,9 +4,9 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timezone
 
-from forge.store.db import Database, connect
+from forge.store.db import Database, DatabaseBusy, connect
 
-__all__ = ["Database", "connect", "new_id", "utcnow"]
+__all__ = ["Database", "DatabaseBusy", "connect", "new_id", "utcnow"]
 
 
 def new_id() -> str:

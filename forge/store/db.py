@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import random
+import re
 import threading
 import time
 from pathlib import Path
@@ -17,6 +18,10 @@ _CONFLICT_ERRORS = (duckdb.TransactionException,)
 _MAX_RETRIES = 8
 
 
+class DatabaseBusy(Exception):
+    """Another process holds the database file (DuckDB allows one writing process)."""
+
+
 class Database:
     """A DuckDB file shared by every thread of this process.
 
@@ -28,7 +33,17 @@ class Database:
         self.path = str(path)
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._conn = duckdb.connect(self.path, read_only=read_only)
+        try:
+            self._conn = duckdb.connect(self.path, read_only=read_only)
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise
+            holder = re.search(r"\(PID (\d+)\)", str(exc))
+            raise DatabaseBusy(
+                f"The database {self.path} is in use by another process"
+                f"{' (PID ' + holder.group(1) + ')' if holder else ''}, probably the running app: "
+                "import through the app's Import page, stop the app, or set FORGE_DB to another file."
+            ) from None
         self._local = threading.local()
         self._lock = threading.Lock()
         if not read_only:

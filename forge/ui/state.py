@@ -15,7 +15,7 @@ import streamlit as st
 
 from forge import auth
 from forge.config import settings
-from forge.store import Database
+from forge.store import Database, DatabaseBusy
 from forge.ui import keys
 
 
@@ -26,7 +26,12 @@ def _database(path: str) -> Database:
 
 def get_db() -> Database:
     """The process-wide Database for ``settings().db_path`` (migrated on first open)."""
-    return _database(str(settings().db_path))
+    try:
+        return _database(str(settings().db_path))
+    except DatabaseBusy as exc:  # not cached: the next run tries again
+        st.error(f"{exc}")
+        st.caption("Forge will open it as soon as the other process lets go: reload this page.")
+        st.stop()
 
 
 def current_user(db: Database | None = None) -> auth.User | None:

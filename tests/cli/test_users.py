@@ -89,3 +89,11 @@ def test_database_commands_refuse_without_login_when_users_exist(forge_cli, tmp_
         r = forge_cli(*args)
         assert r.code == 2, (args, r.out, r.err)
         assert ("login required" in r.err) or (args[0] == "matrix" and "not available" in r.err), (args, r.err)
+
+
+def test_a_database_held_by_the_app_gets_a_clear_one_line_message(forge_cli, db):
+    """DuckDB lets one process write a file: the `db` fixture plays the running app here."""
+    r = forge_cli("users", "add", "root", "--role", "admin", stdin=ADMIN_PW + "\n")
+    assert r.code == 1
+    assert "is in use by another process" in r.err and "Import page" in r.err
+    assert len(r.err.strip().splitlines()) == 1 and "Traceback" not in r.err
