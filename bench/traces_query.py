@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from forge import auth
     from forge.store import connect
-    from forge.traces.query import TraceFilters, list_traces
+    from forge.traces.query import TraceFilters, facet_values, list_traces, trace_detail
 
     with tempfile.TemporaryDirectory() as tmp:
         db = connect(Path(tmp) / "bench.duckdb")
@@ -158,6 +158,12 @@ def main(argv: list[str] | None = None) -> int:
             worst = max(worst, med)
             print(f"traces_query: {label:32s} median {med:7.1f} ms  p95 {p95:7.1f} ms"
                   f"  total={page.total:,}  ratio to target {med / TARGET_MS:.2f}")
+        # The rest of a page load: the sidebar's filter choices and opening one trace.
+        med, p95, _ = _time(lambda: facet_values(db, admin, ws.id), args.runs)
+        print(f"traces_query: {'filter choices (sidebar)':32s} median {med:7.1f} ms  p95 {p95:7.1f} ms")
+        some_id = db.scalar("SELECT id FROM traces ORDER BY timestamp DESC LIMIT 1 OFFSET 500")
+        med, p95, _ = _time(lambda: trace_detail(db, admin, ws.id, some_id), args.runs)
+        print(f"traces_query: {'open one trace (detail)':32s} median {med:7.1f} ms  p95 {p95:7.1f} ms")
         db.close()
     ok = target_med <= TARGET_MS
     print(f"traces_query: page query (first page + count, filter + text) median {target_med:.1f} ms,"
