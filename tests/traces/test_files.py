@@ -100,3 +100,22 @@ def test_openai_chat_log_and_csv_and_json_array(db, admin, default_ws):
     arr = [{"id": "j1", "input": "a", "output": "b"}, {"id": "j2", "input": "a", "tags": 3, "output": "b"}]
     s = import_bytes(db, admin, default_ws.id, "arr.json", json.dumps(arr).encode())
     assert s["imported"] == 1 and s["errors"][0]["line"] == 2 and s["errors"][0]["field"] == "tags"
+
+
+def test_a_50_mb_field_is_refused_by_name_and_the_rest_of_the_file_kept(db, admin, default_ws, tmp_path):
+    from forge.traces.files import import_files
+
+    path = tmp_path / "huge.jsonl"
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(json.dumps({"id": "before", "input": "q1", "output": "a1"}) + "\n")
+        fh.write(json.dumps({"id": "huge", "input": "q2", "metadata": {"blob": "x" * (50 * 1024 * 1024)},
+                             "output": "a2"}) + "\n")
+        fh.write(json.dumps({"id": "after", "input": "q3", "output": "a3"}) + "\n")
+    s = import_files(db, admin, default_ws.id, [path])
+    assert (s["imported"], s["failed"]) == (2, 1)
+    (err,) = s["errors"]
+    assert err["line"] == 2 and err["field"].startswith("metadata") and "MB" in err["message"]
+    assert err["file"].endswith("huge.jsonl")
+    kept = {r[0] for r in db.fetchall("SELECT source_id FROM traces")}
+    assert kept == {"before", "after"}
+    assert db.scalar("SELECT max(length(metadata::VARCHAR)) FROM traces") < 1000
