@@ -397,7 +397,7 @@ def workspaces_for(db: Database, actor: User) -> list[Workspace]:
         Workspace(*r)
         for r in db.fetchall(
             "SELECT w.id, w.name, w.description FROM workspaces w"
-            " JOIN memberships m ON m.workspace_id = w.id WHERE m.user_id = ? ORDER BY w.name",
+            " JOIN memberships m ON m.workspace_id = w.id WHERE m.user_id = ? ORDER BY lower(w.name), w.name",
             [actor.id],
         )
     ]
