@@ -128,11 +128,14 @@ def login_pages(authn: stauth.Authenticate, db: Database, url_paths: list[str]) 
     """
 
     def render() -> None:
-        st.title("Forge")
-        if not auth.has_users(db):
-            _first_admin_form(db)
-        else:
-            _login_form(authn)
+        _, middle, _ = st.columns([1, 2, 1])  # a readable form width on the wide layout
+        with middle:
+            st.title(":material/local_fire_department: Forge")
+            st.caption("Run prompts across models, import and rate traces, and see where evals disagree with people.")
+            if not auth.has_users(db):
+                _first_admin_form(db)
+            else:
+                _login_form(authn)
 
     return [st.Page(render, title="Log in", icon=":material/login:", url_path="login", default=True)] + [
         st.Page(render, title="Log in", url_path=url) for url in url_paths
