@@ -414,7 +414,7 @@ def all_workspaces(db: Database, actor: User) -> list[dict]:
     )
     for r in rows:
         r["members"] = r["members"] or []
-    return rows
+    return sorted(rows, key=lambda r: (r["name"].lower(), r["name"]))
 
 
 def add_member(db: Database, actor: User, workspace_id: str, username: str) -> None:
@@ -450,11 +450,16 @@ def require(db: Database, actor: User | None, workspace_id: str, action: str = "
     """The workspace, if ``actor`` is a member whose role allows ``action``; else PermissionDenied.
 
     Actions: read, rate, import, run, edit. Admins too must be members to see data.
+    Role and disabled flag are read from the database, not from ``actor`` (a job or a
+    script may hold a User from before an admin demoted or disabled it).
     """
     if actor is None:
         raise PermissionDenied("Log in first.")
     if actor.disabled:
         raise PermissionDenied("This account is disabled.")
+    current = db.fetchone("SELECT role, disabled FROM users WHERE id = ?", [actor.id])
+    if current is None or current[1]:
+        raise PermissionDenied("This account is disabled or no longer exists.")
     row = db.fetchone(
         "SELECT w.id, w.name, w.description FROM workspaces w JOIN memberships m"
         " ON m.workspace_id = w.id WHERE w.id = ? AND m.user_id = ?",
@@ -462,8 +467,9 @@ def require(db: Database, actor: User | None, workspace_id: str, action: str = "
     )
     if row is None:
         raise PermissionDenied("You are not a member of this workspace.")
-    if not actor.may(action):
-        raise PermissionDenied(f"Your role ({actor.role}) cannot {action} in a workspace.")
+    role = current[0]
+    if action not in _ROLE_ACTIONS.get(role, set()):
+        raise PermissionDenied(f"Your role ({role}) cannot {action} in a workspace.")
     return Workspace(*row)
 
 

@@ -6,6 +6,7 @@ written to the database or to logs.
 from __future__ import annotations
 
 import os
+import re
 import secrets as _secrets
 import tomllib
 from dataclasses import dataclass
@@ -42,6 +43,28 @@ def get(name: str, default: str | None = None) -> str | None:
         if name.lower() in table and table[name.lower()] not in (None, ""):
             return str(table[name.lower()])
     return default
+
+
+_SECRET_NAME = re.compile(r"(KEY|SECRET|TOKEN|PASSWORD)$", re.IGNORECASE)
+
+
+def secret_values() -> list[str]:
+    """Values of every key-like setting (``*_KEY``, ``*_SECRET``, ``*_TOKEN``, ``*_PASSWORD``) in env and secrets."""
+    found = {v for k, v in os.environ.items() if _SECRET_NAME.search(k) and v}
+    sec = read_secrets()
+    for table in (sec, sec.get("forge") if isinstance(sec.get("forge"), dict) else {}):
+        found |= {str(v) for k, v in table.items() if _SECRET_NAME.search(k) and isinstance(v, (str, int)) and v}
+    # Longest first, so a key that contains another is hidden whole; short values are not secrets.
+    return sorted((v for v in found if len(v) >= 8), key=len, reverse=True)
+
+
+def redact(text: str | None) -> str | None:
+    """``text`` with any configured key replaced by ``***`` (for errors that are stored or shown)."""
+    if not text:
+        return text
+    for value in secret_values():
+        text = text.replace(value, "***")
+    return text
 
 
 @dataclass(frozen=True)

@@ -14,13 +14,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import traceback
 import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable
 
-from forge import auth
+from forge import auth, config
 from forge.store import Database, new_id, utcnow
 
 log = logging.getLogger(__name__)
@@ -168,7 +169,9 @@ def _run(db: Database, job_id: str, work: Callable[[Progress], Any]) -> None:
     except Cancelled as exc:
         _finish_failed(db, job_id, "cancelled", str(exc))
     except BaseException as exc:  # a job's failure is data, never a crash of the app
-        log.exception("job %s failed", job_id)
+        # The server log gets the trace, with any configured key redacted like the stored message.
+        tb = "".join(traceback.format_exception(exc))
+        log.error("job %s failed: %s", job_id, config.redact(tb))
         _finish_failed(db, job_id, "failed", _describe(exc))
     finally:
         with _lock:
@@ -185,7 +188,7 @@ def _finish_failed(db: Database, job_id: str, status: str, error: str) -> None:
     try:
         db.execute(
             "UPDATE jobs SET status = ?, error = ?, finished_at = ?, message = ? WHERE id = ?",
-            [status, error[:4000], utcnow(), "Cancelled" if status == "cancelled" else "Failed", job_id],
+            [status, (config.redact(error) or "")[:4000], utcnow(), "Cancelled" if status == "cancelled" else "Failed", job_id],
         )
     except Exception:  # the database itself is gone (e.g. closed at shutdown)
         log.exception("could not record the end of job %s", job_id)

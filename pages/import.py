@@ -5,6 +5,7 @@ import streamlit as st
 from forge import jobs
 from forge.traces import langfuse
 from forge.ui import state
+from forge.ui.widgets import md
 
 db, user, ws = state.guard("import")
 st.title("Import traces")
@@ -50,7 +51,7 @@ KIND = {"import": "File import", "import-langfuse": "Langfuse import"}
 
 
 def show_job(job: jobs.Job) -> None:
-    what = ", ".join((job.params or {}).get("files") or []) or (job.params or {}).get("since") or ""
+    what = md(", ".join((job.params or {}).get("files") or []) or (job.params or {}).get("since") or "")
     with st.container(border=True):
         st.markdown(f"**{KIND.get(job.kind, job.kind)}** {what} · {job.created_at:%Y-%m-%d %H:%M} UTC · "
                     f"`{job.status}`")
@@ -59,7 +60,7 @@ def show_job(job: jobs.Job) -> None:
             if st.button("Cancel", key=f"import_cancel_{job.id}", icon=":material/cancel:"):
                 jobs.cancel(db, user, ws.id, job.id)
         elif job.status in ("failed", "cancelled"):
-            st.error(job.error or "The job stopped.")
+            st.error(md(job.error, inline=False) or "The job stopped.")
         summary = job.result if isinstance(job.result, dict) else None
         if summary:
             cols = st.columns(4)
@@ -67,7 +68,7 @@ def show_job(job: jobs.Job) -> None:
                 col.metric(key.title(), f"{summary.get(key, 0):,}")
             rated = summary.get("ratings") or {}
             if rated.get("stored"):
-                st.caption(f"{rated['stored']} ratings stored in eval set “{rated.get('eval_set')}”.")
+                st.caption(f"{rated['stored']} ratings stored in eval set “{md(rated.get('eval_set'))}”.")
             for key, title in (("errors", "Row errors"), ("warnings", "Warnings")):
                 entries = summary.get(key) or []
                 if entries:

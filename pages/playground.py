@@ -8,6 +8,7 @@ from forge.llm.prompts import ContextBlock, PromptError, PromptSpec, context_fro
 from forge.llm.registry import provider_statuses
 from forge.llm.runner import estimate
 from forge.ui.state import guard
+from forge.ui.widgets import md
 
 LAST = "pg_last_results"  # session key: the last run's results, shown until the next run
 
@@ -85,12 +86,12 @@ def metrics_line(r) -> str:
 
 
 def show(col, r) -> None:
-    col.markdown(f"**{r.model}**")
+    col.markdown(f"**{md(r.model)}**")
     if r.ok:
         col.text(r.output)
         col.caption(metrics_line(r))
     else:
-        col.error(r.error)
+        col.error(md(r.error, inline=False))
 
 
 if run and request is not None:

@@ -7,6 +7,7 @@ import streamlit as st
 from forge.llm.playground import rerun
 from forge.store import runs
 from forge.ui.state import guard
+from forge.ui.widgets import md
 
 db, user, ws = guard("read")
 st.title("Runs")
@@ -42,7 +43,7 @@ a, b = st.columns(2)
 left = a.selectbox("Run A", ids, index=0, format_func=labels.get, key="runs_a")
 right = b.selectbox("Run B", ids, index=min(1, len(ids) - 1), format_func=labels.get, key="runs_b")
 for col, run in zip((a, b), runs.get_runs(db, user, ws.id, [left, right])):
-    col.markdown(f"**{run['model']}** · {run['created_at']:%Y-%m-%d %H:%M:%S} UTC")
+    col.markdown(f"**{md(run['model'])}** · {run['created_at']:%Y-%m-%d %H:%M:%S} UTC")
     if run["system_prompt"]:
         col.caption("System prompt")
         col.text(run["system_prompt"])
@@ -52,7 +53,7 @@ for col, run in zip((a, b), runs.get_runs(db, user, ws.id, [left, right])):
         col.caption("Variables: " + json.dumps(run["variables"], ensure_ascii=False))
     col.caption("Parameters: " + json.dumps(run["params"]))
     if run["error"]:
-        col.error(run["error"])
+        col.error(md(run["error"], inline=False))
     else:
         col.caption("Output")
         col.text(run["output"])
@@ -68,8 +69,8 @@ if user.may("run"):
             try:
                 out = rerun(db, user, ws.id, pick)
             except Exception as exc:  # shown as a message, never a traceback
-                st.error(f"Re-run failed: {exc}")
+                st.error(f"Re-run failed: {md(exc)}")
             else:
                 res = out.results[0]
-                st.success(f"Re-ran {res.model}: " + ("ok" if res.ok else f"error: {res.error}"))
+                st.success(f"Re-ran {res.model}: " + ("ok" if res.ok else f"error: {md(res.error)}"))
                 st.rerun()

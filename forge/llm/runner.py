@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable
 
+from forge import config
 from forge.llm import tokens
 from forge.llm.base import ContextOverflowError, LLMError, Request, RetryableError, RunResult
 from forge.llm.catalog import Catalog, load_catalog, split_model
@@ -90,6 +91,8 @@ def run_model(
 
     def finish() -> RunResult:
         result.latency_ms = round((time.perf_counter() - t0) * 1000, 2)
+        # An endpoint may echo the key in its error; errors are stored and shown, keys never.
+        result.error = config.redact(result.error)
         return result
 
     try:

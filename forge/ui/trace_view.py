@@ -12,6 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from forge.traces.query import StepNode, flatten, rating_label
+from forge.ui.widgets import md
 
 MAX_STEP_EXPANDERS = 150
 _VERDICT = {True: "pass", False: "fail", None: "error"}
@@ -102,7 +103,7 @@ def render_steps(tree: list[StepNode], key: str = "steps") -> None:
     errors = [n for n in nodes if n.is_error]
     if errors:
         st.error(f"{len(errors)} step{'s' if len(errors) != 1 else ''} failed: "
-                 + "; ".join(f"{n.get('name') or n.get('type')}: {n.get('status_message') or 'error'}"
+                 + "; ".join(md(f"{n.get('name') or n.get('type')}: {n.get('status_message') or 'error'}")
                              for n in errors[:3]))
     frame = steps_table(tree)
     st.dataframe(frame.style.apply(_highlight_errors, axis=1), hide_index=True, width="stretch",
@@ -111,13 +112,13 @@ def render_steps(tree: list[StepNode], key: str = "steps") -> None:
                  key=f"{key}_table")
     for n in nodes[:MAX_STEP_EXPANDERS]:
         prefix = "│ " * n.depth
-        title = f"{n.get('name') or n.get('type') or 'step'}"
-        facts = " · ".join(str(x) for x in (n.get("type"), n.get("model"), _fmt_ms(n.latency_ms)
+        title = md(n.get('name') or n.get('type') or 'step')
+        facts = " · ".join(md(x) for x in (n.get("type"), n.get("model"), _fmt_ms(n.latency_ms)
                                              if n.latency_ms is not None else None) if x)
         label = f"{prefix}{'⚠️ :red[' + title + ']' if n.is_error else title}" + (f" — {facts}" if facts else "")
         with st.expander(label, expanded=n.is_error):
             if n.get("status_message"):
-                (st.error if n.is_error else st.info)(n.get("status_message"))
+                (st.error if n.is_error else st.info)(md(n.get("status_message"), inline=False))
             cols = st.columns(4)
             cols[0].metric("Tokens", "—" if n.tokens is None else f"{n.tokens:,}")
             cols[1].metric("Cost", _fmt_cost(n.get("cost_usd")))
@@ -161,12 +162,12 @@ def render_ratings(detail: dict) -> None:
 
 def render_trace(detail: dict, key: str = "trace") -> None:
     """A whole trace: headline figures, then tabs for I/O, steps, metadata, ratings."""
-    st.subheader(detail.get("name") or "(unnamed trace)")
-    st.caption(" · ".join(str(x) for x in (
+    st.subheader(md(detail.get("name")) or "(unnamed trace)")
+    st.caption(" · ".join(md(x) for x in (
         detail.get("timestamp"), detail.get("source"), f"user {detail['user_id']}" if detail.get("user_id") else None,
         f"session {detail['session_id']}" if detail.get("session_id") else None, f"id {detail['id']}") if x))
     if detail.get("tags"):
-        st.markdown(" ".join(f":blue-badge[{t}]" for t in detail["tags"]))
+        st.markdown(" ".join(f":blue-badge[{md(t)}]" for t in detail["tags"]))
     tokens = (detail.get("input_tokens") or 0) + (detail.get("output_tokens") or 0)
     cols = st.columns(4)
     cols[0].metric("Latency", _fmt_ms(detail.get("latency_ms")))

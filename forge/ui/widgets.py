@@ -1,11 +1,28 @@
 """Small shared widgets: one-shot notices and actions whose errors are shown, not raised."""
 from __future__ import annotations
 
-from typing import Callable
+import re
+from typing import Any, Callable
 
 import streamlit as st
 
 from forge import auth
+
+
+# What makes markdown do something: links, images, code, emphasis, HTML, tables, headings, and
+# Streamlit's own syntax (:color[..], :material/icon:, $latex$). Intra-word _ and - stay as typed.
+_MD_SPECIAL = re.compile(r"([\\`*\[\]()!<>~:$|#])|(?<![\w])(_)|(?:^|(?<=\n))\s*([-+])")
+
+
+def md(value: Any, inline: bool = True) -> str:
+    """``value`` as literal text inside Streamlit markdown (titles, captions, labels, alerts).
+
+    Imported traces, file names and provider errors are data: a name like
+    ``![x](https://evil/beacon)`` must show as those characters, not load an image or link.
+    ``inline`` (labels, titles) puts everything on one line; else lines become line breaks.
+    """
+    text = _MD_SPECIAL.sub(lambda m: "\\" + m.group(0).lstrip(), "" if value is None else str(value))
+    return text.replace("\n", " " if inline else "  \n")
 
 
 def show_notice(key: str) -> None:

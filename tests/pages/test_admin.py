@@ -75,7 +75,7 @@ def test_create_workspace_and_manage_members(db, app_as, admin, analyst):
     at.selectbox(key="admin_member_user").select("ana")
     _submit(at, "Add to workspace")
     assert "'ana' added to Research." in _success(at)
-    assert [w.name for w in auth.workspaces_for(db, analyst)] == ["Research", "default"]
+    assert [w.name for w in auth.workspaces_for(db, analyst)] == ["default", "Research"]
 
     at.selectbox(key="admin_member_ws").select(research["id"])
     at.selectbox(key="admin_member_user").select("ana")
