@@ -25,8 +25,12 @@ def normalize_rating(value: Any) -> str:
         return "pass" if value else "fail"
     if isinstance(value, (int, float)) and value in (0, 1):
         return "pass" if value == 1 else "fail"
-    if isinstance(value, str) and value.strip().lower() in _ALIASES:
-        return _ALIASES[value.strip().lower()]
+    if isinstance(value, str):
+        key = value.strip().lower()
+        if key not in _ALIASES and key[:1].isalpha():  # "thumbs up", "Thumbs-Up" (never "-1")
+            key = "_".join(key.replace("-", " ").split())
+        if key in _ALIASES:
+            return _ALIASES[key]
     raise ValueError(
         f"rating must be pass/fail/neutral, up/down, 1/0 or true/false; got {str(value)[:40]!r}"
     )

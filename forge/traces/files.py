@@ -26,6 +26,9 @@ Progress = Callable[[int, "int | None", str], None]
 MAX_FIELD_BYTES = 10 * 1024 * 1024  # one field above this is refused (the rest of the file is kept)
 BATCH = 2000
 _RATING_KEYS = ("rating", "rating_note", "note")
+# Where a row's label is: DESIGN's ``rating``, else ``human_label`` (HaluEval and similar
+# labelled sets: 1 good / 0 bad).
+_LABEL_KEYS = ("rating", "human_label")
 
 
 class _RowError(Exception):
@@ -57,6 +60,11 @@ def _decode(name: str, data: bytes, summary: dict) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         pass
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):  # UTF-16 with its BOM (Excel's "Unicode text")
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            pass
     lines = data.split(b"\n")
     out = []
     for i, raw in enumerate(lines, 1):
@@ -88,8 +96,17 @@ def _jsonl_rows(text: str) -> Iterator[tuple[int, Any, Exception | None]]:
         try:
             obj = json.loads(line)
         except ValueError as exc:
-            yield i, None, _RowError(None, f"invalid JSON: {exc}")
-            continue
+            tail = line.rstrip()
+            if tail.endswith(","):  # a row copied out of a JSON array
+                try:
+                    obj = json.loads(tail[:-1])
+                except ValueError:
+                    obj = exc
+            else:
+                obj = exc
+            if isinstance(obj, ValueError):
+                yield i, None, _RowError(None, f"invalid JSON: {obj}")
+                continue
         key = _oversized(obj, len(line))
         if key:
             yield i, None, _RowError(key, f"field '{key}' is larger than {MAX_FIELD_BYTES // (1024 * 1024)} MB; row refused")
@@ -97,9 +114,16 @@ def _jsonl_rows(text: str) -> Iterator[tuple[int, Any, Exception | None]]:
         yield i, obj, None
 
 
+def _column(header: str) -> str:
+    """A CSV header as a trace key: spreadsheets write "Input", "User ID"."""
+    return "_".join(header.strip().lower().split())
+
+
 def _csv_rows(text: str) -> Iterator[tuple[int, Any, Exception | None]]:
     csv.field_size_limit(2**31 - 1)
-    reader = csv.DictReader(io.StringIO(text, newline=""))
+    header = _first_line(text)
+    delimiter = max((",", ";", "\t"), key=header.count)  # the header's most frequent separator
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
     for row in reader:
         line = reader.line_num
         if not any((v or "").strip() for k, v in row.items() if k is not None):
@@ -111,7 +135,7 @@ def _csv_rows(text: str) -> Iterator[tuple[int, Any, Exception | None]]:
         if big:
             yield line, None, _RowError(big, f"field '{big}' is larger than {MAX_FIELD_BYTES // (1024 * 1024)} MB; row refused")
             continue
-        obj = {k.strip(): (v if v != "" else None) for k, v in row.items() if k}
+        obj = {_column(k): (v if v != "" else None) for k, v in row.items() if k}
         yield line, obj, None
 
 
@@ -127,13 +151,22 @@ def _json_items(obj: Any, text_len: int) -> Iterator[tuple[int, Any, Exception |
         yield i, item, None
 
 
+def _first_line(text: str) -> str:
+    end = text.find("\n")
+    return text if end < 0 else text[:end]
+
+
 def parse_rows(name: str, text: str) -> Iterator[tuple[int, Any, Exception | None]]:
     """(line or item number, parsed row or None, error or None) for every row of a file."""
     stripped = text.lstrip()
-    if name.lower().endswith((".csv", ".tsv")) or (stripped[:1] not in ("{", "[") and "," in stripped.split("\n", 1)[0]):
+    lower = name.lower()
+    if lower.endswith((".csv", ".tsv")) or (
+            not lower.endswith((".jsonl", ".ndjson", ".json")) and stripped[:1] not in ("{", "[")
+            and any(c in _first_line(stripped) for c in ",;\t")):
         yield from _csv_rows(text)
         return
-    if stripped[:1] == "[" or (stripped[:1] == "{" and not name.lower().endswith(".jsonl")):
+    pretty = _first_line(stripped).strip() in ("{", "[")  # a pretty-printed JSON document, whatever the file is called
+    if stripped[:1] == "[" or (stripped[:1] == "{" and (pretty or not name.lower().endswith((".jsonl", ".ndjson")))):
         try:
             obj = json.loads(text)
         except ValueError as exc:
@@ -149,14 +182,20 @@ def parse_rows(name: str, text: str) -> Iterator[tuple[int, Any, Exception | Non
 # ---------------------------------------------------------------- row shapes
 
 
+def _request(obj: dict) -> dict:
+    """The request of an OpenAI log row ({request: {...}} or a JSON-encoded one), else the row itself."""
+    req = maybe_json(obj.get("request"))
+    return req if isinstance(req, dict) else obj
+
+
 def _is_openai_log(obj: dict) -> bool:
-    req = obj.get("request") if isinstance(obj.get("request"), dict) else obj
+    req = _request(obj)
     return isinstance(req.get("messages"), list) and "input" not in obj and "steps" not in obj
 
 
 def openai_log_to_unified(obj: dict) -> dict:
     """An OpenAI chat-completions log row ({messages, response} or {request, response}) -> unified."""
-    req = obj.get("request") if isinstance(obj.get("request"), dict) else obj
+    req = _request(obj)
     messages = list(req["messages"])
     resp = maybe_json(obj.get("response", obj.get("completion")))
     if resp is None and isinstance(obj.get("choices"), list):
@@ -233,15 +272,25 @@ def _collect(name: str, data: bytes, summary: dict, pending: dict, progress: Pro
             _error(summary, name, line, err.field, err.message)
             continue
         key = (trace["source"], trace["source_id"])
+        partial = _is_langfuse_summary(obj)
         if key in seen:
             summary["skipped"] += 1
             earlier = seen[key][2]
+            if partial and not _is_partial(seen[key][0]):
+                _warn(summary, name, line, None,
+                      f"trace {trace['source_id']} is a list entry without its observations; the full version "
+                      f"in {earlier[0]} line {earlier[1]} is kept")
+                continue
             _warn(summary, name, line, None,
                   f"same trace id {trace['source_id']} as {earlier[0]} line {earlier[1]}; this later row is kept")
+        if partial:
+            trace[_PARTIAL] = True
         rating = None
-        if isinstance(obj, dict) and obj.get("rating") not in (None, ""):
-            rating = {"value": obj["rating"], "note": obj.get("rating_note") or obj.get("note"),
-                      "file": name, "line": line}
+        if isinstance(obj, dict):
+            field = next((k for k in _LABEL_KEYS if obj.get(k) not in (None, "")), None)
+            if field:
+                rating = {"value": obj[field], "note": obj.get("rating_note") or obj.get("note"),
+                          "file": name, "line": line, "field": field}
         pending[key] = (trace, rating, (name, line))
         if progress and rows % 5000 == 0:
             progress(0, None, f"{name}: read {rows} rows")
@@ -249,9 +298,37 @@ def _collect(name: str, data: bytes, summary: dict, pending: dict, progress: Pro
         _error(summary, name, None, None, "file has no rows (only blank lines or a header)")
 
 
+_PARTIAL = "_langfuse_summary"  # marks a trace built from a list entry (observation ids only)
+
+
+def _is_langfuse_summary(obj: Any) -> bool:
+    """A Langfuse trace-list entry: its observations are ids, not the observations themselves."""
+    if not isinstance(obj, dict) or not is_langfuse_trace(obj) or isinstance(obj.get("trace"), dict):
+        return False
+    obs = obj.get("observations")
+    return isinstance(obs, list) and bool(obs) and not any(isinstance(o, dict) for o in obs)
+
+
+def _is_partial(trace: dict) -> bool:
+    return bool(trace.get(_PARTIAL))
+
+
+def _keep_stored_steps(db, actor, workspace_id, trace: dict) -> dict:
+    """A list entry must not wipe the steps (and what came from them) of the stored full trace."""
+    trace = {k: v for k, v in trace.items() if k != _PARTIAL}
+    stored = trace_store.get_trace_by_source(db, actor, workspace_id, trace["source"], trace["source_id"])
+    if stored and stored["steps"]:
+        trace["steps"] = stored["steps"]
+        for key in ("input", "output", "input_text", "output_text", "latency_ms", "cost_usd"):
+            if trace.get(key) in (None, "", 0) and stored.get(key) not in (None, ""):
+                trace[key] = stored[key]
+    return trace
+
+
 def _store(db, actor, workspace_id, pending: dict, summary: dict, eval_set: str | None,
            progress: Progress | None) -> None:
-    items = list(pending.values())
+    items = [(_keep_stored_steps(db, actor, workspace_id, t) if _is_partial(t) else t, r, w)
+             for t, r, w in pending.values()]
     total = len(items)
     rated: list[tuple[str, dict]] = []
     for start in range(0, total, BATCH):
@@ -278,7 +355,7 @@ def _store(db, actor, workspace_id, pending: dict, summary: dict, eval_set: str 
             value = ratings_store.normalize_rating(r["value"])
         except ValueError as exc:
             summary["ratings"]["skipped"] += 1
-            _error(summary, r["file"], r["line"], "rating", str(exc))
+            _error(summary, r["file"], r["line"], r.get("field", "rating"), str(exc))
             continue
         note = r["note"] if isinstance(r["note"], str) else (None if r["note"] is None else json.dumps(r["note"]))
         good.append({"trace_id": tid, "value": value, "note": note,

@@ -35,6 +35,9 @@ def observation_to_step(o: dict) -> dict:
     cost = get("costDetails")
     if not isinstance(cost, dict):
         cost = {}
+    cost_usd = _first_num(get("totalCost"), cost.get("total"), get("calculatedTotalCost"))
+    if cost_usd is None and cost:
+        cost_usd = _parts(cost)
     return {
         "id": get("id"),
         "parent_id": get("parentObservationId"),
@@ -51,8 +54,14 @@ def observation_to_step(o: dict) -> dict:
                                    get("promptTokens")),
         "output_tokens": _first_num(usage.get("output"), get("outputUsage"), old_usage.get("output"),
                                     get("completionTokens")),
-        "cost_usd": _first_num(get("totalCost"), cost.get("total"), get("calculatedTotalCost")),
+        "cost_usd": cost_usd,
     }
+
+
+def _parts(cost: dict):
+    """The sum of a costDetails without a ``total`` ({"input": 0.1, "output": 0.2}); None if empty."""
+    nums = [v for v in cost.values() if _num(v) is not None]
+    return sum(nums) if nums else None
 
 
 def prepare_observation(o: dict) -> tuple:

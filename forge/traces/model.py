@@ -232,6 +232,35 @@ _CANONICAL = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\
 _fromiso = datetime.fromisoformat
 
 
+_EPOCH_STR = re.compile(r"[0-9]{9,19}(?:\.[0-9]+)?")
+
+
+def _epoch(value: float, field: str) -> datetime:
+    """Epoch seconds, milliseconds, microseconds or nanoseconds (told apart by size) -> aware UTC."""
+    try:
+        size = abs(value)
+        scaled = value / 1e9 if size > 1e17 else value / 1e6 if size > 1e14 else value / 1e3 if size > 1e11 else value
+        return datetime.fromtimestamp(scaled, timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        raise TraceFieldError(field, f"not a valid epoch time: {str(value)[:40]}") from None
+
+
+def _other_time(value: str) -> datetime | None:
+    """'2024-05-01 12:00:00 UTC' or an RFC 2822 date ('Wed, 01 May 2024 12:00:00 GMT'); None otherwise."""
+    s = value.strip()
+    if s[-4:].upper() in (" UTC", " GMT"):
+        try:
+            return datetime.fromisoformat(s[:-4].strip().replace(" ", "T", 1) + "+00:00")
+        except ValueError:
+            pass
+    try:
+        from email.utils import parsedate_to_datetime
+
+        return parsedate_to_datetime(s)
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
 def parse_time(value: Any, field: str) -> datetime | None:
     """ISO-8601 (any zone) or epoch seconds/ms -> naive UTC datetime."""
     if type(value) is str and _UTC_Z.fullmatch(value):  # fast path, same result as below
@@ -244,8 +273,9 @@ def parse_time(value: Any, field: str) -> datetime | None:
     if isinstance(value, datetime):
         dt = value
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        seconds = value / 1000 if value > 1e11 else value
-        dt = datetime.fromtimestamp(seconds, timezone.utc)
+        dt = _epoch(value, field)
+    elif isinstance(value, str) and _EPOCH_STR.fullmatch(value.strip()):  # CSV cells: "1714564800"
+        dt = _epoch(float(value), field)
     elif isinstance(value, str):
         s = value.strip().replace("Z", "+00:00").replace("z", "+00:00")
         if " " in s and "T" not in s:
@@ -253,7 +283,9 @@ def parse_time(value: Any, field: str) -> datetime | None:
         try:
             dt = datetime.fromisoformat(s)
         except ValueError:
-            raise TraceFieldError(field, f"not an ISO-8601 time: {value[:40]!r}") from None
+            dt = _other_time(value)
+            if dt is None:
+                raise TraceFieldError(field, f"not an ISO-8601 time: {value[:40]!r}") from None
     else:
         raise TraceFieldError(field, f"expected an ISO-8601 time, got {type(value).__name__}")
     if dt.tzinfo is not None:
@@ -276,6 +308,9 @@ def iso_time(value: Any, field: str) -> str | None:
     return iso(parse_time(value, field))
 
 
+_INT64 = 2**63 - 1
+
+
 def _number(value: Any, field: str, integer: bool = False):
     if value is None or value == "":
         return None
@@ -290,7 +325,14 @@ def _number(value: Any, field: str, integer: bool = False):
         raise TraceFieldError(field, f"expected a number, got {type(value).__name__}")
     if isinstance(value, float) and not math.isfinite(value):
         return None
-    return int(value) if integer else float(value)
+    if integer:
+        if not -_INT64 <= value <= _INT64:  # the token columns are 64-bit
+            raise TraceFieldError(field, f"number too large: {str(value)[:40]}")
+        return int(value)
+    try:
+        return float(value)
+    except OverflowError:
+        raise TraceFieldError(field, f"number too large: {str(value)[:40]}") from None
 
 
 def _opt_str(value: Any, field: str) -> str | None:
@@ -336,6 +378,28 @@ def content_id(obj: Any) -> str:
 # ---------------------------------------------------------------- steps and traces
 
 
+def _usage(raw: dict) -> dict | None:
+    """input_tokens/output_tokens/cost_usd from a step's usage object in the shapes SDKs log
+    (``usage``/``usageDetails`` with input/output, prompt_tokens/completion_tokens or
+    input_tokens/output_tokens; ``costDetails.total``); None when the step has none."""
+    found = {}
+    for key in ("usageDetails", "usage", "usage_details", "token_usage"):
+        u = maybe_json(raw.get(key))
+        if isinstance(u, dict):
+            for name, names in (("input_tokens", ("input", "prompt_tokens", "input_tokens", "promptTokens")),
+                                ("output_tokens", ("output", "completion_tokens", "output_tokens",
+                                                   "completionTokens"))):
+                if found.get(name) is None:
+                    found[name] = next((u[n] for n in names if u.get(n) is not None), None)
+    if raw.get("cost_usd") is None:
+        cost = maybe_json(raw.get("costDetails") or raw.get("cost_details"))
+        if isinstance(cost, dict) and cost.get("total") is not None:
+            found["cost_usd"] = cost["total"]
+        elif raw.get("totalCost") is not None:
+            found["cost_usd"] = raw["totalCost"]
+    return {k: v for k, v in found.items() if v is not None} or None
+
+
 def normalize_step(raw: Any, index: int) -> dict:
     field = f"steps[{index}]"
     if not isinstance(raw, dict):
@@ -362,9 +426,17 @@ def normalize_step(raw: Any, index: int) -> dict:
     v = get("status_message")
     status = v if v is None or type(v) is str else _opt_str(v, f"{field}.status_message")
     v = get("input_tokens")
-    in_tok = v if v is None or type(v) is int else _number(v, f"{field}.input_tokens", integer=True)
+    if v is None and get("output_tokens") is None:
+        usage = _usage(raw)
+        if usage:
+            raw = {**raw, **usage}
+            get = raw.get
+            v = get("input_tokens")
+    in_tok = v if v is None or (type(v) is int and -_INT64 <= v <= _INT64) else _number(
+        v, f"{field}.input_tokens", integer=True)
     v = get("output_tokens")
-    out_tok = v if v is None or type(v) is int else _number(v, f"{field}.output_tokens", integer=True)
+    out_tok = v if v is None or (type(v) is int and -_INT64 <= v <= _INT64) else _number(
+        v, f"{field}.output_tokens", integer=True)
     v = get("cost_usd")
     cost = None if v is None else _number(v, f"{field}.cost_usd")
     return {
@@ -388,7 +460,9 @@ def normalize_step(raw: Any, index: int) -> dict:
 def _root_step(steps: list[dict]) -> dict | None:
     ids = {s["id"] for s in steps}
     roots = [s for s in steps if not s.get("parent_id") or s["parent_id"] not in ids]
-    return roots[0] if roots else None
+    if roots:
+        return roots[0]
+    return steps[0] if steps else None  # parent ids in a cycle: the first step stands in for the root
 
 
 def normalize_trace(raw: Any, source: str = "file", require_output: bool = False) -> dict:
