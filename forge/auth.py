@@ -457,20 +457,22 @@ def require(db: Database, actor: User | None, workspace_id: str, action: str = "
         raise PermissionDenied("Log in first.")
     if actor.disabled:
         raise PermissionDenied("This account is disabled.")
-    current = db.fetchone("SELECT role, disabled FROM users WHERE id = ?", [actor.id])
-    if current is None or current[1]:
-        raise PermissionDenied("This account is disabled or no longer exists.")
+    # One query on every call (this runs before each read and write): the user as stored now,
+    # and the workspace if they are a member of it.
     row = db.fetchone(
-        "SELECT w.id, w.name, w.description FROM workspaces w JOIN memberships m"
-        " ON m.workspace_id = w.id WHERE w.id = ? AND m.user_id = ?",
+        "SELECT u.role, u.disabled, w.id, w.name, w.description FROM users u"
+        " LEFT JOIN memberships m ON m.user_id = u.id AND m.workspace_id = ?"
+        " LEFT JOIN workspaces w ON w.id = m.workspace_id WHERE u.id = ?",
         [workspace_id, actor.id],
     )
-    if row is None:
+    if row is None or row[1]:
+        raise PermissionDenied("This account is disabled or no longer exists.")
+    role, _, ws_id, ws_name, ws_description = row
+    if ws_id is None:
         raise PermissionDenied("You are not a member of this workspace.")
-    role = current[0]
     if action not in _ROLE_ACTIONS.get(role, set()):
         raise PermissionDenied(f"Your role ({role}) cannot {action} in a workspace.")
-    return Workspace(*row)
+    return Workspace(ws_id, ws_name, ws_description)
 
 
 def resolve_workspace(db: Database, actor: User, name: str | None = None, action: str = "read") -> Workspace:

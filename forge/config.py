@@ -21,14 +21,28 @@ def _secrets_file() -> Path:
     return Path(os.environ.get("FORGE_SECRETS", ROOT / ".streamlit" / "secrets.toml"))
 
 
+# path -> ((mtime_ns, size), parsed): settings are read on every use, the file parsed only when it changes.
+_parsed_secrets: dict[Path, tuple[tuple[int, int], dict]] = {}
+
+
 def read_secrets() -> dict:
-    """The parsed secrets.toml, or {} when there is none (or it is unreadable)."""
+    """The parsed secrets.toml (do not mutate), or {} when there is none (or it is unreadable)."""
     path = _secrets_file()
     try:
-        with open(path, "rb") as fh:
-            return tomllib.load(fh)
-    except (OSError, tomllib.TOMLDecodeError):
+        st = path.stat()
+    except OSError:
         return {}
+    stamp = (st.st_mtime_ns, st.st_size)
+    cached = _parsed_secrets.get(path)
+    if cached and cached[0] == stamp:
+        return cached[1]
+    try:
+        with open(path, "rb") as fh:
+            parsed = tomllib.load(fh)
+    except (OSError, tomllib.TOMLDecodeError):
+        parsed = {}
+    _parsed_secrets[path] = (stamp, parsed)
+    return parsed
 
 
 def get(name: str, default: str | None = None) -> str | None:
@@ -70,12 +84,16 @@ def redact(text: str | None) -> str | None:
 @dataclass(frozen=True)
 class Settings:
     db_path: Path
-    cookie_key: str
     cookie_name: str
     cookie_expiry_days: float
     max_failed_logins: int
     lockout_minutes: float
     catalog_path: Path
+
+    @property
+    def cookie_key(self) -> str:
+        """Read (or generated) only when the login needs it, not on every settings() call."""
+        return _cookie_key(self.db_path)
 
 
 def _cookie_key(db_path: Path) -> str:
@@ -103,7 +121,6 @@ def settings() -> Settings:
     db_path = Path(get("FORGE_DB") or DEFAULT_DB).expanduser()
     return Settings(
         db_path=db_path,
-        cookie_key=_cookie_key(db_path),
         cookie_name=get("FORGE_COOKIE_NAME") or "forge_auth",
         cookie_expiry_days=float(get("FORGE_COOKIE_EXPIRY_DAYS") or 7),
         max_failed_logins=int(get("FORGE_MAX_FAILED_LOGINS") or 5),
