@@ -1,7 +1,6 @@
 """Anthropic messages, through the official SDK (imported only when this provider is used)."""
 from __future__ import annotations
 
-import threading
 import time
 
 import anthropic as anthropic_sdk
@@ -26,22 +25,10 @@ class AnthropicProvider(Provider):
     key_env = "ANTHROPIC_API_KEY"
     base_url_env = "ANTHROPIC_BASE_URL"
 
-    def __init__(self):
-        self._clients: dict[tuple, anthropic_sdk.Anthropic] = {}
-        self._lock = threading.Lock()
-
     def client(self, timeout: float) -> anthropic_sdk.Anthropic:
-        key, base_url = self.api_key(), self.base_url()
-        cache_key = (base_url, key)
-        with self._lock:
-            client = self._clients.get(cache_key)
-            if client is None:
-                # Retries are the runner's job (it honours Retry-After).
-                client = anthropic_sdk.Anthropic(
-                    api_key=key, base_url=base_url, max_retries=0, timeout=timeout
-                )
-                self._clients[cache_key] = client
-        return client
+        # Retries are the runner's job (it honours Retry-After).
+        return self.cached_client(lambda key, base_url: anthropic_sdk.Anthropic(
+            api_key=key, base_url=base_url, max_retries=0, timeout=timeout))
 
     def complete(
         self, model_id: str, request: Request, on_delta: DeltaCallback | None, timeout: float
@@ -105,4 +92,4 @@ class AnthropicProvider(Provider):
 
     def _error(self, exc: Exception, model_id: str, timeout: float) -> LLMError:
         """The SDK's exception as a Forge error whose message a user can act on."""
-        return classify_sdk_error(self, exc, model_id, timeout, anthropic_sdk, ("too long", "context"))
+        return classify_sdk_error(self, exc, model_id, timeout, anthropic_sdk)

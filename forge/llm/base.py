@@ -8,8 +8,9 @@ cost and persistence live in the runner and the store, not in providers.
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import asdict, dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 from forge import config
 
@@ -151,6 +152,19 @@ class Provider:
     base_url_env: str | None = None
     default_base_url: str | None = None
 
+    def __init__(self):
+        self._clients: dict[tuple, Any] = {}
+        self._clients_lock = threading.Lock()
+
+    def cached_client(self, make: Callable[[str | None, str | None], Any]) -> Any:
+        """One SDK client per (base URL, key), made by ``make(key, base_url)``: it keeps its connection pool."""
+        key, base_url = self.api_key(), self.base_url()
+        with self._clients_lock:
+            client = self._clients.get((base_url, key))
+            if client is None:
+                client = self._clients[(base_url, key)] = make(key, base_url)
+        return client
+
     def api_key(self) -> str | None:
         """The key from env or secrets; MissingKeyError saying how to set it."""
         if not self.key_env:
@@ -187,7 +201,7 @@ class Provider:
         configured = source is not None or not self.key_required
         how_to = "" if source else (
             f"Set the {self.key_env} environment variable, or add {self.key_env} = \"...\""
-            " to .streamlit/secrets.toml, then restart."
+            " to .streamlit/secrets.toml (read on every call: no restart needed)."
         )
         if not self.key_required and not source:
             source, how_to = "not needed", ""

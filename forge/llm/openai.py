@@ -1,7 +1,6 @@
 """OpenAI chat completions, through the official SDK (imported only when this provider is used)."""
 from __future__ import annotations
 
-import threading
 import time
 
 import openai as openai_sdk
@@ -26,21 +25,10 @@ class OpenAIProvider(Provider):
     # most OpenAI-compatible servers only know max_tokens.
     max_tokens_param = "max_completion_tokens"
 
-    def __init__(self):
-        self._clients: dict[tuple, openai_sdk.OpenAI] = {}
-        self._lock = threading.Lock()
-
     def client(self, timeout: float) -> openai_sdk.OpenAI:
-        """One SDK client per (base URL, key): it keeps its connection pool between calls."""
-        key, base_url = self.api_key() or "not-needed", self.base_url()
-        cache_key = (base_url, key)
-        with self._lock:
-            client = self._clients.get(cache_key)
-            if client is None:
-                # Retries are the runner's job (it honours Retry-After and logs attempts).
-                client = openai_sdk.OpenAI(api_key=key, base_url=base_url, max_retries=0, timeout=timeout)
-                self._clients[cache_key] = client
-        return client
+        # Retries are the runner's job (it honours Retry-After and logs attempts).
+        return self.cached_client(lambda key, base_url: openai_sdk.OpenAI(
+            api_key=key or "not-needed", base_url=base_url, max_retries=0, timeout=timeout))
 
     def _kwargs(self, model_id: str, request: Request) -> dict:
         messages = []
@@ -105,4 +93,4 @@ class OpenAIProvider(Provider):
 
     def _error(self, exc: Exception, model_id: str, timeout: float) -> LLMError:
         """The SDK's exception as a Forge error whose message a user can act on."""
-        return classify_sdk_error(self, exc, model_id, timeout, openai_sdk, ("context+length",))
+        return classify_sdk_error(self, exc, model_id, timeout, openai_sdk)

@@ -1,6 +1,8 @@
 """The playground's one call: check access, render, fan out, keep every result (page and CLI share it)."""
 from __future__ import annotations
 
+import queue
+import threading
 from dataclasses import dataclass
 
 from forge import auth
@@ -75,9 +77,6 @@ class LiveRun:
 
     def __init__(self, db: Database, actor: User, workspace_id: str, models: list[str], spec: PromptSpec,
                  policy: RetryPolicy | None = None):
-        import queue
-        import threading
-
         self.models = list(models)
         self._queue: queue.Queue = queue.Queue()
         # Models may repeat; the same name streams into each of its slots.
@@ -105,8 +104,6 @@ class LiveRun:
 
     def events(self, poll_s: float = 0.05):
         """Yield events until the run is done or failed."""
-        import queue
-
         while True:
             try:
                 event = self._queue.get(timeout=poll_s)

@@ -46,16 +46,21 @@ def _build(name: str) -> Provider:
     return factory()
 
 
+def _one_instance(cache: dict, key, build: Callable[[], Provider]) -> Provider:
+    """The provider cached under ``key``, built outside the lock (an SDK import can take seconds)."""
+    with _lock:
+        inst = cache.get(key)
+    if inst is None:
+        inst = build()
+        with _lock:
+            inst = cache.setdefault(key, inst)
+    return inst
+
+
 def get_provider(name: str, catalog: Catalog | None = None) -> Provider:
     """The provider called ``name``; UnknownModelError when there is none."""
     if name in _FACTORIES:
-        with _lock:
-            inst = _instances.get(name)
-        if inst is None:
-            inst = _build(name)
-            with _lock:
-                inst = _instances.setdefault(name, inst)
-        return inst
+        return _one_instance(_instances, name, lambda: _build(name))
     catalog = catalog or load_catalog()
     endpoint = catalog.endpoints.get(name)
     if endpoint is None:
@@ -64,15 +69,9 @@ def get_provider(name: str, catalog: Catalog | None = None) -> Provider:
             f"Unknown provider '{name}' - use one of {known}, or declare [endpoints.{name}]"
             f" with its base_url in the model catalog ({catalog.path})"
         )
-    with _lock:
-        inst = _endpoint_instances.get(endpoint)
-    if inst is None:
-        from forge.llm.compatible import CompatibleProvider
+    from forge.llm.compatible import CompatibleProvider
 
-        inst = CompatibleProvider(endpoint)
-        with _lock:
-            inst = _endpoint_instances.setdefault(endpoint, inst)
-    return inst
+    return _one_instance(_endpoint_instances, endpoint, lambda: CompatibleProvider(endpoint))
 
 
 def resolve(full_name: str, catalog: Catalog | None = None) -> tuple[Provider, str]:

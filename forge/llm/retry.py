@@ -76,7 +76,13 @@ def error_detail(exc: Exception) -> str:
     return str(getattr(exc, "message", None) or exc)
 
 
-def classify_sdk_error(provider, exc: Exception, model_id: str, timeout: float, sdk, overflow_words: tuple[str, ...]):
+def _is_context_overflow(detail: str) -> bool:
+    """A 400 that says the prompt is too long (OpenAI: "maximum context length", Anthropic: "prompt is too long")."""
+    d = detail.lower()
+    return "too long" in d or ("context" in d and ("length" in d or "window" in d))
+
+
+def classify_sdk_error(provider, exc: Exception, model_id: str, timeout: float, sdk):
     """An SDK exception (openai or anthropic: same class names) as a Forge error a user can act on."""
     from forge.llm.base import (
         AuthenticationFailed, ContextOverflowError, LLMError, RequestTimeout, RetryableError, UnknownModelError,
@@ -98,6 +104,6 @@ def classify_sdk_error(provider, exc: Exception, model_id: str, timeout: float, 
     if status == 429 or (status is not None and status >= 500):
         label = "Rate limited (429)" if status == 429 else f"Server error ({status})"
         return RetryableError(f"{label} from {where}: {detail}", status, retry_after_seconds(exc))
-    if status == 400 and any(all(w in detail.lower() for w in words.split("+")) for words in overflow_words):
+    if status == 400 and _is_context_overflow(detail):
         return ContextOverflowError(f"The prompt is too long for {provider.name}/{model_id}: {detail}")
     return LLMError(f"{where} refused the request ({status}): {detail}")

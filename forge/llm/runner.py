@@ -151,7 +151,6 @@ def run_model(
         if n_out is None:
             n_out = tokens.count(result.output)
     result.input_tokens, result.output_tokens = n_in, n_out
-    info = catalog.get(model)
     result.price_known = bool(info and info.price_known)
     result.cost_usd = info.cost(n_in, n_out) if info else None
     return finish()

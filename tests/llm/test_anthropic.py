@@ -75,3 +75,9 @@ def test_missing_key_says_how_to_fix(policy):
 def test_unknown_model(anthropic_stub, policy):
     res = run_model("anthropic/missing-claude", Request("hi"), policy=policy)
     assert res.error.startswith("Unknown model: anthropic/missing-claude")
+
+
+def test_server_side_context_overflow_is_named(anthropic_stub, policy):
+    anthropic_stub.fail("claude-new", 400, message="prompt is too long: 250000 tokens > 200000 maximum")
+    res = run_model("anthropic/claude-new", Request("hi"), policy=policy)
+    assert res.error_kind == "context_overflow" and "too long for anthropic/claude-new" in res.error

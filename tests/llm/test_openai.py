@@ -114,3 +114,10 @@ def test_model_missing_from_catalog_runs_with_unknown_price(openai_stub, policy)
     res = run_model("openai/gpt-9-preview", Request("hi"), policy=policy)
     assert res.error is None and res.output.startswith("Stub answer from gpt-9-preview")
     assert res.cost_usd is None and res.price_known is False and res.input_tokens is not None
+
+
+def test_server_side_context_overflow_is_named(openai_stub, policy):
+    """A model the catalog can't check still gets a clear overflow error from the server's 400."""
+    openai_stub.fail("my-new-model", 400, message="This model's maximum context length is 8192 tokens.")
+    res = run_model("openai/my-new-model", Request("hi"), policy=policy)
+    assert res.error_kind == "context_overflow" and "too long for openai/my-new-model" in res.error
