@@ -13,6 +13,7 @@ from forge.auth import User
 from forge.llm.base import Request, RunResult
 from forge.llm.prompts import ContextBlock, PromptSpec
 from forge.store import Database, new_id, utcnow
+from forge.store.traces import upsert_traces
 
 _COLUMNS = (
     "id, workspace_id, user_id, batch_id, created_at, model, provider, system_prompt,"
@@ -40,39 +41,26 @@ def save_runs(
     auth.require(db, actor, workspace_id, "run")
     batch_id = batch_id or new_id()
     now = utcnow()
-    rows = []
-    for res in results:
-        rows.append([
-            new_id(), workspace_id, actor.id, batch_id, now, res.model, res.provider or res.model.partition("/")[0],
-            request.system, spec.template, request.prompt,
-            json.dumps(spec.variables), json.dumps(spec.context_dicts()), json.dumps(spec.params()),
-            res.output, res.input_tokens, res.output_tokens, res.tokens_estimated,
-            res.latency_ms, res.ttft_ms, res.cost_usd, res.error, None,
-        ])
-
-    def txn(cur):
-        cur.executemany(f"INSERT INTO runs ({_COLUMNS}) VALUES ({', '.join('?' * 22)})", rows)
-
-    db.write(txn)
-    run_ids = [r[0] for r in rows]
-    _record_traces(db, actor, workspace_id, run_ids)
-    return run_ids
-
-
-def _record_traces(db: Database, actor: User, workspace_id: str, run_ids: list[str]) -> None:
-    try:
-        from forge.store.traces import upsert_traces
-    except ImportError:
-        return
-    runs = get_runs(db, actor, workspace_id, run_ids)
-    try:
-        out = upsert_traces(db, actor, workspace_id, [trace_for_run(r, actor) for r in runs])
-    except NotImplementedError:
-        return  # traces store not available in this build: the runs themselves are kept
-    ids = (out or {}).get("ids") or []
-    pairs = [[tid, rid] for tid, rid in zip(ids, run_ids) if tid]
-    if pairs:
-        db.write(lambda cur: cur.executemany("UPDATE runs SET trace_id = ? WHERE id = ?", pairs))
+    runs = [
+        {
+            "id": new_id(), "workspace_id": workspace_id, "user_id": actor.id, "batch_id": batch_id,
+            "created_at": now, "model": res.model, "provider": res.provider or res.model.partition("/")[0],
+            "system_prompt": request.system, "prompt_template": spec.template, "prompt": request.prompt,
+            "variables": spec.variables, "context": spec.context_dicts(), "params": spec.params(),
+            "output": res.output, "input_tokens": res.input_tokens, "output_tokens": res.output_tokens,
+            "tokens_estimated": res.tokens_estimated, "latency_ms": res.latency_ms, "ttft_ms": res.ttft_ms,
+            "cost_usd": res.cost_usd, "error": res.error, "trace_id": None,
+        }
+        for res in results
+    ]
+    names = [c.strip() for c in _COLUMNS.split(",")]
+    rows = [[json.dumps(r[c]) if c in _JSON_COLUMNS else r[c] for c in names] for r in runs]
+    db.write(lambda cur: cur.executemany(f"INSERT INTO runs ({_COLUMNS}) VALUES ({', '.join('?' * len(names))})", rows))
+    # The runs are kept first; then each is recorded as a playground trace and linked to it.
+    ids = upsert_traces(db, actor, workspace_id, [trace_for_run(r, actor) for r in runs])["ids"]
+    db.write(lambda cur: cur.executemany(
+        "UPDATE runs SET trace_id = ? WHERE id = ?", [[tid, r["id"]] for tid, r in zip(ids, runs)]))
+    return [r["id"] for r in runs]
 
 
 def trace_for_run(run: dict, actor: User | None = None) -> dict:
