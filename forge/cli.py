@@ -131,12 +131,11 @@ def cmd_import(args: argparse.Namespace) -> int:
         actor = login(db, args)
         ws = workspace_for(db, actor, args, "import")
         try:
-            criterion = args.criterion or _demo_criterion(args.files, args.eval_set)
-            if args.eval_set and criterion:  # applies when the set is new; an existing one keeps its own
-                from forge.review.ratings import get_or_create_eval_set
+            from forge.demo import criterion_for
 
-                get_or_create_eval_set(db, actor, ws.id, args.eval_set, criterion)
-            summary = import_files(db, actor, ws.id, args.files, eval_set=args.eval_set)
+            # A criterion describes the eval set when this import creates it; an existing one keeps its own.
+            criterion = args.criterion or criterion_for(args.files, args.eval_set)
+            summary = import_files(db, actor, ws.id, args.files, eval_set=args.eval_set, criterion=criterion)
         except (auth.PermissionDenied, ValueError) as exc:
             raise UsageError(str(exc)) from exc
     finally:
@@ -147,17 +146,6 @@ def cmd_import(args: argparse.Namespace) -> int:
         where = ":".join(str(x) for x in (first.get("file"), first.get("line")) if x not in (None, ""))
         raise UsageError(f"nothing imported: {where} {first['message']}".replace("  ", " "))
     return 0
-
-
-def _demo_criterion(files: list[str], eval_set: str | None) -> str | None:
-    """The demo eval set's criterion when the shipped demo file goes into it (as the Home button does)."""
-    from pathlib import Path
-
-    from forge.demo import DEMO_CRITERION, DEMO_EVAL_SET, DEMO_FILE
-
-    if eval_set == DEMO_EVAL_SET and any(Path(f).resolve() == DEMO_FILE for f in files):
-        return DEMO_CRITERION
-    return None
 
 
 def cmd_import_langfuse(args: argparse.Namespace) -> int:

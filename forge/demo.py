@@ -17,8 +17,14 @@ DEMO_CRITERION = (
 def load_demo(db: Database, actor: auth.User, workspace_id: str, progress=None) -> dict:
     """Import the demo traces and their ratings into ``workspace_id``; the import summary."""
     auth.require(db, actor, workspace_id, "import")
-    from forge.review.ratings import get_or_create_eval_set
     from forge.traces.files import import_files
 
-    get_or_create_eval_set(db, actor, workspace_id, DEMO_EVAL_SET, DEMO_CRITERION)
-    return import_files(db, actor, workspace_id, [DEMO_FILE], eval_set=DEMO_EVAL_SET, progress=progress)
+    return import_files(db, actor, workspace_id, [DEMO_FILE], eval_set=DEMO_EVAL_SET, progress=progress,
+                        criterion=DEMO_CRITERION)
+
+
+def criterion_for(paths: list[str], eval_set: str | None) -> str:
+    """The demo eval set's criterion when the shipped demo file goes into it (as "Load demo data" does)."""
+    if eval_set == DEMO_EVAL_SET and any(Path(p).resolve() == DEMO_FILE for p in paths):
+        return DEMO_CRITERION
+    return ""

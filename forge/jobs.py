@@ -261,20 +261,6 @@ def wait(db: Database, actor: auth.User, workspace_id: str, job_id: str, timeout
 # ---------------------------------------------------------------- import jobs
 
 
-def _merge(total: dict, part: dict) -> dict:
-    """Add one file's import summary into the running one."""
-    for key in ("imported", "updated", "skipped", "failed"):
-        total[key] = total.get(key, 0) + int(part.get(key) or 0)
-    for key in ("errors", "warnings"):
-        total.setdefault(key, []).extend(part.get(key) or [])
-    if part.get("ratings"):
-        mine = total.setdefault("ratings", {"stored": 0, "skipped": 0, "eval_set": None})
-        mine["stored"] += int(part["ratings"].get("stored") or 0)
-        mine["skipped"] += int(part["ratings"].get("skipped") or 0)
-        mine["eval_set"] = part["ratings"].get("eval_set") or mine["eval_set"]
-    return total
-
-
 def start_file_import(
     db: Database, actor: auth.User, workspace_id: str, uploads: list[tuple[str, bytes]],
     eval_set: str | None = None,
@@ -288,16 +274,7 @@ def start_file_import(
     names = [name for name, _ in uploads]
 
     def work(progress: Progress) -> dict:
-        summary: dict = {"imported": 0, "updated": 0, "skipped": 0, "failed": 0, "errors": [], "warnings": []}
-        n = len(uploads)
-        for i, (name, data) in enumerate(uploads):
-            def file_progress(done, total=None, message=None, i=i, name=name):
-                share = (done / total) if total else 0.0
-                progress(int(1000 * (i + min(1.0, share))), 1000 * n, f"{name}: {message or f'{done} rows'}")
-
-            _merge(summary, files.import_bytes(db, actor, workspace_id, name, data, eval_set=eval_set,
-                                               progress=file_progress))
-        return summary
+        return files.import_uploads(db, actor, workspace_id, uploads, eval_set=eval_set, progress=progress)
 
     label = names[0] if len(names) == 1 else f"{len(names)} files"
     return start(db, actor, workspace_id, "import", work, params={"files": names, "eval_set": eval_set},

@@ -326,7 +326,7 @@ def _keep_stored_steps(db, actor, workspace_id, trace: dict) -> dict:
 
 
 def _store(db, actor, workspace_id, pending: dict, summary: dict, eval_set: str | None,
-           progress: Progress | None) -> None:
+           progress: Progress | None, criterion: str = "") -> None:
     items = [(_keep_stored_steps(db, actor, workspace_id, t) if _is_partial(t) else t, r, w)
              for t, r, w in pending.values()]
     total = len(items)
@@ -347,7 +347,7 @@ def _store(db, actor, workspace_id, pending: dict, summary: dict, eval_set: str 
               f"{len(rated)} rows carry a rating but no eval set was chosen; ratings not stored "
               "(import again with --eval-set NAME: traces are updated, not duplicated)")
         return
-    es = ratings_store.get_or_create_eval_set(db, actor, workspace_id, eval_set)
+    es = ratings_store.get_or_create_eval_set(db, actor, workspace_id, eval_set, criterion)
     summary["ratings"]["eval_set"] = es["name"]
     good = []
     for tid, r in rated:
@@ -364,7 +364,8 @@ def _store(db, actor, workspace_id, pending: dict, summary: dict, eval_set: str 
         summary["ratings"]["stored"] += ratings_store.upsert_ratings(db, actor, workspace_id, es["id"], good)
 
 
-def _run(db, actor, workspace_id, files: Iterable[tuple[str, bytes | None, str | None]], eval_set, progress) -> dict:
+def _run(db, actor, workspace_id, files: Iterable[tuple[str, bytes | None, str | None]], eval_set, progress,
+         criterion: str = "") -> dict:
     auth.require(db, actor, workspace_id, "import")
     if eval_set:
         auth.require(db, actor, workspace_id, "rate")
@@ -375,7 +376,7 @@ def _run(db, actor, workspace_id, files: Iterable[tuple[str, bytes | None, str |
             _error(summary, name, None, None, read_error)
             continue
         _collect(name, data, summary, pending, progress)
-    _store(db, actor, workspace_id, pending, summary, eval_set, progress)
+    _store(db, actor, workspace_id, pending, summary, eval_set, progress, criterion)
     if progress:
         progress(len(pending), len(pending), f"done: {summary['imported']} new, {summary['updated']} updated, "
                  f"{summary['failed']} failed")
@@ -395,19 +396,27 @@ def _read(paths) -> Iterator[tuple[str, bytes | None, str | None]]:
             yield str(path), None, f"cannot read: {exc.strerror or exc}"
 
 
-def import_files(db, actor, workspace_id, paths, eval_set=None, progress: Progress | None = None) -> dict:
+def import_files(db, actor, workspace_id, paths, eval_set=None, progress: Progress | None = None,
+                 criterion: str = "") -> dict:
     """Import every file: ``{"imported","updated","skipped","failed","errors":[{"file","line","field","message"}]}``.
 
     Also ``warnings`` (replaced bytes, duplicate rows, unstored ratings) and
     ``ratings`` ({"stored", "skipped", "eval_set"}). Needs ``import`` (and ``rate`` with an eval set).
     A trace repeated across files is imported once; the later file's version is kept.
+    ``criterion`` describes the eval set when this import creates it.
     """
-    return _run(db, actor, workspace_id, _read(paths), eval_set, progress)
+    return _run(db, actor, workspace_id, _read(paths), eval_set, progress, criterion)
+
+
+def import_uploads(db, actor, workspace_id, uploads: list[tuple[str, bytes]], eval_set=None,
+                   progress: Progress | None = None) -> dict:
+    """Same as import_files for uploaded files' ``(name, bytes)`` (``name`` picks CSV vs JSON and names errors)."""
+    return _run(db, actor, workspace_id, [(name, data, None) for name, data in uploads], eval_set, progress)
 
 
 def import_bytes(db, actor, workspace_id, name, data: bytes, eval_set=None, progress: Progress | None = None) -> dict:
-    """Same as import_files for one uploaded file's bytes (``name`` picks CSV vs JSON and names errors)."""
-    return _run(db, actor, workspace_id, [(name, data, None)], eval_set, progress)
+    """import_uploads for one file."""
+    return import_uploads(db, actor, workspace_id, [(name, data)], eval_set, progress)
 
 
 def nothing_valid(summary: dict) -> bool:
