@@ -16,6 +16,7 @@ from __future__ import annotations
 import gc
 import queue
 import threading
+from collections import Counter
 from contextlib import contextmanager
 from typing import Any, Callable
 
@@ -235,14 +236,9 @@ def _pages_one_by_one(api: _Api, path: str, params: dict):
 
 
 def _observations_of(api: _Api, trace_id: str) -> list[dict]:
-    out, cursor = [], None
-    while True:
-        page = api.get("api/public/v2/observations",
-                       {"fields": V2_FIELDS, "limit": V2_PAGE, "traceId": trace_id, "cursor": cursor})
-        out += [o for o in page.get("data") or [] if isinstance(o, dict)]
-        cursor = (page.get("meta") or {}).get("cursor")
-        if not cursor:
-            return out
+    params = {"fields": V2_FIELDS, "limit": V2_PAGE, "traceId": trace_id}
+    return [o for page in _pages_one_by_one(api, "api/public/v2/observations", params)
+            for o in page.get("data") or [] if isinstance(o, dict)]
 
 
 def _fetch_v1(api: _Api, since, limit, progress) -> dict[str, dict]:
@@ -271,20 +267,17 @@ def _fetch_v1(api: _Api, since, limit, progress) -> dict[str, dict]:
 
 
 def _fetch_scores_v2(api: _Api, score: str, trace_ids: set[str]) -> list[dict]:
-    out, cursor = [], None
-    while True:
-        try:
-            page = api.get("api/public/v3/scores", {"name": score, "limit": 1000, "cursor": cursor})
-        except _NotFound:
-            return out
-        for s in page.get("data") or []:
-            subject = s.get("subject") if isinstance(s.get("subject"), dict) else {}
-            tid = s.get("traceId") or subject.get("id") or subject.get("traceId")
-            if tid in trace_ids:
-                out.append({**s, "traceId": tid})
-        cursor = (page.get("meta") or {}).get("cursor")
-        if not cursor:
-            return out
+    out = []
+    try:
+        for page in _pages_one_by_one(api, "api/public/v3/scores", {"name": score, "limit": 1000}):
+            for s in page.get("data") or []:
+                subject = s.get("subject") if isinstance(s.get("subject"), dict) else {}
+                tid = s.get("traceId") or subject.get("id") or subject.get("traceId")
+                if tid in trace_ids:
+                    out.append({**s, "traceId": tid})
+    except _NotFound:  # a server without the scores API: no ratings, the traces are still imported
+        pass
+    return out
 
 
 def score_to_rating(s: dict) -> tuple[str | None, str | None]:
@@ -401,22 +394,21 @@ def _import_scores(db, actor, workspace_id, score, eval_set, raw_scores, ids, su
     name = eval_set or score
     es = ratings_store.get_or_create_eval_set(db, actor, workspace_id, name)
     summary["ratings"]["eval_set"] = es["name"]
-    reasons: dict[str, int] = {}
+    reasons: Counter[str] = Counter()
     rows = []
     for s in raw_scores:
         if s.get("name") != score or s.get("traceId") not in ids:
             continue
         if s.get("observationId"):
-            reasons["scores on an observation, not the trace"] = reasons.get(
-                "scores on an observation, not the trace", 0) + 1
+            reasons["scores on an observation, not the trace"] += 1
             continue
         value, reason = score_to_rating(s)
         if value is None:
-            reasons[reason] = reasons.get(reason, 0) + 1
+            reasons[reason] += 1
             continue
         rows.append({"trace_id": ids[s["traceId"]], "value": value, "note": s.get("comment"),
                      "rater": f"langfuse:{score}"})
     if rows:
         summary["ratings"]["stored"] = ratings_store.upsert_ratings(db, actor, workspace_id, es["id"], rows)
     summary["ratings"]["skipped"] = sum(reasons.values())
-    summary["ratings"]["skipped_reasons"] = reasons
+    summary["ratings"]["skipped_reasons"] = dict(reasons)
