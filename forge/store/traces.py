@@ -194,23 +194,21 @@ def _to_unified(row: dict) -> dict:
     return row
 
 
-def get_trace(db: Database, actor: User, workspace_id: str, trace_id: str) -> dict | None:
-    """One trace in the unified shape (``id`` is Forge's id), plus models/token totals; or None."""
+def _one(db: Database, actor: User, workspace_id: str, where: str, params: list) -> dict | None:
     auth.require(db, actor, workspace_id, "read")
     rows = db.fetchdicts(
-        "SELECT * EXCLUDE (workspace_id) FROM traces WHERE workspace_id = ? AND id = ?",
-        [workspace_id, trace_id],
+        f"SELECT * EXCLUDE (workspace_id) FROM traces WHERE workspace_id = ? AND {where}", [workspace_id, *params]
     )
     return _to_unified(rows[0]) if rows else None
+
+
+def get_trace(db: Database, actor: User, workspace_id: str, trace_id: str) -> dict | None:
+    """One trace in the unified shape (``id`` is Forge's id), plus models/token totals; or None."""
+    return _one(db, actor, workspace_id, "id = ?", [trace_id])
 
 
 def get_trace_by_source(db: Database, actor: User, workspace_id: str, source: str, source_id: str) -> dict | None:
-    auth.require(db, actor, workspace_id, "read")
-    rows = db.fetchdicts(
-        "SELECT * EXCLUDE (workspace_id) FROM traces WHERE workspace_id = ? AND source = ? AND source_id = ?",
-        [workspace_id, source, source_id],
-    )
-    return _to_unified(rows[0]) if rows else None
+    return _one(db, actor, workspace_id, "source = ? AND source_id = ?", [source, source_id])
 
 
 def count_traces(db: Database, actor: User, workspace_id: str) -> int:

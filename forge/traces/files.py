@@ -12,6 +12,7 @@ import csv
 import io
 import json
 import os
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
@@ -43,12 +44,12 @@ def new_summary() -> dict:
             "ratings": {"stored": 0, "skipped": 0, "eval_set": None}}
 
 
-def _error(summary: dict, file: str, line: int | None, field: str | None, message: str) -> None:
-    summary["errors"].append({"file": file, "line": line, "field": field, "message": message})
+def _note(kind: str, summary: dict, file: str, line: int | None, field: str | None, message: str) -> None:
+    summary[kind].append({"file": file, "line": line, "field": field, "message": message})
 
 
-def _warn(summary: dict, file: str, line: int | None, field: str | None, message: str) -> None:
-    summary["warnings"].append({"file": file, "line": line, "field": field, "message": message})
+_error = partial(_note, "errors")
+_warn = partial(_note, "warnings")
 
 
 # ---------------------------------------------------------------- decoding and parsing
