@@ -125,10 +125,6 @@ def get_user(db: Database, username: str) -> User | None:
     return _user(db.fetchone(f"SELECT {_USER_COLS} FROM users WHERE username = ?", [username]))
 
 
-def get_user_by_id(db: Database, user_id: str) -> User | None:
-    return _user(db.fetchone(f"SELECT {_USER_COLS} FROM users WHERE id = ?", [user_id]))
-
-
 def _insert_user(cur, username, password, role, name, email) -> User:
     user = User(new_id(), username, name or username, email, role)
     cur.execute(

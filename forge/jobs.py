@@ -68,12 +68,6 @@ class Job:
             return None
         return max(0.0, min(1.0, self.done / self.total))
 
-    @property
-    def duration_s(self) -> float | None:
-        if self.started_at is None:
-            return None
-        return ((self.finished_at or utcnow()) - self.started_at).total_seconds()
-
 
 _COLS = (
     "id, workspace_id, user_id, kind, status, done, total, message, params, result, error,"

@@ -20,10 +20,6 @@ except ImportError:  # pragma: no cover - orjson is in requirements.txt
     _orjson = None
 
 SOURCES = ("langfuse", "file", "playground")
-STEP_KEYS = (
-    "id", "parent_id", "type", "name", "input", "output", "model", "start_time", "end_time",
-    "level", "status_message", "input_tokens", "output_tokens", "cost_usd",
-)
 # Keys whose value is usually the useful text of a dict-shaped input/output.
 _TEXT_KEYS = ("content", "text", "output", "answer", "final_answer", "response", "completion", "result",
               "reply", "summary", "comment", "query", "question", "input", "prompt", "message", "contents")

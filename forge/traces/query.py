@@ -7,7 +7,6 @@ a single time. See ``bench/traces_query.py`` for the figures at 100,000 traces.
 """
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
@@ -16,6 +15,7 @@ from typing import Any
 
 from forge import auth
 from forge.store import Database
+from forge.store import traces as trace_store
 
 RATING_STATUSES = ("rated", "unrated", "pass", "fail", "neutral")
 SORTS = {
@@ -223,30 +223,12 @@ def facet_values(db: Database, actor: auth.User, workspace_id: str, limit: int =
     }
 
 
-_JSON_COLUMNS = ("input", "output", "steps", "metadata")
-
-
-def _parse_json(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return value
-    return value
-
-
 def trace_detail(db: Database, actor: auth.User, workspace_id: str, trace_id: str) -> dict | None:
     """The trace with parsed JSON, its step tree, its ratings and its eval verdicts; None if not here."""
-    auth.require(db, actor, workspace_id, "read")
-    found = db.fetchdicts("SELECT * FROM traces WHERE id = ? AND workspace_id = ?", [trace_id, workspace_id])
-    if not found:
+    trace = trace_store.get_trace(db, actor, workspace_id, trace_id)
+    if trace is None:
         return None
-    trace = found[0]
-    for col in _JSON_COLUMNS:
-        trace[col] = _parse_json(trace[col])
-    trace["tags"] = list(trace["tags"] or [])
-    trace["models"] = list(trace["models"] or [])
-    trace["step_tree"] = step_tree(trace["steps"] or [])
+    trace["step_tree"] = step_tree(trace["steps"])
     trace["ratings"] = db.fetchdicts(
         "SELECT s.name AS eval_set, r.rater, r.value, r.note, r.updated_at FROM ratings r"
         " LEFT JOIN eval_sets s ON s.id = r.eval_set_id"

@@ -47,10 +47,6 @@ def current_user(db: Database | None = None) -> auth.User | None:
     return user
 
 
-def user_workspaces(db: Database, user: auth.User) -> list[auth.Workspace]:
-    return auth.workspaces_for(db, user)
-
-
 def current_workspace(db: Database | None = None, user: auth.User | None = None) -> auth.Workspace | None:
     """The workspace picked in the sidebar, if the user still belongs to it; else their first."""
     db = db or get_db()
