@@ -1,7 +1,7 @@
 """What a workspace holds, and the next thing to do in it (the home page's figures)."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from forge import auth
 from forge.store import Database
@@ -52,7 +52,7 @@ def workspace_summary(db: Database, actor: auth.User, workspace_id: str) -> Work
     ):
         ratings[value] = n
     summary = WorkspaceSummary(traces, eval_sets, ratings, rated, evals, results, runs)
-    return WorkspaceSummary(**{**summary.__dict__, "next_step": next_step(summary)})
+    return replace(summary, next_step=next_step(summary))
 
 
 def next_step(s: WorkspaceSummary) -> NextStep:
