@@ -76,3 +76,25 @@ def outsider(db, admin):
 def shared_data() -> Path:
     assert SHARED_DATA.is_dir(), f"shared data not found at {SHARED_DATA}"
     return SHARED_DATA
+
+
+@pytest.fixture
+def openai_stub(monkeypatch):
+    """A local OpenAI-wire server; OPENAI_API_KEY/OPENAI_BASE_URL point the real SDK at it."""
+    from tests.stubs.openai_stub import OpenAIStub
+
+    with OpenAIStub(api_key="sk-test") as stub:
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+        monkeypatch.setenv("OPENAI_BASE_URL", stub.base_url)
+        yield stub
+
+
+@pytest.fixture
+def anthropic_stub(monkeypatch):
+    """A local Anthropic-wire server for the real SDK."""
+    from tests.stubs.anthropic_stub import AnthropicStub
+
+    with AnthropicStub(api_key="ak-test") as stub:
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "ak-test")
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", stub.base_url)
+        yield stub

@@ -11,7 +11,6 @@ import pytest
 from forge.cli import main
 from forge.store import runs
 from tests.conftest import PASSWORD, ROOT
-from tests.stubs.openai_stub import OpenAIStub
 
 JSON_KEYS = {"model", "output", "input_tokens", "output_tokens", "tokens_estimated", "latency_ms", "cost_usd", "error"}
 
@@ -24,12 +23,9 @@ def logged_in(monkeypatch, admin, default_ws):
 
 
 @pytest.fixture
-def stub(monkeypatch):
-    with OpenAIStub(api_key="sk-test") as s:
-        monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
-        monkeypatch.setenv("OPENAI_BASE_URL", s.base_url)
-        monkeypatch.setenv("FORGE_LLM_MAX_RETRIES", "0")
-        yield s
+def stub(openai_stub, monkeypatch):
+    monkeypatch.setenv("FORGE_LLM_MAX_RETRIES", "0")
+    return openai_stub
 
 
 def test_json_one_object_per_model_and_runs_kept(db, logged_in, default_ws, stub, tmp_path, capsys):

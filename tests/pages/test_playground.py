@@ -4,18 +4,14 @@ from __future__ import annotations
 import pytest
 
 from forge.store import runs
-from tests.stubs.openai_stub import OpenAIStub
 
 PAGE = "pages/playground.py"
 
 
 @pytest.fixture
-def stub(monkeypatch):
-    with OpenAIStub(api_key="sk-test") as s:
-        monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
-        monkeypatch.setenv("OPENAI_BASE_URL", s.base_url)
-        monkeypatch.setenv("FORGE_LLM_MAX_RETRIES", "0")
-        yield s
+def stub(openai_stub, monkeypatch):
+    monkeypatch.setenv("FORGE_LLM_MAX_RETRIES", "0")
+    return openai_stub
 
 
 def _texts(at, kind):
