@@ -1,12 +1,31 @@
 """Shared fixtures: a fresh database file per test, users, workspaces."""
 from __future__ import annotations
 
+import os
+import subprocess
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+def _find_shared_data() -> Path:
+    """../shared/data beside the checkout (as CI lays it out); FORGE_SHARED_DATA overrides; a clone
+    of a local checkout also finds it beside its origin."""
+    candidates = [Path(os.environ["FORGE_SHARED_DATA"])] if os.environ.get("FORGE_SHARED_DATA") else []
+    candidates.append(ROOT.parent / "shared" / "data")
+    try:
+        origin = subprocess.run(["git", "-C", str(ROOT), "remote", "get-url", "origin"],
+                                capture_output=True, text=True).stdout.strip()
+    except OSError:  # no git: only the two places above
+        origin = ""
+    if origin and Path(origin).is_dir():
+        candidates.append(Path(origin).resolve().parent / "shared" / "data")
+    return next((c for c in candidates if c.is_dir()), candidates[0])
+
+
+SHARED_DATA = _find_shared_data()
 
 
 @pytest.fixture(autouse=True)
