@@ -1,4 +1,5 @@
 """Forge: auth gate, workspace picker and navigation. Nothing else."""
+
 from pathlib import Path
 
 import streamlit as st

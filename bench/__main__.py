@@ -1,4 +1,5 @@
 """`make bench`: run every benchmark module in bench/ in turn."""
+
 from __future__ import annotations
 
 import importlib

@@ -6,6 +6,7 @@ time per call against a stub that answers at once (SDK + runner + local HTTP).
 
     .venv/bin/python -m bench.fanout
 """
+
 from __future__ import annotations
 
 import os
@@ -63,8 +64,10 @@ def main() -> None:
         kind = "streaming" if stream else "plain"
         ratio = walls[stream] / DELAY_S
         verdict = "OK" if ratio <= TARGET else "ABOVE TARGET"
-        print(f"fanout {kind:9}: {len(MODELS)} models x {DELAY_S:.0f} s stub -> wall {walls[stream]:.3f} s,"
-              f" wall/1s = {ratio:.2f} (target <= {TARGET}) {verdict}")
+        print(
+            f"fanout {kind:9}: {len(MODELS)} models x {DELAY_S:.0f} s stub -> wall {walls[stream]:.3f} s,"
+            f" wall/1s = {ratio:.2f} (target <= {TARGET}) {verdict}"
+        )
     for stream in (False, True):
         kind = "streaming" if stream else "plain"
         print(f"overhead {kind:9}: {per_call[stream]:.1f} ms per call (median of 20, 0 s stub, real openai SDK + HTTP)")

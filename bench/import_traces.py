@@ -6,6 +6,7 @@ The clock runs around ``import_langfuse`` (real SDK HTTP client -> stub server i
 process -> mapping -> DuckDB). Library imports a fresh process pays once (langfuse SDK,
 pandas via pyarrow: ~1 s) are timed separately and the rate with them is printed too.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -25,16 +26,26 @@ def make_traces(n: int, steps: int = 5) -> list[tuple[dict, list[dict]]]:
         ts = f"2026-01-{1 + i // 5000:02d}T{(i // 3600) % 24:02d}:{(i // 60) % 60:02d}:{i % 60:02d}.000Z"
         obs = []
         for j in range(steps):
-            obs.append({
-                "id": f"{tid}-{j}", "traceId": tid, "type": "GENERATION" if j % 2 else "SPAN",
-                "name": f"step-{j}", "startTime": ts, "endTime": ts,
-                "parentObservationId": None if j == 0 else f"{tid}-0",
-                "input": [{"role": "user", "content": f"Question {i} about topic {j}?"}],
-                "output": {"role": "assistant", "content": f"Answer {i}.{j} " * 5},
-                "model": "gpt-4o-mini" if j % 2 else None, "level": "DEFAULT", "statusMessage": None,
-                "usageDetails": {"input": 20 + j, "output": 30}, "costDetails": {"total": 0.0001},
-                "totalCost": 0.0001, "metadata": {"k": j},
-            })
+            obs.append(
+                {
+                    "id": f"{tid}-{j}",
+                    "traceId": tid,
+                    "type": "GENERATION" if j % 2 else "SPAN",
+                    "name": f"step-{j}",
+                    "startTime": ts,
+                    "endTime": ts,
+                    "parentObservationId": None if j == 0 else f"{tid}-0",
+                    "input": [{"role": "user", "content": f"Question {i} about topic {j}?"}],
+                    "output": {"role": "assistant", "content": f"Answer {i}.{j} " * 5},
+                    "model": "gpt-4o-mini" if j % 2 else None,
+                    "level": "DEFAULT",
+                    "statusMessage": None,
+                    "usageDetails": {"input": 20 + j, "output": 30},
+                    "costDetails": {"total": 0.0001},
+                    "totalCost": 0.0001,
+                    "metadata": {"k": j},
+                }
+            )
         trace = {"id": tid, "name": "bench", "timestamp": ts, "tags": ["bench"], "userId": "u", "sessionId": None}
         out.append((trace, obs))
     return out
@@ -52,10 +63,11 @@ def _serve(n, conn):
 
 def main(n: int = 10000) -> float:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    import multiprocessing as mp
+
     from forge import auth
     from forge.store import connect
     from forge.traces import langfuse
-    import multiprocessing as mp
 
     tmp = tempfile.mkdtemp(prefix="forge-bench-")
     db = connect(Path(tmp) / "bench.duckdb")
@@ -81,12 +93,14 @@ def main(n: int = 10000) -> float:
     steps = db.scalar("SELECT sum(json_array_length(steps)) FROM traces")
     rate = summary["imported"] / elapsed
     cold = summary["imported"] / (elapsed + warmup)
-    print(f"import_traces: {summary['imported']} traces ({steps} steps) via Langfuse stub (v2, "
-          f"{summary['requests']} requests) in {elapsed:.2f} s = {rate:,.0f} traces/s "
-          f"(target >= {TARGET:,.0f}/s, ratio {rate / TARGET:.2f}); a fresh process also pays "
-          f"{warmup:.2f} s of one-time imports (langfuse SDK, pandas): {cold:,.0f} traces/s "
-          f"(ratio {cold / TARGET:.2f}). Importer CPU {cpu:.2f} s (all its threads; the clock also "
-          f"waits on the stub and on other load of this machine)")
+    print(
+        f"import_traces: {summary['imported']} traces ({steps} steps) via Langfuse stub (v2, "
+        f"{summary['requests']} requests) in {elapsed:.2f} s = {rate:,.0f} traces/s "
+        f"(target >= {TARGET:,.0f}/s, ratio {rate / TARGET:.2f}); a fresh process also pays "
+        f"{warmup:.2f} s of one-time imports (langfuse SDK, pandas): {cold:,.0f} traces/s "
+        f"(ratio {cold / TARGET:.2f}). Importer CPU {cpu:.2f} s (all its threads; the clock also "
+        f"waits on the stub and on other load of this machine)"
+    )
     db.close()
     return rate
 

@@ -7,6 +7,7 @@ with a filter plus a text search, and a few neighbouring cases.
 
     .venv/bin/python -m bench.traces_query [--traces N] [--runs R]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,7 +49,7 @@ def _text(rng: random.Random, words: int) -> str:
     out, i = [], 0
     while i < len(vocab):
         n = rng.randint(6, 18)
-        sentence = " ".join(vocab[i:i + n])
+        sentence = " ".join(vocab[i : i + n])
         out.append(sentence[:1].upper() + sentence[1:] + ".")
         i += n
     return " ".join(out)
@@ -61,21 +62,58 @@ def seed(db, workspace_id: str, n: int, seed_value: int = 7, batch: int = 20_000
     rng = random.Random(seed_value)
     now = datetime(2026, 11, 1)
     for start in range(0, n, batch):
-        cols: dict[str, list] = {k: [] for k in (
-            "id", "source", "source_id", "name", "timestamp", "input", "output", "input_text", "output_text",
-            "steps", "metadata", "tags", "models", "user_id", "latency_ms", "cost_usd", "input_tokens",
-            "output_tokens")}
+        cols: dict[str, list] = {
+            k: []
+            for k in (
+                "id",
+                "source",
+                "source_id",
+                "name",
+                "timestamp",
+                "input",
+                "output",
+                "input_text",
+                "output_text",
+                "steps",
+                "metadata",
+                "tags",
+                "models",
+                "user_id",
+                "latency_ms",
+                "cost_usd",
+                "input_tokens",
+                "output_tokens",
+            )
+        }
         for i in range(start, min(n, start + batch)):
             q, a = _text(rng, rng.randint(20, 220)), _text(rng, rng.randint(40, 380))
             ts = now - timedelta(seconds=rng.randint(0, 90 * 86400))
             model = rng.choice(MODELS)
-            steps = [{"id": f"s{i}-0", "parent_id": None, "type": "span", "name": "agent", "model": None,
-                      "start_time": ts.isoformat(), "end_time": (ts + timedelta(seconds=2)).isoformat(),
-                      "level": "DEFAULT"},
-                     {"id": f"s{i}-1", "parent_id": f"s{i}-0", "type": "generation", "name": "llm",
-                      "model": model, "input": q[:200], "output": a[:200], "input_tokens": len(q) // 4,
-                      "output_tokens": len(a) // 4, "cost_usd": 0.0001,
-                      "level": "ERROR" if rng.random() < 0.03 else "DEFAULT"}]
+            steps = [
+                {
+                    "id": f"s{i}-0",
+                    "parent_id": None,
+                    "type": "span",
+                    "name": "agent",
+                    "model": None,
+                    "start_time": ts.isoformat(),
+                    "end_time": (ts + timedelta(seconds=2)).isoformat(),
+                    "level": "DEFAULT",
+                },
+                {
+                    "id": f"s{i}-1",
+                    "parent_id": f"s{i}-0",
+                    "type": "generation",
+                    "name": "llm",
+                    "model": model,
+                    "input": q[:200],
+                    "output": a[:200],
+                    "input_tokens": len(q) // 4,
+                    "output_tokens": len(a) // 4,
+                    "cost_usd": 0.0001,
+                    "level": "ERROR" if rng.random() < 0.03 else "DEFAULT",
+                },
+            ]
             cols["id"].append(f"t{i:07d}")
             cols["source"].append(rng.choice(SOURCES))
             cols["source_id"].append(f"src-{i}")
@@ -151,13 +189,16 @@ def main(argv: list[str] | None = None) -> int:
         ]
         worst = 0.0
         for label, filters in cases:
-            med, p95, page = _time(lambda: list_traces(db, admin, ws.id, filters, page=1, page_size=50),
-                                   args.runs)
+            med, p95, page = _time(
+                lambda filters=filters: list_traces(db, admin, ws.id, filters, page=1, page_size=50), args.runs
+            )
             if label.endswith("(target)"):
                 target_med, target_p95 = med, p95
             worst = max(worst, med)
-            print(f"traces_query: {label:32s} median {med:7.1f} ms  p95 {p95:7.1f} ms"
-                  f"  total={page.total:,}  ratio to target {med / TARGET_MS:.2f}")
+            print(
+                f"traces_query: {label:32s} median {med:7.1f} ms  p95 {p95:7.1f} ms"
+                f"  total={page.total:,}  ratio to target {med / TARGET_MS:.2f}"
+            )
         # The rest of a page load: the sidebar's filter choices and opening one trace.
         med, p95, _ = _time(lambda: facet_values(db, admin, ws.id), args.runs)
         print(f"traces_query: {'filter choices (sidebar)':32s} median {med:7.1f} ms  p95 {p95:7.1f} ms")
@@ -166,9 +207,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"traces_query: {'open one trace (detail)':32s} median {med:7.1f} ms  p95 {p95:7.1f} ms")
         db.close()
     ok = target_med <= TARGET_MS
-    print(f"traces_query: page query (first page + count, filter + text) median {target_med:.1f} ms,"
-          f" p95 {target_p95:.1f} ms, target {TARGET_MS:.0f} ms, ratio {target_med / TARGET_MS:.2f}"
-          f" -> {'OK' if ok else 'SLOWER THAN TARGET'}")
+    print(
+        f"traces_query: page query (first page + count, filter + text) median {target_med:.1f} ms,"
+        f" p95 {target_p95:.1f} ms, target {TARGET_MS:.0f} ms, ratio {target_med / TARGET_MS:.2f}"
+        f" -> {'OK' if ok else 'SLOWER THAN TARGET'}"
+    )
     return 0
 
 

@@ -4,6 +4,7 @@ Every function that reads or changes workspace data takes the acting ``User``
 and checks it with :func:`require`, so isolation holds for pages, the CLI and
 any script alike.
 """
+
 from __future__ import annotations
 
 import re
@@ -107,9 +108,7 @@ def _check_username(username: str) -> str:
     # streamlit-authenticator lower-cases what is typed, so names are stored lower-case.
     username = (username or "").strip().lower()
     if not _USERNAME.match(username):
-        raise AuthError(
-            "User name must be 2-64 characters: letters, digits, and . _ @ - only."
-        )
+        raise AuthError("User name must be 2-64 characters: letters, digits, and . _ @ - only.")
     return username
 
 
@@ -128,8 +127,7 @@ def get_user(db: Database, username: str) -> User | None:
 def _insert_user(cur, username, password, role, name, email) -> User:
     user = User(new_id(), username, name or username, email, role)
     cur.execute(
-        "INSERT INTO users (id, username, name, email, password_hash, role, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO users (id, username, name, email, password_hash, role, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
         [user.id, username, user.name, email, hash_password(password), role, utcnow()],
     )
     return user
@@ -197,13 +195,9 @@ def set_password(db: Database, actor: User, username: str, new_password: str) ->
         raise AuthError(f"No user '{username}'.")
 
     def txn(cur):
-        cur.execute(
-            "UPDATE users SET password_hash = ? WHERE id = ?", [hash_password(new_password), target.id]
-        )
+        cur.execute("UPDATE users SET password_hash = ? WHERE id = ?", [hash_password(new_password), target.id])
         # A reset ends any lockout: record a success so the failure streak is broken.
-        cur.execute(
-            "INSERT INTO login_attempts VALUES (?, ?, TRUE, 'reset')", [target.username, utcnow()]
-        )
+        cur.execute("INSERT INTO login_attempts VALUES (?, ?, TRUE, 'reset')", [target.username, utcnow()])
 
     db.write(txn)
 
@@ -258,9 +252,7 @@ def locked_until(db: Database, username: str) -> datetime | None:
 
 
 def record_login_attempt(db: Database, username: str, success: bool, channel: str = "web") -> None:
-    db.execute(
-        "INSERT INTO login_attempts VALUES (?, ?, ?, ?)", [username[:128], utcnow(), success, channel]
-    )
+    db.execute("INSERT INTO login_attempts VALUES (?, ?, ?, ?)", [username[:128], utcnow(), success, channel])
 
 
 def authenticate(db: Database, username: str, password: str, channel: str = "web") -> User:
@@ -269,9 +261,7 @@ def authenticate(db: Database, username: str, password: str, channel: str = "web
     until = locked_until(db, username)
     if until is not None:
         raise LockedOut(username, until)
-    row = db.fetchone(
-        f"SELECT {_USER_COLS}, password_hash FROM users WHERE username = ?", [username]
-    )
+    row = db.fetchone(f"SELECT {_USER_COLS}, password_hash FROM users WHERE username = ?", [username])
     ok = False
     if row is not None:
         ok = bcrypt.checkpw((password or "").encode("utf-8"), row[-1].encode("ascii"))
@@ -329,7 +319,7 @@ def authenticator_credentials(db: Database) -> dict:
     password cannot log them out.
     """
     users = {}
-    for uid, username, name, email, pw_hash, role in db.fetchall(
+    for _uid, username, name, email, pw_hash, role in db.fetchall(
         "SELECT id, username, name, email, password_hash, role FROM users WHERE NOT disabled"
     ):
         users[username] = {
@@ -362,8 +352,7 @@ def _insert_workspace(cur, name: str, description: str | None, created_by: str |
 
 def _insert_membership(cur, workspace_id: str, user_id: str) -> None:
     cur.execute(
-        "INSERT INTO memberships (workspace_id, user_id, added_at) VALUES (?, ?, ?)"
-        " ON CONFLICT DO NOTHING",
+        "INSERT INTO memberships (workspace_id, user_id, added_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
         [workspace_id, user_id, utcnow()],
     )
 
@@ -428,9 +417,7 @@ def remove_member(db: Database, actor: User, workspace_id: str, username: str) -
     user = get_user(db, username)
     if user is None:
         raise AuthError(f"No user '{username}'.")
-    db.execute(
-        "DELETE FROM memberships WHERE workspace_id = ? AND user_id = ?", [workspace_id, user.id]
-    )
+    db.execute("DELETE FROM memberships WHERE workspace_id = ? AND user_id = ?", [workspace_id, user.id])
 
 
 def is_member(db: Database, actor: User, workspace_id: str) -> bool:

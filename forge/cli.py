@@ -4,6 +4,7 @@ Exit codes: 0 success, 1 the work ran but failed, 2 bad input (one-line reason o
 Where users exist every command that touches the database needs a login:
 FORGE_USER and FORGE_PASSWORD (or --user and an interactive password prompt).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -11,7 +12,8 @@ import getpass
 import json
 import os
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from forge import auth
 from forge.store import Database, DatabaseBusy, connect
@@ -69,8 +71,10 @@ def workspace_for(db: Database, actor: auth.User, args: argparse.Namespace, acti
 
 def cmd_users_add(args: argparse.Namespace) -> int:
     """forge users add NAME --role admin|analyst|viewer  (password on stdin)."""
-    password = sys.stdin.readline().rstrip("\r\n") if not sys.stdin.isatty() else getpass.getpass(
-        f"New password for {args.name}: "
+    password = (
+        sys.stdin.readline().rstrip("\r\n")
+        if not sys.stdin.isatty()
+        else getpass.getpass(f"New password for {args.name}: ")
     )
     db = open_db()
     try:
@@ -80,9 +84,7 @@ def cmd_users_add(args: argparse.Namespace) -> int:
             user = auth.create_first_admin(db, args.name, password, args.display_name, args.email)
         else:
             actor = login(db, args)
-            user = auth.create_user(
-                db, actor, args.name, password, args.role, args.display_name, args.email
-            )
+            user = auth.create_user(db, actor, args.name, password, args.role, args.display_name, args.email)
             for ws_name in args.workspace or []:
                 ws = auth.resolve_workspace(db, actor, ws_name)
                 auth.add_member(db, actor, ws.id, user.username)
@@ -169,6 +171,8 @@ def cmd_import_langfuse(args: argparse.Namespace) -> int:
         db.close()
     emit(summary, args.json, _import_text(summary))
     return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """forge run --model M [--model M ...] --prompt TEXT [--context FILE ...] [--var k=v ...] [--json]."""
     from forge.llm.playground import run_prompt
@@ -220,12 +224,17 @@ def _run_table(results) -> str:
         return f"{r.input_tokens}/{r.output_tokens}" + (" (est.)" if r.tokens_estimated else "")
 
     rows = [("model", "status", "tokens in/out", "latency", "cost")] + [
-        (r.model, "ok" if r.ok else "ERROR", toks(r),
-         "-" if r.latency_ms is None else f"{r.latency_ms:.0f} ms", cost(r) if r.ok else "-")
+        (
+            r.model,
+            "ok" if r.ok else "ERROR",
+            toks(r),
+            "-" if r.latency_ms is None else f"{r.latency_ms:.0f} ms",
+            cost(r) if r.ok else "-",
+        )
         for r in results
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(5)]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
     for r in results:
         lines += ["", f"--- {r.model} " + "-" * max(3, 60 - len(r.model))]
         lines.append(r.output if r.ok else f"ERROR: {r.error}")
@@ -257,25 +266,33 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     s = sub.add_parser(
-        "import", parents=[common, ws, js], help="import traces from files",
+        "import",
+        parents=[common, ws, js],
+        help="import traces from files",
         description="Import traces from JSONL/JSON/CSV files, Langfuse trace JSON or OpenAI chat logs.\n"
         "Example: forge import data/demo_traces.jsonl --eval-set 'Grounded answers'",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     s.add_argument("files", nargs="+", metavar="FILE")
     s.add_argument(
-        "--eval-set", metavar="NAME",
+        "--eval-set",
+        metavar="NAME",
         help="put each row's `rating` (pass/fail/neutral, up/down, 1/0, true/false; note from `rating_note`"
         " or `note`) into this eval set, created if missing; without it ratings are not stored and the"
         " summary counts them as skipped (re-import with --eval-set: traces update, never duplicate)",
     )
-    s.add_argument("--criterion", metavar="TEXT",
-                   help="what the eval set checks, e.g. 'answers only from the retrieved documents'"
-                   " (used when --eval-set creates the set)")
+    s.add_argument(
+        "--criterion",
+        metavar="TEXT",
+        help="what the eval set checks, e.g. 'answers only from the retrieved documents'"
+        " (used when --eval-set creates the set)",
+    )
     s.set_defaults(handler=lambda a: cmd_import(a))
 
     s = sub.add_parser(
-        "import-langfuse", parents=[common, ws, js], help="import traces from Langfuse",
+        "import-langfuse",
+        parents=[common, ws, js],
+        help="import traces from Langfuse",
         description="Import traces from the Langfuse host in LANGFUSE_HOST with LANGFUSE_PUBLIC_KEY/"
         "LANGFUSE_SECRET_KEY. Incremental: only what is newer than the last import.\n"
         "Example: forge import-langfuse --since 2026-11-01T00:00:00Z --limit 500",
@@ -288,9 +305,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(handler=lambda a: cmd_import_langfuse(a))
 
     s = sub.add_parser(
-        "run", parents=[common, ws, js], help="run one prompt across several models",
+        "run",
+        parents=[common, ws, js],
+        help="run one prompt across several models",
         description="Send one prompt to several models at once and compare.\n"
-        "Example: forge run --model offline/echo --model openai/gpt-4o-mini --prompt 'Summarise {{text}}' --var text=hello",
+        "Example: forge run --model offline/echo --model openai/gpt-4o-mini"
+        " --prompt 'Summarise {{text}}' --var text=hello",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     s.add_argument("--model", action="append", required=True, metavar="M", help="provider/model, repeatable")
@@ -306,8 +326,11 @@ def build_parser() -> argparse.ArgumentParser:
     ev = sub.add_parser("eval", help="run, synthesise and generate eval functions")
     evsub = ev.add_subparsers(dest="eval_command", metavar="SUBCOMMAND", required=True)
     s = evsub.add_parser(
-        "run", parents=[common, ws, js], help="run evals in the sandbox",
-        description="Run an eval file over a trace file (no database), or the eval set's current evals over its traces.\n"
+        "run",
+        parents=[common, ws, js],
+        help="run evals in the sandbox",
+        description="Run an eval file over a trace file (no database),"
+        " or the eval set's current evals over its traces.\n"
         "Examples: forge eval run my_eval.py --traces traces.jsonl --json\n"
         "          forge eval run --eval-set 'Grounded answers'",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -318,7 +341,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--timeout", type=float, default=2.0, metavar="S", help="per-call time limit (default 2 s)")
     s.set_defaults(handler=lambda a: cmd_eval_run(a))
     s = evsub.add_parser(
-        "synth", parents=[common, ws, js], help="synthesise an eval from labelled traces (no LLM)",
+        "synth",
+        parents=[common, ws, js],
+        help="synthesise an eval from labelled traces (no LLM)",
         description="Example: forge eval synth --traces labelled.jsonl --out eval.py",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -327,7 +352,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--eval-set", metavar="NAME")
     s.set_defaults(handler=lambda a: cmd_eval_synth(a))
     s = evsub.add_parser(
-        "generate", parents=[common, ws, js], help="have an LLM write evals from the set's ratings",
+        "generate",
+        parents=[common, ws, js],
+        help="have an LLM write evals from the set's ratings",
         description="Example: forge eval generate --eval-set 'Grounded answers' --model openai/gpt-4o-mini",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -336,7 +363,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(handler=lambda a: cmd_eval_generate(a))
 
     s = sub.add_parser(
-        "matrix", parents=[common, ws, js], help="traces x evals agreement matrix",
+        "matrix",
+        parents=[common, ws, js],
+        help="traces x evals agreement matrix",
         description="Example: forge matrix --eval-set 'Grounded answers' --csv matrix.csv",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -347,7 +376,9 @@ def build_parser() -> argparse.ArgumentParser:
     us = sub.add_parser("users", help="manage users")
     ussub = us.add_subparsers(dest="users_command", metavar="SUBCOMMAND", required=True)
     s = ussub.add_parser(
-        "add", parents=[common, js], help="add a user (password on stdin)",
+        "add",
+        parents=[common, js],
+        help="add a user (password on stdin)",
         description="Add a user; the password is read from stdin. The very first user must be an admin;\n"
         "after that an admin must be logged in (FORGE_USER/FORGE_PASSWORD).\n"
         "Example: echo 's3cret-passphrase' | forge users add alice --role analyst --workspace default",

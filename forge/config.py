@@ -3,6 +3,7 @@
 Environment wins over secrets. API keys are read here on demand and are never
 written to the database or to logs.
 """
+
 from __future__ import annotations
 
 import os

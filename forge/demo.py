@@ -1,4 +1,5 @@
 """The shipped demo: traces of a support assistant, half rated for one criterion."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -19,8 +20,9 @@ def load_demo(db: Database, actor: auth.User, workspace_id: str, progress=None) 
     auth.require(db, actor, workspace_id, "import")
     from forge.traces.files import import_files
 
-    return import_files(db, actor, workspace_id, [DEMO_FILE], eval_set=DEMO_EVAL_SET, progress=progress,
-                        criterion=DEMO_CRITERION)
+    return import_files(
+        db, actor, workspace_id, [DEMO_FILE], eval_set=DEMO_EVAL_SET, progress=progress, criterion=DEMO_CRITERION
+    )
 
 
 def criterion_for(paths: list[str], eval_set: str | None) -> str:

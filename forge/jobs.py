@@ -9,17 +9,19 @@ Only one process can hold the DuckDB file read-write, so a job that is still
 ``queued``/``running`` in the table but has no live thread here was cut off by
 a restart: it is marked failed ("interrupted") the next time jobs are listed.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import json
 import logging
-import traceback
 import threading
 import time
+import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 from forge import auth, config
 from forge.store import Database, new_id, utcnow
@@ -124,9 +126,7 @@ def start(
             " VALUES (?, ?, ?, ?, 'queued', ?, ?, ?)",
             [job_id, workspace_id, actor.id, kind, message or "Queued", _as_json(params), utcnow()],
         )
-        thread = threading.Thread(
-            target=_run, args=(db, job_id, work), name=f"forge-job-{kind}-{job_id}", daemon=True
-        )
+        thread = threading.Thread(target=_run, args=(db, job_id, work), name=f"forge-job-{kind}-{job_id}", daemon=True)
         _live[job_id] = thread
     thread.start()
     return get(db, actor, workspace_id, job_id)
@@ -143,8 +143,7 @@ def _run(db: Database, job_id: str, work: Callable[[Progress], Any]) -> None:
             return
         last[0] = now
         db.execute(
-            "UPDATE jobs SET done = ?, total = coalesce(?, total), message = coalesce(?, message)"
-            " WHERE id = ?",
+            "UPDATE jobs SET done = ?, total = coalesce(?, total), message = coalesce(?, message) WHERE id = ?",
             [int(done), total, message, job_id],
         )
 
@@ -182,7 +181,13 @@ def _finish_failed(db: Database, job_id: str, status: str, error: str) -> None:
     try:
         db.execute(
             "UPDATE jobs SET status = ?, error = ?, finished_at = ?, message = ? WHERE id = ?",
-            [status, (config.redact(error) or "")[:4000], utcnow(), "Cancelled" if status == "cancelled" else "Failed", job_id],
+            [
+                status,
+                (config.redact(error) or "")[:4000],
+                utcnow(),
+                "Cancelled" if status == "cancelled" else "Failed",
+                job_id,
+            ],
         )
     except Exception:  # the database itself is gone (e.g. closed at shutdown)
         log.exception("could not record the end of job %s", job_id)
@@ -256,7 +261,10 @@ def wait(db: Database, actor: auth.User, workspace_id: str, job_id: str, timeout
 
 
 def start_file_import(
-    db: Database, actor: auth.User, workspace_id: str, uploads: list[tuple[str, bytes]],
+    db: Database,
+    actor: auth.User,
+    workspace_id: str,
+    uploads: list[tuple[str, bytes]],
     eval_set: str | None = None,
 ) -> Job:
     """Import uploaded files (name, bytes) as one job; its result is the merged summary."""
@@ -271,13 +279,25 @@ def start_file_import(
         return files.import_uploads(db, actor, workspace_id, uploads, eval_set=eval_set, progress=progress)
 
     label = names[0] if len(names) == 1 else f"{len(names)} files"
-    return start(db, actor, workspace_id, "import", work, params={"files": names, "eval_set": eval_set},
-                 message=f"Importing {label}")
+    return start(
+        db,
+        actor,
+        workspace_id,
+        "import",
+        work,
+        params={"files": names, "eval_set": eval_set},
+        message=f"Importing {label}",
+    )
 
 
 def start_langfuse_import(
-    db: Database, actor: auth.User, workspace_id: str, since: str | None = None, limit: int | None = None,
-    score: str | None = None, eval_set: str | None = None,
+    db: Database,
+    actor: auth.User,
+    workspace_id: str,
+    since: str | None = None,
+    limit: int | None = None,
+    score: str | None = None,
+    eval_set: str | None = None,
 ) -> Job:
     """Import new traces from the configured Langfuse as a job."""
     from forge.traces import langfuse
@@ -285,9 +305,17 @@ def start_langfuse_import(
     auth.require(db, actor, workspace_id, "import")
 
     def work(progress: Progress) -> dict:
-        return langfuse.import_langfuse(db, actor, workspace_id, since=since, limit=limit, score=score,
-                                        eval_set=eval_set, progress=progress)
+        return langfuse.import_langfuse(
+            db, actor, workspace_id, since=since, limit=limit, score=score, eval_set=eval_set, progress=progress
+        )
 
     params = {"since": since, "limit": limit, "score": score, "eval_set": eval_set}
-    return start(db, actor, workspace_id, "import-langfuse", work,
-                 params={k: v for k, v in params.items() if v is not None}, message="Importing from Langfuse")
+    return start(
+        db,
+        actor,
+        workspace_id,
+        "import-langfuse",
+        work,
+        params={k: v for k, v in params.items() if v is not None},
+        message="Importing from Langfuse",
+    )

@@ -1,4 +1,5 @@
 """Home: what the workspace holds and the next thing to do."""
+
 from pathlib import Path
 
 import streamlit as st
@@ -29,7 +30,7 @@ figures = [
     ("Evals", summary.evals),
     ("Runs", summary.runs),
 ]
-for col, (label, value) in zip(cols, figures):
+for col, (label, value) in zip(cols, figures, strict=True):
     col.metric(label, value)
 
 eval_sets = list_eval_sets(db, user, ws.id)
@@ -54,7 +55,9 @@ st.write(
 )
 may_import = user.may("import")
 clicked = st.button(
-    "Load demo data", key="home_load_demo", type="primary" if summary.traces == 0 else "secondary",
+    "Load demo data",
+    key="home_load_demo",
+    type="primary" if summary.traces == 0 else "secondary",
     disabled=not may_import,
     help=None if may_import else f"Your role ({user.role}) cannot import data.",
 )

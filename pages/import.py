@@ -1,4 +1,5 @@
 """Import: trace files and Langfuse, as background jobs with progress and summaries."""
+
 import pandas as pd
 import streamlit as st
 
@@ -13,24 +14,33 @@ st.caption("Imports run in the background: you can switch pages and come back; p
 
 files_tab, langfuse_tab = st.tabs(["Files", "Langfuse"])
 with files_tab:
-    uploads = st.file_uploader("Trace files: JSONL, JSON or CSV (unified traces, OpenAI chat logs, Langfuse exports)",
-                               type=["jsonl", "json", "csv", "ndjson"], accept_multiple_files=True,
-                               key="import_files")
-    eval_set = st.text_input("Eval set for ratings in the files (optional)", key="import_eval_set",
-                             help="Rows may carry a `rating` field (pass/fail/neutral, up/down, 1/0); "
-                                  "they are stored as ratings in this eval set.")
+    uploads = st.file_uploader(
+        "Trace files: JSONL, JSON or CSV (unified traces, OpenAI chat logs, Langfuse exports)",
+        type=["jsonl", "json", "csv", "ndjson"],
+        accept_multiple_files=True,
+        key="import_files",
+    )
+    eval_set = st.text_input(
+        "Eval set for ratings in the files (optional)",
+        key="import_eval_set",
+        help="Rows may carry a `rating` field (pass/fail/neutral, up/down, 1/0); "
+        "they are stored as ratings in this eval set.",
+    )
     if st.button("Import files", key="import_start", type="primary", disabled=not uploads):
         try:
-            jobs.start_file_import(db, user, ws.id, [(f.name, f.getvalue()) for f in uploads],
-                                   eval_set=eval_set.strip() or None)
+            jobs.start_file_import(
+                db, user, ws.id, [(f.name, f.getvalue()) for f in uploads], eval_set=eval_set.strip() or None
+            )
         except Exception as exc:  # a refused start is shown, never a traceback
             st.error(f"Could not start the import: {exc}")
 
 with langfuse_tab:
     status = langfuse.connection_status()
     if not status["configured"]:
-        st.info(f"Langfuse is not configured (missing {', '.join(status['missing'])}). "
-                "See the Settings page for how to set it up.")
+        st.info(
+            f"Langfuse is not configured (missing {', '.join(status['missing'])}). "
+            "See the Settings page for how to set it up."
+        )
         st.page_link("pages/settings.py", label="Go to Settings", icon=":material/settings:")
     else:
         st.caption(f"From **{status['host']}**; only traces new since the last import are fetched.")
@@ -41,9 +51,15 @@ with langfuse_tab:
         lf_set = c2.text_input("…into eval set", key="import_lf_eval_set", disabled=not score)
         if st.button("Import from Langfuse", key="import_lf_start", type="primary"):
             try:
-                jobs.start_langfuse_import(db, user, ws.id, since=since.isoformat() if since else None,
-                                           limit=int(limit) or None, score=score.strip() or None,
-                                           eval_set=(lf_set.strip() or score.strip()) if score.strip() else None)
+                jobs.start_langfuse_import(
+                    db,
+                    user,
+                    ws.id,
+                    since=since.isoformat() if since else None,
+                    limit=int(limit) or None,
+                    score=score.strip() or None,
+                    eval_set=(lf_set.strip() or score.strip()) if score.strip() else None,
+                )
             except Exception as exc:
                 st.error(f"Could not start the import: {exc}")
 
@@ -53,8 +69,7 @@ KIND = {"import": "File import", "import-langfuse": "Langfuse import"}
 def show_job(job: jobs.Job) -> None:
     what = md(", ".join((job.params or {}).get("files") or []) or (job.params or {}).get("since") or "")
     with st.container(border=True):
-        st.markdown(f"**{KIND.get(job.kind, job.kind)}** {what} · {job.created_at:%Y-%m-%d %H:%M} UTC · "
-                    f"`{job.status}`")
+        st.markdown(f"**{KIND.get(job.kind, job.kind)}** {what} · {job.created_at:%Y-%m-%d %H:%M} UTC · `{job.status}`")
         if job.active:
             st.progress(job.fraction or 0.0, text=job.message or "Working…")
             if st.button("Cancel", key=f"import_cancel_{job.id}", icon=":material/cancel:"):
@@ -64,7 +79,7 @@ def show_job(job: jobs.Job) -> None:
         summary = job.result if isinstance(job.result, dict) else None
         if summary:
             cols = st.columns(4)
-            for col, key in zip(cols, ("imported", "updated", "skipped", "failed")):
+            for col, key in zip(cols, ("imported", "updated", "skipped", "failed"), strict=True):
                 col.metric(key.title(), f"{summary.get(key, 0):,}")
             rated = summary.get("ratings") or {}
             if rated.get("stored"):

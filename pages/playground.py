@@ -1,4 +1,5 @@
 """Playground: one prompt, several models, outputs streaming in side by side; every run kept."""
+
 import pandas as pd
 import streamlit as st
 
@@ -30,15 +31,27 @@ with st.expander("Providers", expanded=False):
         st.warning(problem)
 
 names = catalog.model_names()
-chosen = st.multiselect("Models", names, default=["offline/echo"] if "offline/echo" in names else [],
-                        format_func=lambda m: f"{catalog.get(m).name} ({m})", key="pg_models")
-extra = st.text_input("Other models (provider/model, comma-separated)", key="pg_extra",
-                      help="Models not in the catalog still run; their price shows as unknown.")
+chosen = st.multiselect(
+    "Models",
+    names,
+    default=["offline/echo"] if "offline/echo" in names else [],
+    format_func=lambda m: f"{catalog.get(m).name} ({m})",
+    key="pg_models",
+)
+extra = st.text_input(
+    "Other models (provider/model, comma-separated)",
+    key="pg_extra",
+    help="Models not in the catalog still run; their price shows as unknown.",
+)
 models = chosen + [m.strip() for m in extra.split(",") if m.strip()]
 
 system = st.text_area("System prompt", key="pg_system", height=80)
-template = st.text_area("Prompt", key="pg_prompt", height=150,
-                        help="Use {{name}} for variables and {{context}} to place the context (else it goes first).")
+template = st.text_area(
+    "Prompt",
+    key="pg_prompt",
+    height=150,
+    help="Use {{name}} for variables and {{context}} to place the context (else it goes first).",
+)
 variables = {name: st.text_input(f"{{{{{name}}}}}", key=f"pg_var_{name}") for name in variables_in(template + system)}
 variables = {k: v for k, v in variables.items() if v}  # an empty box is a value still to give
 typed = st.text_area("Context (typed)", key="pg_context", height=80)
@@ -54,8 +67,9 @@ for f in files or []:
         blocks.append(context_from_bytes(f.name, f.getvalue()))
     except PromptError as exc:
         problems.append(str(exc))
-spec = PromptSpec(template, variables, blocks, system or None, temperature,
-                  int(max_tokens) if max_tokens else None, stream)
+spec = PromptSpec(
+    template, variables, blocks, system or None, temperature, int(max_tokens) if max_tokens else None, stream
+)
 for p in problems:
     st.warning(p)
 
@@ -68,10 +82,22 @@ if template.strip() and models:
 if request is not None:
     est = estimate(models, request, catalog)
     st.caption("Estimate before running (tokens are estimated; output assumed at max tokens or 1024)")
-    st.dataframe(pd.DataFrame([{
-        "model": e.model, "input tokens": e.input_tokens, "output tokens (max)": e.output_tokens,
-        "context window": e.context_window, "cost (USD)": e.cost_usd, "problem": e.problem or "",
-    } for e in est]), hide_index=True)
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "model": e.model,
+                    "input tokens": e.input_tokens,
+                    "output tokens (max)": e.output_tokens,
+                    "context window": e.context_window,
+                    "cost (USD)": e.cost_usd,
+                    "problem": e.problem or "",
+                }
+                for e in est
+            ]
+        ),
+        hide_index=True,
+    )
 
 run = st.button("Run", type="primary", disabled=request is None, key="pg_run")
 
@@ -115,5 +141,5 @@ if run and request is not None:
             st.error(a)
 elif st.session_state.get(LAST):
     results = st.session_state[LAST]
-    for col, r in zip(st.columns(len(results)), results):
+    for col, r in zip(st.columns(len(results)), results, strict=True):
         show(col, r)

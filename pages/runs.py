@@ -1,4 +1,5 @@
 """Runs: every playground and `forge run` call, filtered, compared side by side, re-run."""
+
 import json
 
 import pandas as pd
@@ -20,19 +21,32 @@ errors_only = c4.checkbox("Errors only", key="runs_errors")
 since = dates[0] if len(dates) > 0 else None
 until = dates[1] if len(dates) > 1 else since
 
-rows = runs.list_runs(db, user, ws.id, model=models, text=text or None, since=since, until=until,
-                      errors_only=errors_only)
+rows = runs.list_runs(
+    db, user, ws.id, model=models, text=text or None, since=since, until=until, errors_only=errors_only
+)
 if not rows:
     st.info("No runs yet. Run a prompt on the Playground page (or `forge run`).")
     st.stop()
 
-table = pd.DataFrame([{
-    "id": r["id"], "time (UTC)": r["created_at"], "model": r["model"], "user": r["user"],
-    "prompt": (r["prompt_template"] or "")[:80], "output": (r["output"] or "")[:80],
-    "tokens in": r["input_tokens"], "tokens out": r["output_tokens"],
-    "estimated": r["tokens_estimated"], "latency ms": r["latency_ms"], "cost USD": r["cost_usd"],
-    "error": r["error"] or "",
-} for r in rows])
+table = pd.DataFrame(
+    [
+        {
+            "id": r["id"],
+            "time (UTC)": r["created_at"],
+            "model": r["model"],
+            "user": r["user"],
+            "prompt": (r["prompt_template"] or "")[:80],
+            "output": (r["output"] or "")[:80],
+            "tokens in": r["input_tokens"],
+            "tokens out": r["output_tokens"],
+            "estimated": r["tokens_estimated"],
+            "latency ms": r["latency_ms"],
+            "cost USD": r["cost_usd"],
+            "error": r["error"] or "",
+        }
+        for r in rows
+    ]
+)
 st.dataframe(table, hide_index=True)
 
 labels = {r["id"]: f"{r['created_at']:%Y-%m-%d %H:%M:%S} · {r['model']} · {r['id'][:8]}" for r in rows}
@@ -42,7 +56,7 @@ st.subheader("Compare two runs")
 a, b = st.columns(2)
 left = a.selectbox("Run A", ids, index=0, format_func=labels.get, key="runs_a")
 right = b.selectbox("Run B", ids, index=min(1, len(ids) - 1), format_func=labels.get, key="runs_b")
-for col, run in zip((a, b), runs.get_runs(db, user, ws.id, [left, right])):
+for col, run in zip((a, b), runs.get_runs(db, user, ws.id, [left, right]), strict=False):
     col.markdown(f"**{md(run['model'])}** · {run['created_at']:%Y-%m-%d %H:%M:%S} UTC")
     if run["system_prompt"]:
         col.caption("System prompt")
@@ -58,8 +72,10 @@ for col, run in zip((a, b), runs.get_runs(db, user, ws.id, [left, right])):
         col.caption("Output")
         col.text(run["output"])
     cost = "unknown" if run["cost_usd"] is None else f"${run['cost_usd']:.6f}"
-    col.caption(f"{run['input_tokens']} in / {run['output_tokens']} out tokens"
-                f"{' (estimated)' if run['tokens_estimated'] else ''} · {run['latency_ms'] or 0:.0f} ms · {cost}")
+    col.caption(
+        f"{run['input_tokens']} in / {run['output_tokens']} out tokens"
+        f"{' (estimated)' if run['tokens_estimated'] else ''} · {run['latency_ms'] or 0:.0f} ms · {cost}"
+    )
 
 if user.may("run"):
     st.subheader("Re-run")

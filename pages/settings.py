@@ -1,4 +1,5 @@
 """Settings: the Langfuse connection (status and a test); keys are never shown."""
+
 import streamlit as st
 
 from forge.traces import langfuse
@@ -13,8 +14,11 @@ if status["configured"]:
     st.success(f"Configured: host **{status['host']}**, public and secret keys set.", icon=":material/link:")
 else:
     have = [n for n in ("LANGFUSE_HOST", "LANGFUSE_PUBLIC_KEY", "LANGFUSE_SECRET_KEY") if n not in status["missing"]]
-    st.warning(f"Not configured: missing {', '.join(status['missing'])}."
-               + (f" Already set: {', '.join(have)}." if have else ""), icon=":material/link_off:")
+    st.warning(
+        f"Not configured: missing {', '.join(status['missing'])}."
+        + (f" Already set: {', '.join(have)}." if have else ""),
+        icon=":material/link_off:",
+    )
     st.markdown(
         "Set them as environment variables before starting Forge, or in `.streamlit/secrets.toml` "
         "(never in the database). `LANGFUSE_BASE_URL` works as well as `LANGFUSE_HOST`."

@@ -1,4 +1,5 @@
 """Traces: filter and page through the workspace's traces, open one in full."""
+
 import streamlit as st
 
 from forge.traces import query
@@ -17,22 +18,45 @@ sets = {s["id"]: s["name"] for s in facets["eval_sets"]}
 with st.sidebar:
     st.subheader("Filter traces")
     text = st.text_input("Search input and output", key="traces_text", placeholder="e.g. refund")
-    days = st.date_input("Time range (UTC)", value=(), key="traces_days",
-                         min_value=facets["first"].date() if facets["first"] else None,
-                         max_value=facets["last"].date() if facets["last"] else None)
+    days = st.date_input(
+        "Time range (UTC)",
+        value=(),
+        key="traces_days",
+        min_value=facets["first"].date() if facets["first"] else None,
+        max_value=facets["last"].date() if facets["last"] else None,
+    )
     names = st.multiselect("Name", facets["names"], key="traces_names")
     tags = st.multiselect("Tags (any of)", facets["tags"], key="traces_tags")
     sources = st.multiselect("Source", facets["sources"], key="traces_sources")
     users = st.multiselect("App user", facets["users"], key="traces_users")
     models = st.multiselect("Model (any step)", facets["models"], key="traces_models")
-    rating = st.selectbox("Rating status", [None, *query.RATING_STATUSES], key="traces_rating",
-                          format_func=lambda r: "any" if r is None else r)
-    eval_set = st.selectbox("…in eval set", [None, *sets], key="traces_eval_set",
-                            format_func=lambda i: "any eval set" if i is None else sets[i], disabled=not sets)
+    rating = st.selectbox(
+        "Rating status",
+        [None, *query.RATING_STATUSES],
+        key="traces_rating",
+        format_func=lambda r: "any" if r is None else r,
+    )
+    eval_set = st.selectbox(
+        "…in eval set",
+        [None, *sets],
+        key="traces_eval_set",
+        format_func=lambda i: "any eval set" if i is None else sets[i],
+        disabled=not sets,
+    )
 
 start, end = query.day_range(*(list(days) + [None, None])[:2]) if days else (None, None)
-filters = query.TraceFilters(start=start, end=end, names=names, tags=tags, sources=sources, users=users,
-                             models=models, rating=rating, eval_set_id=eval_set, text=text)
+filters = query.TraceFilters(
+    start=start,
+    end=end,
+    names=names,
+    tags=tags,
+    sources=sources,
+    users=users,
+    models=models,
+    rating=rating,
+    eval_set_id=eval_set,
+    text=text,
+)
 
 left, mid, right = st.columns([2, 1, 1])
 sort = left.segmented_control("Sort", list(query.SORTS), default="newest", key="traces_sort") or "newest"
@@ -60,17 +84,24 @@ if not result.rows:
     st.info("No trace matches these filters — loosen them in the sidebar.")
     st.stop()
 
-event = st.dataframe(trace_view.traces_table(result.rows), key="traces_table", on_select="rerun",
-                     selection_mode="single-row", hide_index=True, width="stretch",
-                     column_config=trace_view.TABLE_COLUMNS)
+event = st.dataframe(
+    trace_view.traces_table(result.rows),
+    key="traces_table",
+    on_select="rerun",
+    selection_mode="single-row",
+    hide_index=True,
+    width="stretch",
+    column_config=trace_view.TABLE_COLUMNS,
+)
 
 prev_col, info_col, next_col = st.columns([1, 4, 1])
 if prev_col.button("← Previous", key="traces_prev", disabled=result.page <= 1, width="stretch"):
     st.session_state["traces_page"] = result.page - 1
     st.rerun()
 first = (result.page - 1) * result.page_size + 1
-info_col.caption(f"Traces {first:,}–{first + len(result.rows) - 1:,} of {result.total:,}. "
-                 "Select a row to open the trace.")
+info_col.caption(
+    f"Traces {first:,}–{first + len(result.rows) - 1:,} of {result.total:,}. Select a row to open the trace."
+)
 if next_col.button("Next →", key="traces_next", disabled=result.page >= result.pages, width="stretch"):
     st.session_state["traces_page"] = result.page + 1
     st.rerun()
@@ -83,8 +114,12 @@ if picked and picked != st.session_state.get("traces_last_pick"):
 st.session_state["traces_last_pick"] = picked
 if st.session_state.get("traces_open") not in ids:
     st.session_state["traces_open"] = None
-open_id = st.selectbox("Open trace", [None, *ids], key="traces_open",
-                       format_func=lambda i: "— select a row above —" if i is None else labels[i])
+open_id = st.selectbox(
+    "Open trace",
+    [None, *ids],
+    key="traces_open",
+    format_func=lambda i: "— select a row above —" if i is None else labels[i],
+)
 
 if open_id:
     detail = query.trace_detail(db, user, ws.id, open_id)

@@ -1,4 +1,5 @@
 """Shared fixtures: a fresh database file per test, users, workspaces."""
+
 from __future__ import annotations
 
 import os
@@ -16,8 +17,9 @@ def _find_shared_data() -> Path:
     candidates = [Path(os.environ["FORGE_SHARED_DATA"])] if os.environ.get("FORGE_SHARED_DATA") else []
     candidates.append(ROOT.parent / "shared" / "data")
     try:
-        origin = subprocess.run(["git", "-C", str(ROOT), "remote", "get-url", "origin"],
-                                capture_output=True, text=True).stdout.strip()
+        origin = subprocess.run(
+            ["git", "-C", str(ROOT), "remote", "get-url", "origin"], capture_output=True, text=True
+        ).stdout.strip()
     except OSError:  # no git: only the two places above
         origin = ""
     if origin and Path(origin).is_dir():
@@ -36,9 +38,16 @@ def _isolated_settings(tmp_path, monkeypatch):
     monkeypatch.setenv("FORGE_SECRETS", str(tmp_path / "no-secrets.toml"))
     monkeypatch.setenv("FORGE_BCRYPT_ROUNDS", "4")  # real bcrypt, cheap cost factor
     for var in (
-        "OPENAI_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL",
-        "LANGFUSE_HOST", "LANGFUSE_BASE_URL", "LANGFUSE_PUBLIC_KEY", "LANGFUSE_SECRET_KEY",
-        "FORGE_USER", "FORGE_PASSWORD",
+        "OPENAI_API_KEY",
+        "OPENAI_BASE_URL",
+        "ANTHROPIC_API_KEY",
+        "ANTHROPIC_BASE_URL",
+        "LANGFUSE_HOST",
+        "LANGFUSE_BASE_URL",
+        "LANGFUSE_PUBLIC_KEY",
+        "LANGFUSE_SECRET_KEY",
+        "FORGE_USER",
+        "FORGE_PASSWORD",
     ):
         monkeypatch.delenv(var, raising=False)
     yield

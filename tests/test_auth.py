@@ -1,4 +1,5 @@
 """Users, passwords, roles, lockout and workspace membership rules in forge.auth."""
+
 from __future__ import annotations
 
 from datetime import timedelta

@@ -1,4 +1,5 @@
 """Settings: env over secrets.toml, the cookie key, and the hardening that must stay on."""
+
 from __future__ import annotations
 
 import stat

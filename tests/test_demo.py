@@ -1,4 +1,5 @@
 """The shipped demo data: current with its generator, varied, about half rated."""
+
 from __future__ import annotations
 
 import json
@@ -14,8 +15,9 @@ def _traces() -> list[dict]:
 
 
 def test_demo_file_is_what_the_generator_writes():
-    proc = subprocess.run([sys.executable, str(demo.DEMO_FILE.parent / "make_demo.py"), "--check"],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, str(demo.DEMO_FILE.parent / "make_demo.py"), "--check"], capture_output=True, text=True
+    )
     assert proc.returncode == 0, proc.stderr
 
 

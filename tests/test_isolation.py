@@ -3,6 +3,7 @@
 `otto` is an analyst in his own workspace only; he tries every way in to the admin's
 `default` workspace: its id with his login, his own workspace id with the other's object ids.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -64,13 +65,19 @@ def test_outsider_cannot_read_or_write_ratings_there(db, outsider, default_ws, o
         ratings.list_eval_sets(db, outsider, default_ws.id)
     with pytest.raises(PermissionDenied):
         ratings.upsert_ratings(
-            db, outsider, default_ws.id, secret["eval_set_id"],
+            db,
+            outsider,
+            default_ws.id,
+            secret["eval_set_id"],
             [{"trace_id": secret["trace_id"], "value": "fail"}],
         )
     # His own workspace id with their eval set and trace: refused, nothing changes.
     with pytest.raises((PermissionDenied, ValueError, LookupError)):
         ratings.upsert_ratings(
-            db, outsider, otto_ws.id, secret["eval_set_id"],
+            db,
+            outsider,
+            otto_ws.id,
+            secret["eval_set_id"],
             [{"trace_id": secret["trace_id"], "value": "fail"}],
         )
     assert ratings.ratings_for_trace(db, outsider, otto_ws.id, secret["trace_id"]) == []
@@ -83,7 +90,9 @@ def test_outsider_cannot_read_or_write_evals_there(db, outsider, default_ws, ott
     with pytest.raises(PermissionDenied):
         evals.get_eval(db, outsider, default_ws.id, secret["eval_id"])
     with pytest.raises(PermissionDenied):
-        evals.create_eval(db, outsider, default_ws.id, secret["eval_set_id"], "x", "def evaluate(t):\n    return False\n")
+        evals.create_eval(
+            db, outsider, default_ws.id, secret["eval_set_id"], "x", "def evaluate(t):\n    return False\n"
+        )
     with pytest.raises(PermissionDenied):
         evals.add_version(db, outsider, default_ws.id, secret["eval_id"], "def evaluate(t):\n    return False\n")
     assert evals.get_eval(db, outsider, otto_ws.id, secret["eval_id"]) is None
@@ -101,8 +110,9 @@ def test_member_sees_and_viewer_cannot_change(db, admin, analyst, default_ws, se
     auth.add_member(db, admin, default_ws.id, "vic")
     assert traces.get_trace(db, viewer, default_ws.id, secret["trace_id"]) is not None
     with pytest.raises(PermissionDenied):
-        ratings.upsert_ratings(db, viewer, default_ws.id, secret["eval_set_id"],
-                               [{"trace_id": secret["trace_id"], "value": "fail"}])
+        ratings.upsert_ratings(
+            db, viewer, default_ws.id, secret["eval_set_id"], [{"trace_id": secret["trace_id"], "value": "fail"}]
+        )
     with pytest.raises(PermissionDenied):
         traces.upsert_traces(db, viewer, default_ws.id, [dict(TRACE, source="file", source_id="v")])
 

@@ -1,4 +1,5 @@
 """Jobs: background work with progress kept in the database."""
+
 from __future__ import annotations
 
 import threading

@@ -1,9 +1,9 @@
 """API keys come from env or secrets only: never stored in the database, never logged or printed."""
+
 from __future__ import annotations
 
 import itertools
 import logging
-
 
 from forge.llm.playground import run_prompt
 from forge.llm.prompts import PromptSpec
@@ -31,13 +31,20 @@ def test_model_runs_store_no_key(db, admin, default_ws, tmp_path, monkeypatch, c
         monkeypatch.setenv("ANTHROPIC_API_KEY", ANTHROPIC_KEY)
         monkeypatch.setenv("ANTHROPIC_BASE_URL", an.base_url)
         spec = PromptSpec("Say hi to {{who}}", {"who": "Sam"}, [], None, None, 64, True)
-        out = run_prompt(db, admin, default_ws.id, ["openai/gpt-4o-mini", "anthropic/claude-haiku-4-5"],
-                         spec, policy=RetryPolicy(timeout=5, max_retries=0))
+        out = run_prompt(
+            db,
+            admin,
+            default_ws.id,
+            ["openai/gpt-4o-mini", "anthropic/claude-haiku-4-5"],
+            spec,
+            policy=RetryPolicy(timeout=5, max_retries=0),
+        )
         assert [r.error for r in out.results] == [None, None]
         # A rejected key must not echo the key into the stored error either.
         monkeypatch.setenv("OPENAI_API_KEY", OPENAI_KEY + "-wrong")
-        bad = run_prompt(db, admin, default_ws.id, ["openai/gpt-4o-mini"], spec,
-                         policy=RetryPolicy(timeout=5, max_retries=0))
+        bad = run_prompt(
+            db, admin, default_ws.id, ["openai/gpt-4o-mini"], spec, policy=RetryPolicy(timeout=5, max_retries=0)
+        )
         assert bad.results[0].error
     blob = _database_bytes(db, tmp_path / "forge.duckdb")
     for key in (OPENAI_KEY, ANTHROPIC_KEY, "NEVER-STORE-ME"):

@@ -4,6 +4,7 @@
 through his own workspace id with the other workspace's run/job/trace/eval-set/eval ids.
 A viewer of `default` may read but never rate, import or run.
 """
+
 from __future__ import annotations
 
 import io
@@ -28,19 +29,45 @@ SECRET = "launch is on 12 December"
 def theirs(db, admin, default_ws):
     """Data of every kind in the admin's workspace, plus a job that waits until released."""
     out = run_prompt(db, admin, default_ws.id, ["offline/echo"], PromptSpec(template=f"Say: {SECRET}"), policy=FAST)
-    res = traces.upsert_traces(db, admin, default_ws.id, [{
-        "source": "file", "source_id": "s1", "name": "secret trace", "timestamp": "2026-11-20T10:00:00Z",
-        "input": SECRET, "output": SECRET, "input_text": SECRET, "output_text": SECRET, "tags": ["confidential"],
-    }])
+    res = traces.upsert_traces(
+        db,
+        admin,
+        default_ws.id,
+        [
+            {
+                "source": "file",
+                "source_id": "s1",
+                "name": "secret trace",
+                "timestamp": "2026-11-20T10:00:00Z",
+                "input": SECRET,
+                "output": SECRET,
+                "input_text": SECRET,
+                "output_text": SECRET,
+                "tags": ["confidential"],
+            }
+        ],
+    )
     es = ratings.get_or_create_eval_set(db, admin, default_ws.id, "Grounded", "no invented facts")
     ratings.upsert_ratings(db, admin, default_ws.id, es["id"], [{"trace_id": res["ids"][0], "value": "pass"}])
     ev = evals.create_eval(db, admin, default_ws.id, es["id"], "e1", "def evaluate(t):\n    return True\n")
     traces.set_import_cursor(db, admin, default_ws.id, "langfuse", "https://lf", {"after": SECRET})
     release = threading.Event()
-    job = jobs.start(db, admin, default_ws.id, "import", lambda progress: release.wait(10) and {"note": SECRET},
-                     params={"files": ["secret.jsonl"]})
-    yield {"run_id": out.run_ids[0], "batch_id": out.batch_id, "trace_id": res["ids"][0], "eval_set_id": es["id"],
-           "eval_id": ev.id, "job_id": job.id}
+    job = jobs.start(
+        db,
+        admin,
+        default_ws.id,
+        "import",
+        lambda progress: release.wait(10) and {"note": SECRET},
+        params={"files": ["secret.jsonl"]},
+    )
+    yield {
+        "run_id": out.run_ids[0],
+        "batch_id": out.batch_id,
+        "trace_id": res["ids"][0],
+        "eval_set_id": es["id"],
+        "eval_id": ev.id,
+        "job_id": job.id,
+    }
     release.set()
     jobs.wait(db, admin, default_ws.id, job.id, timeout=10)
 
@@ -70,10 +97,12 @@ def _readers(ws_id, t):
         "runs.list_runs(batch)": lambda db, u: runs.list_runs(db, u, ws_id, batch_id=t["batch_id"]),
         "runs.run_models": lambda db, u: runs.run_models(db, u, ws_id),
         "query.list_traces": lambda db, u: query.list_traces(db, u, ws_id).rows,
-        "query.list_traces(eval set)": lambda db, u: query.list_traces(
-            db, u, ws_id, query.TraceFilters(rating="rated", eval_set_id=t["eval_set_id"])).rows,
-        "query.facet_values": lambda db, u: {k: v for k, v in query.facet_values(db, u, ws_id).items()
-                                             if k not in ("total", "first", "last") and v},
+        "query.list_traces(eval set)": lambda db, u: (
+            query.list_traces(db, u, ws_id, query.TraceFilters(rating="rated", eval_set_id=t["eval_set_id"])).rows
+        ),
+        "query.facet_values": lambda db, u: {
+            k: v for k, v in query.facet_values(db, u, ws_id).items() if k not in ("total", "first", "last") and v
+        },
         "query.trace_detail": lambda db, u: query.trace_detail(db, u, ws_id, t["trace_id"]),
         "traces.get_trace": lambda db, u: traces.get_trace(db, u, ws_id, t["trace_id"]),
         "traces.get_trace_by_source": lambda db, u: traces.get_trace_by_source(db, u, ws_id, "file", "s1"),
@@ -86,8 +115,11 @@ def _readers(ws_id, t):
         "evals.list_evals(set)": lambda db, u: evals.list_evals(db, u, ws_id, t["eval_set_id"]),
         "evals.versions": lambda db, u: evals.versions(db, u, ws_id, t["eval_id"]),
         "evals.count_evals": lambda db, u: evals.count_evals(db, u, ws_id),
-        "summary.workspace_summary": lambda db, u: [v for k, v in vars(summary.workspace_summary(db, u, ws_id)).items()
-                                                    if k not in ("next_step", "ratings") and v],
+        "summary.workspace_summary": lambda db, u: [
+            v
+            for k, v in vars(summary.workspace_summary(db, u, ws_id)).items()
+            if k not in ("next_step", "ratings") and v
+        ],
     }
 
 
@@ -116,8 +148,9 @@ def test_outsider_changes_nothing_of_theirs(db, admin, outsider, default_ws, ott
         "jobs.start_file_import": lambda: jobs.start_file_import(db, outsider, default_ws.id, [("a.jsonl", b"{}")]),
         "rerun": lambda: rerun(db, outsider, default_ws.id, t["run_id"], policy=FAST),
         "run_prompt": lambda: run_prompt(db, outsider, default_ws.id, ["offline/echo"], spec, policy=FAST),
-        "set_import_cursor": lambda: traces.set_import_cursor(db, outsider, default_ws.id, "langfuse",
-                                                              "https://lf", {"after": "x"}),
+        "set_import_cursor": lambda: traces.set_import_cursor(
+            db, outsider, default_ws.id, "langfuse", "https://lf", {"after": "x"}
+        ),
         "evals.set_status": lambda: evals.set_status(db, outsider, default_ws.id, t["eval_id"], "kept"),
         "demo.load_demo": lambda: demo.load_demo(db, outsider, default_ws.id),
         "get_or_create_eval_set": lambda: ratings.get_or_create_eval_set(db, outsider, default_ws.id, "Grounded"),
@@ -134,8 +167,9 @@ def test_outsider_changes_nothing_of_theirs(db, admin, outsider, default_ws, ott
     assert evals.get_eval(db, admin, default_ws.id, t["eval_id"]).status == "candidate"
     es = ratings.get_or_create_eval_set(db, outsider, otto_ws.id, "Grounded")
     assert es["id"] != t["eval_set_id"]
-    assert ratings.upsert_ratings(db, outsider, otto_ws.id, es["id"],
-                                  [{"trace_id": t["trace_id"], "value": "fail"}]) == 0
+    assert (
+        ratings.upsert_ratings(db, outsider, otto_ws.id, es["id"], [{"trace_id": t["trace_id"], "value": "fail"}]) == 0
+    )
     assert jobs.get(db, admin, default_ws.id, t["job_id"]).status in jobs.ACTIVE
     assert db.fetchall("SELECT value FROM ratings") == [("pass",)]
     assert db.scalar("SELECT count(*) FROM runs") == 1
@@ -143,12 +177,13 @@ def test_outsider_changes_nothing_of_theirs(db, admin, outsider, default_ws, ott
 
 def test_viewer_reads_but_cannot_rate_import_or_run(db, viewer, default_ws, theirs):
     t = theirs
-    for name, call in _readers(default_ws.id, t).items():
+    for call in _readers(default_ws.id, t).values():
         call(db, viewer)  # reading is allowed
     assert runs.get_run(db, viewer, default_ws.id, t["run_id"]) is not None
     denied = {
-        "rate": lambda: ratings.upsert_ratings(db, viewer, default_ws.id, t["eval_set_id"],
-                                               [{"trace_id": t["trace_id"], "value": "fail"}]),
+        "rate": lambda: ratings.upsert_ratings(
+            db, viewer, default_ws.id, t["eval_set_id"], [{"trace_id": t["trace_id"], "value": "fail"}]
+        ),
         "new eval set": lambda: ratings.get_or_create_eval_set(db, viewer, default_ws.id, "Mine"),
         "import file": lambda: jobs.start_file_import(db, viewer, default_ws.id, [("a.jsonl", b"{}")]),
         "import langfuse": lambda: jobs.start_langfuse_import(db, viewer, default_ws.id),
@@ -173,8 +208,9 @@ def test_a_user_value_held_by_a_job_or_script_is_rechecked_against_the_database(
     held = analyst  # in memory: analyst, enabled
     auth.set_role(db, admin, "ana", "viewer")
     with pytest.raises(PermissionDenied):
-        ratings.upsert_ratings(db, held, default_ws.id, theirs["eval_set_id"],
-                               [{"trace_id": theirs["trace_id"], "value": "fail"}])
+        ratings.upsert_ratings(
+            db, held, default_ws.id, theirs["eval_set_id"], [{"trace_id": theirs["trace_id"], "value": "fail"}]
+        )
     with pytest.raises(PermissionDenied):
         run_prompt(db, held, default_ws.id, ["offline/echo"], PromptSpec(template="x"), policy=FAST)
     assert runs.get_run(db, held, default_ws.id, theirs["run_id"]) is not None  # a viewer still reads
@@ -200,7 +236,9 @@ def test_a_provider_error_that_echoes_the_key_is_stored_without_it(db, admin, de
         out = run_prompt(db, admin, default_ws.id, ["openai/gpt-4o-mini"], PromptSpec(template="hi"), policy=FAST)
     assert out.results[0].error and "Authorization" in out.results[0].error
     assert KEY not in out.results[0].error
-    stored = db.fetchall("SELECT error FROM runs") + db.fetchall("SELECT output::VARCHAR, metadata::VARCHAR FROM traces")
+    stored = db.fetchall("SELECT error FROM runs") + db.fetchall(
+        "SELECT output::VARCHAR, metadata::VARCHAR FROM traces"
+    )
     assert stored and KEY not in repr(stored)
 
 
@@ -218,13 +256,20 @@ def test_a_job_error_that_names_a_key_is_stored_without_it(db, admin, default_ws
 
 # ---------------------------------------------------------------- CLI
 
-def test_cli_needs_a_login_and_a_role_that_allows_the_command(db, admin, viewer, default_ws, tmp_path, monkeypatch, capsys):
+
+def test_cli_needs_a_login_and_a_role_that_allows_the_command(
+    db, admin, viewer, default_ws, tmp_path, monkeypatch, capsys
+):
     from forge.cli import main
 
     f = tmp_path / "t.jsonl"
     f.write_text('{"id": "x1", "input": "a", "output": "b"}\n')
-    commands = [["run", "--model", "offline/echo", "--prompt", "hi"], ["import", str(f)], ["import-langfuse"],
-                ["users", "add", "mallory", "--role", "admin"]]
+    commands = [
+        ["run", "--model", "offline/echo", "--prompt", "hi"],
+        ["import", str(f)],
+        ["import-langfuse"],
+        ["users", "add", "mallory", "--role", "admin"],
+    ]
     for argv in commands:  # nobody logged in
         monkeypatch.setattr("sys.stdin", io.StringIO("mallory passphrase\n"))
         assert main(argv) == 2, argv

@@ -1,4 +1,5 @@
 """Anthropic messages, through the official SDK (imported only when this provider is used)."""
+
 from __future__ import annotations
 
 import time
@@ -27,12 +28,13 @@ class AnthropicProvider(Provider):
 
     def client(self, timeout: float) -> anthropic_sdk.Anthropic:
         # Retries are the runner's job (it honours Retry-After).
-        return self.cached_client(lambda key, base_url: anthropic_sdk.Anthropic(
-            api_key=key, base_url=base_url, max_retries=0, timeout=timeout))
+        return self.cached_client(
+            lambda key, base_url: anthropic_sdk.Anthropic(
+                api_key=key, base_url=base_url, max_retries=0, timeout=timeout
+            )
+        )
 
-    def complete(
-        self, model_id: str, request: Request, on_delta: DeltaCallback | None, timeout: float
-    ) -> Completion:
+    def complete(self, model_id: str, request: Request, on_delta: DeltaCallback | None, timeout: float) -> Completion:
         client = self.client(timeout)
         kwargs: dict = {
             "model": model_id,

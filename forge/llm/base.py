@@ -5,12 +5,14 @@ method, :meth:`Provider.complete`, that sends one request and returns a
 :class:`Completion` (or raises one of the errors below). Retries, timeouts,
 cost and persistence live in the runner and the store, not in providers.
 """
+
 from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from forge import config
 
@@ -112,8 +114,14 @@ class RunResult:
     extra: dict = field(default_factory=dict)
 
     JSON_FIELDS = (
-        "model", "output", "input_tokens", "output_tokens", "tokens_estimated",
-        "latency_ms", "cost_usd", "error",
+        "model",
+        "output",
+        "input_tokens",
+        "output_tokens",
+        "tokens_estimated",
+        "latency_ms",
+        "cost_usd",
+        "error",
     )
 
     @property
@@ -184,9 +192,7 @@ class Provider:
                 return url
         return self.default_base_url
 
-    def complete(
-        self, model_id: str, request: Request, on_delta: DeltaCallback | None, timeout: float
-    ) -> Completion:
+    def complete(self, model_id: str, request: Request, on_delta: DeltaCallback | None, timeout: float) -> Completion:
         """Send ``request`` to ``model_id``; stream text to ``on_delta`` when given."""
         raise NotImplementedError
 
@@ -199,12 +205,14 @@ class Provider:
         elif config.get(self.key_env):
             source = "secrets"
         configured = source is not None or not self.key_required
-        how_to = "" if source else (
-            f"Set the {self.key_env} environment variable, or add {self.key_env} = \"...\""
-            " to .streamlit/secrets.toml (read on every call: no restart needed)."
+        how_to = (
+            ""
+            if source
+            else (
+                f'Set the {self.key_env} environment variable, or add {self.key_env} = "..."'
+                " to .streamlit/secrets.toml (read on every call: no restart needed)."
+            )
         )
         if not self.key_required and not source:
             source, how_to = "not needed", ""
-        return ProviderStatus(
-            self.name, self.label, configured, source, self.key_env, self.base_url(), how_to
-        )
+        return ProviderStatus(self.name, self.label, configured, source, self.key_env, self.base_url(), how_to)

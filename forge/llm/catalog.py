@@ -3,6 +3,7 @@
 Also declares user-defined OpenAI-compatible endpoints (``[endpoints.NAME]``).
 The path is ``forge.config.settings().catalog_path`` (FORGE_CATALOG overrides).
 """
+
 from __future__ import annotations
 
 import threading

@@ -1,4 +1,5 @@
 """Any OpenAI-compatible endpoint (vLLM, Ollama, LM Studio, ...) declared in the catalog."""
+
 from __future__ import annotations
 
 from forge.llm.base import ProviderStatus

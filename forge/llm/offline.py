@@ -4,6 +4,7 @@
 demo shows outputs growing side by side. Every output begins with a plain
 notice that no LLM was called.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -38,9 +39,7 @@ class OfflineProvider(Provider):
     label = "Offline (no LLM)"
     key_env = None
 
-    def complete(
-        self, model_id: str, request: Request, on_delta: DeltaCallback | None, timeout: float
-    ) -> Completion:
+    def complete(self, model_id: str, request: Request, on_delta: DeltaCallback | None, timeout: float) -> Completion:
         if model_id not in _WORD_DELAY_S:
             raise UnknownModelError(
                 f"Unknown model: offline/{model_id} - offline models are "

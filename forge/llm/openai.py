@@ -1,4 +1,5 @@
 """OpenAI chat completions, through the official SDK (imported only when this provider is used)."""
+
 from __future__ import annotations
 
 import time
@@ -27,8 +28,11 @@ class OpenAIProvider(Provider):
 
     def client(self, timeout: float) -> openai_sdk.OpenAI:
         # Retries are the runner's job (it honours Retry-After and logs attempts).
-        return self.cached_client(lambda key, base_url: openai_sdk.OpenAI(
-            api_key=key or "not-needed", base_url=base_url, max_retries=0, timeout=timeout))
+        return self.cached_client(
+            lambda key, base_url: openai_sdk.OpenAI(
+                api_key=key or "not-needed", base_url=base_url, max_retries=0, timeout=timeout
+            )
+        )
 
     def _kwargs(self, model_id: str, request: Request) -> dict:
         messages = []
@@ -42,9 +46,7 @@ class OpenAIProvider(Provider):
             kwargs[self.max_tokens_param] = request.max_tokens
         return kwargs
 
-    def complete(
-        self, model_id: str, request: Request, on_delta: DeltaCallback | None, timeout: float
-    ) -> Completion:
+    def complete(self, model_id: str, request: Request, on_delta: DeltaCallback | None, timeout: float) -> Completion:
         client = self.client(timeout)
         kwargs = self._kwargs(model_id, request)
         try:

@@ -1,4 +1,5 @@
 """The playground's one call: check access, render, fan out, keep every result (page and CLI share it)."""
+
 from __future__ import annotations
 
 import queue
@@ -75,8 +76,15 @@ class LiveRun:
     ``("done", PlaygroundRun, None)`` or ``("failed", message, None)``.
     """
 
-    def __init__(self, db: Database, actor: User, workspace_id: str, models: list[str], spec: PromptSpec,
-                 policy: RetryPolicy | None = None):
+    def __init__(
+        self,
+        db: Database,
+        actor: User,
+        workspace_id: str,
+        models: list[str],
+        spec: PromptSpec,
+        policy: RetryPolicy | None = None,
+    ):
         self.models = list(models)
         self._queue: queue.Queue = queue.Queue()
         # Models may repeat; the same name streams into each of its slots.

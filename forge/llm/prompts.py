@@ -3,6 +3,7 @@
 Context blocks (typed text or uploaded files) go where the template says
 ``{{context}}``, or before the prompt when it does not say.
 """
+
 from __future__ import annotations
 
 import re
@@ -68,14 +69,13 @@ def render_template(template: str, values: dict[str, str]) -> str:
     missing = [n for n in variables_in(template) if n not in values]
     if missing:
         raise PromptError(
-            "No value for " + ", ".join("{{" + n + "}}" for n in missing)
-            + " - give each variable a value"
+            "No value for " + ", ".join("{{" + n + "}}" for n in missing) + " - give each variable a value"
         )
     return _PLACEHOLDER.sub(lambda m: str(values.get(m.group(1), m.group(0))), template)
 
 
 def format_context(blocks: list[ContextBlock]) -> str:
-    return "\n\n".join(f"<context name=\"{b.name}\">\n{b.text.strip()}\n</context>" for b in blocks if b.text)
+    return "\n\n".join(f'<context name="{b.name}">\n{b.text.strip()}\n</context>' for b in blocks if b.text)
 
 
 def render_prompt(template: str, values: dict[str, str], blocks: list[ContextBlock]) -> str:

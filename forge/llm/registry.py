@@ -3,11 +3,12 @@
 Built-ins: openai, anthropic, offline. Every ``[endpoints.NAME]`` of the catalog
 becomes an OpenAI-compatible provider called NAME.
 """
+
 from __future__ import annotations
 
 import importlib
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 from forge.llm.base import Provider, ProviderStatus, ProviderUnavailable, UnknownModelError
 from forge.llm.catalog import Catalog, Endpoint, load_catalog, split_model

@@ -4,6 +4,7 @@ Settings (env or secrets): FORGE_LLM_TIMEOUT (s per request, default 60),
 FORGE_LLM_MAX_RETRIES (default 3), FORGE_LLM_RETRY_CAP (longest wait, default 20 s),
 FORGE_LLM_BACKOFF (first backoff, default 1 s).
 """
+
 from __future__ import annotations
 
 import email.utils
@@ -22,7 +23,7 @@ class RetryPolicy:
     backoff: float = 1.0
 
     @classmethod
-    def from_settings(cls, **overrides) -> "RetryPolicy":
+    def from_settings(cls, **overrides) -> RetryPolicy:
         values = {
             "timeout": float(config.get("FORGE_LLM_TIMEOUT") or cls.timeout),
             "max_retries": int(config.get("FORGE_LLM_MAX_RETRIES") or cls.max_retries),
@@ -85,7 +86,12 @@ def _is_context_overflow(detail: str) -> bool:
 def classify_sdk_error(provider, exc: Exception, model_id: str, timeout: float, sdk):
     """An SDK exception (openai or anthropic: same class names) as a Forge error a user can act on."""
     from forge.llm.base import (
-        AuthenticationFailed, ContextOverflowError, LLMError, RequestTimeout, RetryableError, UnknownModelError,
+        AuthenticationFailed,
+        ContextOverflowError,
+        LLMError,
+        RequestTimeout,
+        RetryableError,
+        UnknownModelError,
     )
 
     where = f"{provider.label} ({provider.base_url() or 'default endpoint'})"

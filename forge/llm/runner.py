@@ -5,12 +5,13 @@ another's result. 429 and 5xx are retried with backoff honouring Retry-After;
 every request has a timeout; a prompt that overflows a model's context window
 is refused before anything is sent.
 """
+
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Callable
 
 from forge import config
 from forge.llm import tokens

@@ -4,6 +4,7 @@ Uses the o200k_base encoding shipped inside the ``bpe-openai`` wheel (no downloa
 which is exact for current OpenAI models and a fair estimate for the others.
 Falls back to characters / 4 when the encoder is unavailable.
 """
+
 from __future__ import annotations
 
 import functools

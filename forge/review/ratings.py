@@ -1,4 +1,5 @@
 """Eval sets and ratings: one rater's pass/fail/neutral verdict on a trace for an eval set."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -11,11 +12,32 @@ from forge.store import Database, new_id, utcnow
 
 RATING_VALUES = ("pass", "fail", "neutral")
 _ALIASES = {
-    "pass": "pass", "passed": "pass", "up": "pass", "thumbs_up": "pass", "thumbsup": "pass", "good": "pass",
-    "yes": "pass", "true": "pass", "1": "pass", "1.0": "pass", "👍": "pass",
-    "fail": "fail", "failed": "fail", "down": "fail", "thumbs_down": "fail", "thumbsdown": "fail", "bad": "fail",
-    "no": "fail", "false": "fail", "0": "fail", "0.0": "fail", "👎": "fail",
-    "neutral": "neutral", "skip": "neutral", "unsure": "neutral", "meh": "neutral",
+    "pass": "pass",
+    "passed": "pass",
+    "up": "pass",
+    "thumbs_up": "pass",
+    "thumbsup": "pass",
+    "good": "pass",
+    "yes": "pass",
+    "true": "pass",
+    "1": "pass",
+    "1.0": "pass",
+    "👍": "pass",
+    "fail": "fail",
+    "failed": "fail",
+    "down": "fail",
+    "thumbs_down": "fail",
+    "thumbsdown": "fail",
+    "bad": "fail",
+    "no": "fail",
+    "false": "fail",
+    "0": "fail",
+    "0.0": "fail",
+    "👎": "fail",
+    "neutral": "neutral",
+    "skip": "neutral",
+    "unsure": "neutral",
+    "meh": "neutral",
 }
 
 
@@ -31,13 +53,11 @@ def normalize_rating(value: Any) -> str:
             key = "_".join(key.replace("-", " ").split())
         if key in _ALIASES:
             return _ALIASES[key]
-    raise ValueError(
-        f"rating must be pass/fail/neutral, up/down, 1/0 or true/false; got {str(value)[:40]!r}"
-    )
+    raise ValueError(f"rating must be pass/fail/neutral, up/down, 1/0 or true/false; got {str(value)[:40]!r}")
 
 
 def _eval_set(row) -> dict:
-    return dict(zip(("id", "workspace_id", "name", "criterion", "created_by", "created_at"), row))
+    return dict(zip(("id", "workspace_id", "name", "criterion", "created_by", "created_at"), row, strict=True))
 
 
 def get_or_create_eval_set(db: Database, actor: User, workspace_id: str, name: str, criterion: str = "") -> dict:
@@ -85,9 +105,7 @@ def upsert_ratings(db: Database, actor: User, workspace_id: str, eval_set_id: st
     (eval set, trace, rater): a later one replaces the earlier.
     """
     auth.require(db, actor, workspace_id, "rate")
-    if not db.scalar(
-        "SELECT count(*) FROM eval_sets WHERE id = ? AND workspace_id = ?", [eval_set_id, workspace_id]
-    ):
+    if not db.scalar("SELECT count(*) FROM eval_sets WHERE id = ? AND workspace_id = ?", [eval_set_id, workspace_id]):
         raise ValueError("No such eval set in this workspace.")
     if not ratings:
         return 0
@@ -95,18 +113,22 @@ def upsert_ratings(db: Database, actor: User, workspace_id: str, eval_set_id: st
     for r in ratings:
         rater = r.get("rater") or actor.username
         latest[(r["trace_id"], rater)] = {
-            "trace_id": r["trace_id"], "rater": rater, "value": normalize_rating(r["value"]),
+            "trace_id": r["trace_id"],
+            "rater": rater,
+            "value": normalize_rating(r["value"]),
             "note": r.get("note") or None,
         }
     rows = list(latest.values())
     now = utcnow()
-    table = pa.table({
-        "id": [new_id() for _ in rows],
-        "trace_id": [r["trace_id"] for r in rows],
-        "rater": [r["rater"] for r in rows],
-        "value": [r["value"] for r in rows],
-        "note": pa.array([r["note"] for r in rows], pa.string()),
-    })
+    table = pa.table(
+        {
+            "id": [new_id() for _ in rows],
+            "trace_id": [r["trace_id"] for r in rows],
+            "rater": [r["rater"] for r in rows],
+            "value": [r["value"] for r in rows],
+            "note": pa.array([r["note"] for r in rows], pa.string()),
+        }
+    )
 
     def txn(cur):
         cur.register("forge_ratings", table)

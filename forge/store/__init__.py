@@ -1,8 +1,9 @@
 """Persistence in DuckDB: connection, migrations, one module per aggregate."""
+
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from forge.store.db import Database, DatabaseBusy, connect
 
@@ -16,4 +17,4 @@ def new_id() -> str:
 
 def utcnow() -> datetime:
     """Now in UTC, without zone (how every timestamp is stored)."""
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)

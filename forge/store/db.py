@@ -1,4 +1,5 @@
 """DuckDB connection handling: one connection per process, a cursor per thread."""
+
 from __future__ import annotations
 
 import contextlib
@@ -6,8 +7,9 @@ import random
 import re
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import duckdb
 
@@ -71,7 +73,7 @@ class Database:
     def fetchdicts(self, sql: str, params: Any = None) -> list[dict]:
         cur = self.execute(sql, params)
         cols = [d[0] for d in cur.description]
-        return [dict(zip(cols, row)) for row in cur.fetchall()]
+        return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
 
     def scalar(self, sql: str, params: Any = None) -> Any:
         row = self.fetchone(sql, params)

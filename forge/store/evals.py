@@ -1,4 +1,5 @@
 """Evals and their versions: storage only (generation and running come with the eval issues)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -46,9 +47,7 @@ def _check_source(source: str) -> None:
 
 
 def _eval_set_in(db: Database, workspace_id: str, eval_set_id: str) -> None:
-    if not db.scalar(
-        "SELECT count(*) FROM eval_sets WHERE id = ? AND workspace_id = ?", [eval_set_id, workspace_id]
-    ):
+    if not db.scalar("SELECT count(*) FROM eval_sets WHERE id = ? AND workspace_id = ?", [eval_set_id, workspace_id]):
         raise EvalError("No such eval set in this workspace.")
 
 
@@ -73,9 +72,7 @@ def create_eval(
     eval_id, now = new_id(), utcnow()
 
     def txn(cur):
-        if cur.execute(
-            "SELECT 1 FROM evals WHERE eval_set_id = ? AND name = ?", [eval_set_id, name]
-        ).fetchone():
+        if cur.execute("SELECT 1 FROM evals WHERE eval_set_id = ? AND name = ?", [eval_set_id, name]).fetchone():
             raise EvalError(f"An eval named '{name}' already exists in this eval set.")
         cur.execute(
             "INSERT INTO evals (id, workspace_id, eval_set_id, name, origin, status, description,"
@@ -93,8 +90,13 @@ def create_eval(
 
 
 def add_version(
-    db: Database, actor: auth.User, workspace_id: str, eval_id: str, source: str,
-    model: str | None = None, prompt: str | None = None,
+    db: Database,
+    actor: auth.User,
+    workspace_id: str,
+    eval_id: str,
+    source: str,
+    model: str | None = None,
+    prompt: str | None = None,
 ) -> EvalVersion:
     """A new version of an eval's code (the old ones and their results are kept)."""
     auth.require(db, actor, workspace_id, "edit")
@@ -121,9 +123,7 @@ def set_status(db: Database, actor: auth.User, workspace_id: str, eval_id: str, 
     auth.require(db, actor, workspace_id, "edit")
     if status not in STATUSES:
         raise EvalError(f"status must be one of {STATUSES}")
-    db.execute(
-        "UPDATE evals SET status = ? WHERE id = ? AND workspace_id = ?", [status, eval_id, workspace_id]
-    )
+    db.execute("UPDATE evals SET status = ? WHERE id = ? AND workspace_id = ?", [status, eval_id, workspace_id])
 
 
 _EVAL_SQL = (
@@ -138,9 +138,7 @@ def get_eval(db: Database, actor: auth.User, workspace_id: str, eval_id: str) ->
     return Eval(*row) if row else None
 
 
-def list_evals(
-    db: Database, actor: auth.User, workspace_id: str, eval_set_id: str | None = None
-) -> list[Eval]:
+def list_evals(db: Database, actor: auth.User, workspace_id: str, eval_set_id: str | None = None) -> list[Eval]:
     auth.require(db, actor, workspace_id, "read")
     sql, params = _EVAL_SQL + " WHERE e.workspace_id = ?", [workspace_id]
     if eval_set_id:

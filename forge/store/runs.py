@@ -3,10 +3,12 @@
 Each saved run is also recorded as a unified trace (source ``playground``,
 source_id = run id) so it can be rated and evaluated like an imported one.
 """
+
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, time as dtime, timedelta
+from datetime import date, datetime, timedelta
+from datetime import time as dtime
 
 from forge import auth
 from forge.auth import User
@@ -43,13 +45,28 @@ def save_runs(
     now = utcnow()
     runs = [
         {
-            "id": new_id(), "workspace_id": workspace_id, "user_id": actor.id, "batch_id": batch_id,
-            "created_at": now, "model": res.model, "provider": res.provider or res.model.partition("/")[0],
-            "system_prompt": request.system, "prompt_template": spec.template, "prompt": request.prompt,
-            "variables": spec.variables, "context": spec.context_dicts(), "params": spec.params(),
-            "output": res.output, "input_tokens": res.input_tokens, "output_tokens": res.output_tokens,
-            "tokens_estimated": res.tokens_estimated, "latency_ms": res.latency_ms, "ttft_ms": res.ttft_ms,
-            "cost_usd": res.cost_usd, "error": res.error, "trace_id": None,
+            "id": new_id(),
+            "workspace_id": workspace_id,
+            "user_id": actor.id,
+            "batch_id": batch_id,
+            "created_at": now,
+            "model": res.model,
+            "provider": res.provider or res.model.partition("/")[0],
+            "system_prompt": request.system,
+            "prompt_template": spec.template,
+            "prompt": request.prompt,
+            "variables": spec.variables,
+            "context": spec.context_dicts(),
+            "params": spec.params(),
+            "output": res.output,
+            "input_tokens": res.input_tokens,
+            "output_tokens": res.output_tokens,
+            "tokens_estimated": res.tokens_estimated,
+            "latency_ms": res.latency_ms,
+            "ttft_ms": res.ttft_ms,
+            "cost_usd": res.cost_usd,
+            "error": res.error,
+            "trace_id": None,
         }
         for res in results
     ]
@@ -58,8 +75,11 @@ def save_runs(
     db.write(lambda cur: cur.executemany(f"INSERT INTO runs ({_COLUMNS}) VALUES ({', '.join('?' * len(names))})", rows))
     # The runs are kept first; then each is recorded as a playground trace and linked to it.
     ids = upsert_traces(db, actor, workspace_id, [trace_for_run(r, actor) for r in runs])["ids"]
-    db.write(lambda cur: cur.executemany(
-        "UPDATE runs SET trace_id = ? WHERE id = ?", [[tid, r["id"]] for tid, r in zip(ids, runs)]))
+    db.write(
+        lambda cur: cur.executemany(
+            "UPDATE runs SET trace_id = ? WHERE id = ?", [[tid, r["id"]] for tid, r in zip(ids, runs, strict=True)]
+        )
+    )
     return [r["id"] for r in runs]
 
 
@@ -78,11 +98,20 @@ def trace_for_run(run: dict, actor: User | None = None) -> dict:
     }
     input_text = (f"[system]\n{run['system_prompt']}\n\n" if run.get("system_prompt") else "") + run["prompt"]
     step = {
-        "id": run["id"], "parent_id": None, "type": "generation", "name": run["model"],
-        "input": inp, "output": run.get("output"), "model": run["model"],
-        "start_time": iso, "end_time": None, "level": "ERROR" if error else "DEFAULT",
-        "status_message": error, "input_tokens": run.get("input_tokens"),
-        "output_tokens": run.get("output_tokens"), "cost_usd": run.get("cost_usd"),
+        "id": run["id"],
+        "parent_id": None,
+        "type": "generation",
+        "name": run["model"],
+        "input": inp,
+        "output": run.get("output"),
+        "model": run["model"],
+        "start_time": iso,
+        "end_time": None,
+        "level": "ERROR" if error else "DEFAULT",
+        "status_message": error,
+        "input_tokens": run.get("input_tokens"),
+        "output_tokens": run.get("output_tokens"),
+        "cost_usd": run.get("cost_usd"),
     }
     return {
         "id": run["id"],
@@ -94,10 +123,16 @@ def trace_for_run(run: dict, actor: User | None = None) -> dict:
         "output_text": run.get("output") or (f"[error] {error}" if error else ""),
         "steps": [step],
         "metadata": {
-            "batch_id": run["batch_id"], "model": run["model"], "provider": run.get("provider"),
-            "params": params, "error": error, "tokens_estimated": bool(run.get("tokens_estimated")),
-            "ttft_ms": run.get("ttft_ms"), "input_tokens": run.get("input_tokens"),
-            "output_tokens": run.get("output_tokens"), "run_by": actor.username if actor else None,
+            "batch_id": run["batch_id"],
+            "model": run["model"],
+            "provider": run.get("provider"),
+            "params": params,
+            "error": error,
+            "tokens_estimated": bool(run.get("tokens_estimated")),
+            "ttft_ms": run.get("ttft_ms"),
+            "input_tokens": run.get("input_tokens"),
+            "output_tokens": run.get("output_tokens"),
+            "run_by": actor.username if actor else None,
         },
         "tags": ["playground", run.get("provider") or ""] + (["error"] if error else []),
         "user_id": actor.username if actor else None,
@@ -185,9 +220,10 @@ def list_runs(
 def run_models(db: Database, actor: User, workspace_id: str) -> list[str]:
     """Distinct models used in the workspace, for the filter."""
     auth.require(db, actor, workspace_id, "read")
-    return [r[0] for r in db.fetchall(
-        "SELECT DISTINCT model FROM runs WHERE workspace_id = ? ORDER BY model", [workspace_id]
-    )]
+    return [
+        r[0]
+        for r in db.fetchall("SELECT DISTINCT model FROM runs WHERE workspace_id = ? ORDER BY model", [workspace_id])
+    ]
 
 
 def spec_from_run(run: dict) -> PromptSpec:

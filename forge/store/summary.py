@@ -1,4 +1,5 @@
 """What a workspace holds, and the next thing to do in it (the home page's figures)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
@@ -81,8 +82,7 @@ def next_step(s: WorkspaceSummary) -> NextStep:
     if s.evals == 0:
         return NextStep(
             "Create evals",
-            "Generate eval functions from the ratings with an LLM, synthesise them without one, "
-            "or write one by hand.",
+            "Generate eval functions from the ratings with an LLM, synthesise them without one, or write one by hand.",
             None,
         )
     if s.eval_results == 0:

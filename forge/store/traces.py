@@ -3,11 +3,13 @@
 Bulk upsert goes through one Arrow table per batch and a single
 ``INSERT … SELECT … ON CONFLICT DO UPDATE``: row-by-row inserts are ~50x slower.
 """
+
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import pyarrow as pa
 
@@ -18,18 +20,48 @@ from forge.traces.model import parse_time, step_models, token_totals
 
 _JSON_COLS = ("input", "output", "steps", "metadata")
 _COLS = (
-    "source", "source_id", "name", "timestamp", "input", "output", "input_text", "output_text",
-    "steps", "metadata", "tags", "models", "user_id", "session_id", "latency_ms", "cost_usd",
-    "input_tokens", "output_tokens",
+    "source",
+    "source_id",
+    "name",
+    "timestamp",
+    "input",
+    "output",
+    "input_text",
+    "output_text",
+    "steps",
+    "metadata",
+    "tags",
+    "models",
+    "user_id",
+    "session_id",
+    "latency_ms",
+    "cost_usd",
+    "input_tokens",
+    "output_tokens",
 )
-_SCHEMA = pa.schema([
-    ("id", pa.string()), ("source", pa.string()), ("source_id", pa.string()), ("name", pa.string()),
-    ("timestamp", pa.timestamp("us")), ("input", pa.string()), ("output", pa.string()),
-    ("input_text", pa.string()), ("output_text", pa.string()), ("steps", pa.string()),
-    ("metadata", pa.string()), ("tags", pa.list_(pa.string())), ("models", pa.list_(pa.string())),
-    ("user_id", pa.string()), ("session_id", pa.string()), ("latency_ms", pa.float64()),
-    ("cost_usd", pa.float64()), ("input_tokens", pa.int64()), ("output_tokens", pa.int64()),
-])
+_SCHEMA = pa.schema(
+    [
+        ("id", pa.string()),
+        ("source", pa.string()),
+        ("source_id", pa.string()),
+        ("name", pa.string()),
+        ("timestamp", pa.timestamp("us")),
+        ("input", pa.string()),
+        ("output", pa.string()),
+        ("input_text", pa.string()),
+        ("output_text", pa.string()),
+        ("steps", pa.string()),
+        ("metadata", pa.string()),
+        ("tags", pa.list_(pa.string())),
+        ("models", pa.list_(pa.string())),
+        ("user_id", pa.string()),
+        ("session_id", pa.string()),
+        ("latency_ms", pa.float64()),
+        ("cost_usd", pa.float64()),
+        ("input_tokens", pa.int64()),
+        ("output_tokens", pa.int64()),
+    ]
+)
 _dumps = json.JSONEncoder(ensure_ascii=False, default=str).encode
 
 
@@ -70,8 +102,13 @@ def upsert_traces(db: Database, actor: User, workspace_id: str, traces: list[dic
     return _write(db, workspace_id, _prepare(traces))
 
 
-def upsert_batches(db: Database, actor: User, workspace_id: str, batches: Iterable[list[dict]],
-                   done: Callable[[list[dict], dict], None] | None = None) -> list[dict]:
+def upsert_batches(
+    db: Database,
+    actor: User,
+    workspace_id: str,
+    batches: Iterable[list[dict]],
+    done: Callable[[list[dict], dict], None] | None = None,
+) -> list[dict]:
     """``upsert_traces`` on each batch in order, one transaction each; the result per batch.
 
     The rows of batch k+1 are built while DuckDB writes batch k in a worker thread (DuckDB
@@ -166,7 +203,7 @@ def _write(db: Database, workspace_id: str, prepared: tuple) -> dict:
             )
         finally:
             cur.unregister("forge_incoming")
-        return existing, dict(zip(last, ids))
+        return existing, dict(zip(last, ids, strict=True))
 
     existing, id_of = db.write(txn)
     return {

@@ -6,15 +6,17 @@ A row's optional ``rating`` (with ``rating_note`` or ``note``) goes into the
 eval set given by ``eval_set``; without one, ratings are counted as skipped
 (with a warning) and nothing is guessed.
 """
+
 from __future__ import annotations
 
 import csv
 import io
 import json
 import os
+from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 from forge import auth
 from forge.review import ratings as ratings_store
@@ -40,8 +42,15 @@ class _RowError(Exception):
 
 
 def new_summary() -> dict:
-    return {"imported": 0, "updated": 0, "skipped": 0, "failed": 0, "errors": [], "warnings": [],
-            "ratings": {"stored": 0, "skipped": 0, "eval_set": None}}
+    return {
+        "imported": 0,
+        "updated": 0,
+        "skipped": 0,
+        "failed": 0,
+        "errors": [],
+        "warnings": [],
+        "ratings": {"stored": 0, "skipped": 0, "eval_set": None},
+    }
 
 
 def _note(kind: str, summary: dict, file: str, line: int | None, field: str | None, message: str) -> None:
@@ -73,8 +82,13 @@ def _decode(name: str, data: bytes, summary: dict) -> str:
             out.append(raw.decode("utf-8"))
         except UnicodeDecodeError as exc:
             out.append(raw.decode("utf-8", errors="replace"))
-            _warn(summary, name, i, None,
-                  f"not valid UTF-8 (byte {exc.start + 1} of the line): undecodable bytes replaced by U+FFFD")
+            _warn(
+                summary,
+                name,
+                i,
+                None,
+                f"not valid UTF-8 (byte {exc.start + 1} of the line): undecodable bytes replaced by U+FFFD",
+            )
     text = "\n".join(out)
     return text[1:] if text.startswith("\ufeff") else text
 
@@ -110,7 +124,11 @@ def _jsonl_rows(text: str) -> Iterator[tuple[int, Any, Exception | None]]:
                 continue
         key = _oversized(obj, len(line))
         if key:
-            yield i, None, _RowError(key, f"field '{key}' is larger than {MAX_FIELD_BYTES // (1024 * 1024)} MB; row refused")
+            yield (
+                i,
+                None,
+                _RowError(key, f"field '{key}' is larger than {MAX_FIELD_BYTES // (1024 * 1024)} MB; row refused"),
+            )
             continue
         yield i, obj, None
 
@@ -134,7 +152,11 @@ def _csv_rows(text: str) -> Iterator[tuple[int, Any, Exception | None]]:
             continue
         big = next((k for k, v in row.items() if v is not None and len(v) > MAX_FIELD_BYTES), None)
         if big:
-            yield line, None, _RowError(big, f"field '{big}' is larger than {MAX_FIELD_BYTES // (1024 * 1024)} MB; row refused")
+            yield (
+                line,
+                None,
+                _RowError(big, f"field '{big}' is larger than {MAX_FIELD_BYTES // (1024 * 1024)} MB; row refused"),
+            )
             continue
         obj = {_column(k): (v if v != "" else None) for k, v in row.items() if k}
         yield line, obj, None
@@ -147,7 +169,11 @@ def _json_items(obj: Any, text_len: int) -> Iterator[tuple[int, Any, Exception |
     for i, item in enumerate(items, 1):
         key = _oversized(item, text_len)
         if key:
-            yield i, None, _RowError(key, f"field '{key}' is larger than {MAX_FIELD_BYTES // (1024 * 1024)} MB; item refused")
+            yield (
+                i,
+                None,
+                _RowError(key, f"field '{key}' is larger than {MAX_FIELD_BYTES // (1024 * 1024)} MB; item refused"),
+            )
             continue
         yield i, item, None
 
@@ -162,8 +188,10 @@ def parse_rows(name: str, text: str) -> Iterator[tuple[int, Any, Exception | Non
     stripped = text.lstrip()
     lower = name.lower()
     if lower.endswith((".csv", ".tsv")) or (
-            not lower.endswith((".jsonl", ".ndjson", ".json")) and stripped[:1] not in ("{", "[")
-            and any(c in _first_line(stripped) for c in ",;\t")):
+        not lower.endswith((".jsonl", ".ndjson", ".json"))
+        and stripped[:1] not in ("{", "[")
+        and any(c in _first_line(stripped) for c in ",;\t")
+    ):
         yield from _csv_rows(text)
         return
     pretty = _first_line(stripped).strip() in ("{", "[")  # a pretty-printed JSON document, whatever the file is called
@@ -215,27 +243,60 @@ def openai_log_to_unified(obj: dict) -> dict:
     if output is None:
         raise TraceFieldError("response", "missing (an OpenAI chat log needs a response or a final assistant message)")
     model = req.get("model") or (resp.get("model") if isinstance(resp, dict) else None)
-    source_id = obj.get("id") or (resp.get("id") if isinstance(resp, dict) else None) or content_id(
-        {"messages": messages, "output": output, "model": model})
+    source_id = (
+        obj.get("id")
+        or (resp.get("id") if isinstance(resp, dict) else None)
+        or content_id({"messages": messages, "output": output, "model": model})
+    )
     created = resp.get("created") if isinstance(resp, dict) else None
     timestamp = obj.get("timestamp") or created
-    skip = {"messages", "request", "response", "completion", "choices", "id", "timestamp", "usage", "model",
-            "tags", "metadata", "user_id", "session_id", "name", *_RATING_KEYS}
+    skip = {
+        "messages",
+        "request",
+        "response",
+        "completion",
+        "choices",
+        "id",
+        "timestamp",
+        "usage",
+        "model",
+        "tags",
+        "metadata",
+        "user_id",
+        "session_id",
+        "name",
+        *_RATING_KEYS,
+    }
     metadata = maybe_json(obj.get("metadata")) or {}
     if isinstance(metadata, dict):
         metadata = {**{k: v for k, v in obj.items() if k not in skip}, **metadata}
     step = {
-        "id": "generation", "type": "GENERATION", "name": "chat.completions", "input": messages,
-        "output": output, "model": model, "start_time": timestamp,
+        "id": "generation",
+        "type": "GENERATION",
+        "name": "chat.completions",
+        "input": messages,
+        "output": output,
+        "model": model,
+        "start_time": timestamp,
         "input_tokens": usage.get("prompt_tokens", usage.get("input_tokens")),
         "output_tokens": usage.get("completion_tokens", usage.get("output_tokens")),
     }
-    return normalize_trace({
-        "id": str(source_id), "source_id": str(source_id), "name": obj.get("name") or "chat.completions",
-        "timestamp": timestamp, "input": messages, "output": output, "steps": [step],
-        "metadata": metadata, "tags": obj.get("tags"), "user_id": obj.get("user_id"),
-        "session_id": obj.get("session_id"),
-    }, source="file")
+    return normalize_trace(
+        {
+            "id": str(source_id),
+            "source_id": str(source_id),
+            "name": obj.get("name") or "chat.completions",
+            "timestamp": timestamp,
+            "input": messages,
+            "output": output,
+            "steps": [step],
+            "metadata": metadata,
+            "tags": obj.get("tags"),
+            "user_id": obj.get("user_id"),
+            "session_id": obj.get("session_id"),
+        },
+        source="file",
+    )
 
 
 def row_to_unified(obj: Any) -> dict:
@@ -278,20 +339,35 @@ def _collect(name: str, data: bytes, summary: dict, pending: dict, progress: Pro
             summary["skipped"] += 1
             earlier = seen[key][2]
             if partial and not _is_partial(seen[key][0]):
-                _warn(summary, name, line, None,
-                      f"trace {trace['source_id']} is a list entry without its observations; the full version "
-                      f"in {earlier[0]} line {earlier[1]} is kept")
+                _warn(
+                    summary,
+                    name,
+                    line,
+                    None,
+                    f"trace {trace['source_id']} is a list entry without its observations; the full version "
+                    f"in {earlier[0]} line {earlier[1]} is kept",
+                )
                 continue
-            _warn(summary, name, line, None,
-                  f"same trace id {trace['source_id']} as {earlier[0]} line {earlier[1]}; this later row is kept")
+            _warn(
+                summary,
+                name,
+                line,
+                None,
+                f"same trace id {trace['source_id']} as {earlier[0]} line {earlier[1]}; this later row is kept",
+            )
         if partial:
             trace[_PARTIAL] = True
         rating = None
         if isinstance(obj, dict):
             field = next((k for k in _LABEL_KEYS if obj.get(k) not in (None, "")), None)
             if field:
-                rating = {"value": obj[field], "note": obj.get("rating_note") or obj.get("note"),
-                          "file": name, "line": line, "field": field}
+                rating = {
+                    "value": obj[field],
+                    "note": obj.get("rating_note") or obj.get("note"),
+                    "file": name,
+                    "line": line,
+                    "field": field,
+                }
         pending[key] = (trace, rating, (name, line))
         if progress and rows % 5000 == 0:
             progress(0, None, f"{name}: read {rows} rows")
@@ -326,27 +402,41 @@ def _keep_stored_steps(db, actor, workspace_id, trace: dict) -> dict:
     return trace
 
 
-def _store(db, actor, workspace_id, pending: dict, summary: dict, eval_set: str | None,
-           progress: Progress | None, criterion: str = "") -> None:
-    items = [(_keep_stored_steps(db, actor, workspace_id, t) if _is_partial(t) else t, r, w)
-             for t, r, w in pending.values()]
+def _store(
+    db,
+    actor,
+    workspace_id,
+    pending: dict,
+    summary: dict,
+    eval_set: str | None,
+    progress: Progress | None,
+    criterion: str = "",
+) -> None:
+    items = [
+        (_keep_stored_steps(db, actor, workspace_id, t) if _is_partial(t) else t, r, w) for t, r, w in pending.values()
+    ]
     total = len(items)
     rated: list[tuple[str, dict]] = []
     for start in range(0, total, BATCH):
-        chunk = items[start:start + BATCH]
+        chunk = items[start : start + BATCH]
         result = trace_store.upsert_traces(db, actor, workspace_id, [t for t, _, _ in chunk])
         summary["imported"] += result["imported"]
         summary["updated"] += result["updated"]
-        rated += [(tid, r) for tid, (_, r, _) in zip(result["ids"], chunk) if r is not None]
+        rated += [(tid, r) for tid, (_, r, _) in zip(result["ids"], chunk, strict=True) if r is not None]
         if progress:
             progress(min(start + BATCH, total), total, f"stored {min(start + BATCH, total)} of {total} traces")
     if not rated:
         return
     if not eval_set:
         summary["ratings"]["skipped"] += len(rated)
-        _warn(summary, rated[0][1]["file"], None, "rating",
-              f"{len(rated)} rows carry a rating but no eval set was chosen; ratings not stored "
-              "(import again with --eval-set NAME: traces are updated, not duplicated)")
+        _warn(
+            summary,
+            rated[0][1]["file"],
+            None,
+            "rating",
+            f"{len(rated)} rows carry a rating but no eval set was chosen; ratings not stored "
+            "(import again with --eval-set NAME: traces are updated, not duplicated)",
+        )
         return
     es = ratings_store.get_or_create_eval_set(db, actor, workspace_id, eval_set, criterion)
     summary["ratings"]["eval_set"] = es["name"]
@@ -359,14 +449,20 @@ def _store(db, actor, workspace_id, pending: dict, summary: dict, eval_set: str 
             _error(summary, r["file"], r["line"], r.get("field", "rating"), str(exc))
             continue
         note = r["note"] if isinstance(r["note"], str) else (None if r["note"] is None else json.dumps(r["note"]))
-        good.append({"trace_id": tid, "value": value, "note": note,
-                     "rater": f"file:{os.path.basename(r['file'])}"})
+        good.append({"trace_id": tid, "value": value, "note": note, "rater": f"file:{os.path.basename(r['file'])}"})
     if good:
         summary["ratings"]["stored"] += ratings_store.upsert_ratings(db, actor, workspace_id, es["id"], good)
 
 
-def _run(db, actor, workspace_id, files: Iterable[tuple[str, bytes | None, str | None]], eval_set, progress,
-         criterion: str = "") -> dict:
+def _run(
+    db,
+    actor,
+    workspace_id,
+    files: Iterable[tuple[str, bytes | None, str | None]],
+    eval_set,
+    progress,
+    criterion: str = "",
+) -> dict:
     auth.require(db, actor, workspace_id, "import")
     if eval_set:
         auth.require(db, actor, workspace_id, "rate")
@@ -379,8 +475,11 @@ def _run(db, actor, workspace_id, files: Iterable[tuple[str, bytes | None, str |
         _collect(name, data, summary, pending, progress)
     _store(db, actor, workspace_id, pending, summary, eval_set, progress, criterion)
     if progress:
-        progress(len(pending), len(pending), f"done: {summary['imported']} new, {summary['updated']} updated, "
-                 f"{summary['failed']} failed")
+        progress(
+            len(pending),
+            len(pending),
+            f"done: {summary['imported']} new, {summary['updated']} updated, {summary['failed']} failed",
+        )
     return summary
 
 
@@ -397,8 +496,9 @@ def _read(paths) -> Iterator[tuple[str, bytes | None, str | None]]:
             yield str(path), None, f"cannot read: {exc.strerror or exc}"
 
 
-def import_files(db, actor, workspace_id, paths, eval_set=None, progress: Progress | None = None,
-                 criterion: str = "") -> dict:
+def import_files(
+    db, actor, workspace_id, paths, eval_set=None, progress: Progress | None = None, criterion: str = ""
+) -> dict:
     """Import every file: ``{"imported","updated","skipped","failed","errors":[{"file","line","field","message"}]}``.
 
     Also ``warnings`` (replaced bytes, duplicate rows, unstored ratings) and
@@ -409,8 +509,9 @@ def import_files(db, actor, workspace_id, paths, eval_set=None, progress: Progre
     return _run(db, actor, workspace_id, _read(paths), eval_set, progress, criterion)
 
 
-def import_uploads(db, actor, workspace_id, uploads: list[tuple[str, bytes]], eval_set=None,
-                   progress: Progress | None = None) -> dict:
+def import_uploads(
+    db, actor, workspace_id, uploads: list[tuple[str, bytes]], eval_set=None, progress: Progress | None = None
+) -> dict:
     """Same as import_files for uploaded files' ``(name, bytes)`` (``name`` picks CSV vs JSON and names errors)."""
     return _run(db, actor, workspace_id, [(name, data, None) for name, data in uploads], eval_set, progress)
 

@@ -11,14 +11,16 @@ Incremental: per workspace and host the newest trace timestamp (and the trace
 ids at that instant) is kept in ``import_cursors``; the next import asks only
 for what started at or after it. Re-imports update in place (upsert).
 """
+
 from __future__ import annotations
 
 import gc
 import queue
 import threading
 from collections import Counter
+from collections.abc import Callable
 from contextlib import contextmanager
-from typing import Any, Callable
+from typing import Any
 
 import httpx
 
@@ -81,8 +83,9 @@ def _settings() -> tuple[str | None, str | None, str | None]:
 def connection_status() -> dict:
     """``{"configured": bool, "host": str|None, "missing": [variable names]}`` — never the keys."""
     host, pk, sk = _settings()
-    missing = [name for name, v in (("LANGFUSE_HOST", host), ("LANGFUSE_PUBLIC_KEY", pk),
-                                    ("LANGFUSE_SECRET_KEY", sk)) if not v]
+    missing = [
+        name for name, v in (("LANGFUSE_HOST", host), ("LANGFUSE_PUBLIC_KEY", pk), ("LANGFUSE_SECRET_KEY", sk)) if not v
+    ]
     return {"configured": not missing, "host": host, "missing": missing}
 
 
@@ -104,8 +107,7 @@ class _Api:
     def get(self, path: str, params: dict | None = None) -> Any:
         self.requests += 1
         try:
-            resp = self._http.request(path, method="GET", params=params,
-                                      request_options={"max_retries": MAX_RETRIES})
+            resp = self._http.request(path, method="GET", params=params, request_options={"max_retries": MAX_RETRIES})
         except httpx.HTTPError as exc:
             raise LangfuseError(f"cannot reach Langfuse at {self.host}: {exc.__class__.__name__}: {exc}") from exc
         if resp.status_code == 404:
@@ -237,8 +239,12 @@ def _pages_one_by_one(api: _Api, path: str, params: dict):
 
 def _observations_of(api: _Api, trace_id: str) -> list[dict]:
     params = {"fields": V2_FIELDS, "limit": V2_PAGE, "traceId": trace_id}
-    return [o for page in _pages_one_by_one(api, "api/public/v2/observations", params)
-            for o in page.get("data") or [] if isinstance(o, dict)]
+    return [
+        o
+        for page in _pages_one_by_one(api, "api/public/v2/observations", params)
+        for o in page.get("data") or []
+        if isinstance(o, dict)
+    ]
 
 
 def _fetch_v1(api: _Api, since, limit, progress) -> dict[str, dict]:
@@ -300,8 +306,9 @@ def score_to_rating(s: dict) -> tuple[str | None, str | None]:
 # ---------------------------------------------------------------- import
 
 
-def import_langfuse(db, actor, workspace_id, since=None, limit=None, score=None, eval_set=None,
-                    progress: Progress | None = None) -> dict:
+def import_langfuse(
+    db, actor, workspace_id, since=None, limit=None, score=None, eval_set=None, progress: Progress | None = None
+) -> dict:
     """Import new traces from the configured Langfuse; summary as files.import_files plus
     ``api`` ("v2" or "v1") and ``ratings``. Raises LangfuseError when the server cannot be used."""
     with _gc_paused():
@@ -335,8 +342,9 @@ def _import_langfuse(db, actor, workspace_id, since, limit, score, eval_set, pro
                 t = langfuse_to_unified(item["trace"], item["observations"], item.get("prepared"))
             except TraceFieldError as exc:
                 summary["failed"] += 1
-                summary["errors"].append({"file": f"langfuse:{tid}", "line": None, "field": exc.field,
-                                          "message": exc.message})
+                summary["errors"].append(
+                    {"file": f"langfuse:{tid}", "line": None, "field": exc.field, "message": exc.message}
+                )
                 continue
             ts = parse_time(t["timestamp"], "timestamp")
             if since_dt is None and ts is not None and ts == last_ts and tid in seen_before:
@@ -357,14 +365,18 @@ def _import_langfuse(db, actor, workspace_id, since, limit, score, eval_set, pro
             stored += len(chunk)
             summary["imported"] += res["imported"]
             summary["updated"] += res["updated"]
-            ids.update({t["source_id"]: fid for t, fid in zip(chunk, res["ids"])})
+            ids.update({t["source_id"]: fid for t, fid in zip(chunk, res["ids"], strict=True)})
             if progress:
                 progress(stored, len(traces), f"stored {stored} of {len(traces)} traces")
 
         # batch k+1 is prepared while batch k is written
-        trace_store.upsert_batches(db, actor, workspace_id,
-                                   (traces[start:start + BATCH] for start in range(0, len(traces), BATCH)),
-                                   done=batch_stored)
+        trace_store.upsert_batches(
+            db,
+            actor,
+            workspace_id,
+            (traces[start : start + BATCH] for start in range(0, len(traces), BATCH)),
+            done=batch_stored,
+        )
 
         if score:
             if summary["api"] == "v2":
@@ -379,14 +391,18 @@ def _import_langfuse(db, actor, workspace_id, since, limit, score, eval_set, pro
                 seen = {t["source_id"] for t in stamped if t["timestamp"] == newest}
                 if last_ts is not None and newest_dt == last_ts:
                     seen |= seen_before
-                trace_store.set_import_cursor(db, actor, workspace_id, "langfuse", api.host,
-                                              {"last_timestamp": newest, "seen_ids": sorted(seen)})
+                trace_store.set_import_cursor(
+                    db, actor, workspace_id, "langfuse", api.host, {"last_timestamp": newest, "seen_ids": sorted(seen)}
+                )
         summary["requests"] = api.requests
     finally:
         api.close()
     if progress:
-        progress(summary["imported"] + summary["updated"], summary["imported"] + summary["updated"],
-                 f"done: {summary['imported']} new, {summary['updated']} updated")
+        progress(
+            summary["imported"] + summary["updated"],
+            summary["imported"] + summary["updated"],
+            f"done: {summary['imported']} new, {summary['updated']} updated",
+        )
     return summary
 
 
@@ -406,8 +422,9 @@ def _import_scores(db, actor, workspace_id, score, eval_set, raw_scores, ids, su
         if value is None:
             reasons[reason] += 1
             continue
-        rows.append({"trace_id": ids[s["traceId"]], "value": value, "note": s.get("comment"),
-                     "rater": f"langfuse:{score}"})
+        rows.append(
+            {"trace_id": ids[s["traceId"]], "value": value, "note": s.get("comment"), "rater": f"langfuse:{score}"}
+        )
     if rows:
         summary["ratings"]["stored"] = ratings_store.upsert_ratings(db, actor, workspace_id, es["id"], rows)
     summary["ratings"]["skipped"] = sum(reasons.values())

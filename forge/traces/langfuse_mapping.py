@@ -4,6 +4,7 @@ Shared by the file importer (Langfuse JSON files) and the API importer.
 Handles the current field set (usageDetails, costDetails) and the older one
 (usage.input, promptTokens, calculatedTotalCost); JSON-string input/output/metadata.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -50,10 +51,10 @@ def observation_to_step(o: dict) -> dict:
         "end_time": get("endTime"),
         "level": get("level"),
         "status_message": get("statusMessage"),
-        "input_tokens": _first_num(usage.get("input"), get("inputUsage"), old_usage.get("input"),
-                                   get("promptTokens")),
-        "output_tokens": _first_num(usage.get("output"), get("outputUsage"), old_usage.get("output"),
-                                    get("completionTokens")),
+        "input_tokens": _first_num(usage.get("input"), get("inputUsage"), old_usage.get("input"), get("promptTokens")),
+        "output_tokens": _first_num(
+            usage.get("output"), get("outputUsage"), old_usage.get("output"), get("completionTokens")
+        ),
         "cost_usd": cost_usd,
     }
 
@@ -84,8 +85,9 @@ def _obs_order(o: dict):
     return (o.get("startTime") or "", o.get("id") or "")
 
 
-def langfuse_to_unified(trace: dict | None, observations: list[dict] | None = None,
-                        prepared: dict[int, tuple] | None = None) -> dict:
+def langfuse_to_unified(
+    trace: dict | None, observations: list[dict] | None = None, prepared: dict[int, tuple] | None = None
+) -> dict:
     """A Langfuse trace (v1 Trace/TraceWithFullDetails, or None) and its observations -> unified trace.
 
     With ``trace`` None (v2 observations only) the trace is rebuilt from the
@@ -100,13 +102,16 @@ def langfuse_to_unified(trace: dict | None, observations: list[dict] | None = No
     pre = None
     if prepared:
         pre = [prepared.get(id(o)) for o in obs]
-        pre = [p if p is not None and p[0] is o else prepare_observation(o) for p, o in zip(pre, obs)]
+        pre = [p if p is not None and p[0] is o else prepare_observation(o) for p, o in zip(pre, obs, strict=True)]
         steps = [p[1] for p in pre]
     else:
         steps = [observation_to_step(o) for o in obs]
     ids = {o.get("id") for o in obs}
-    roots = [i for i, o in enumerate(obs) if o.get("isRootObservation") or not o.get("parentObservationId")
-             or o.get("parentObservationId") not in ids]
+    roots = [
+        i
+        for i, o in enumerate(obs)
+        if o.get("isRootObservation") or not o.get("parentObservationId") or o.get("parentObservationId") not in ids
+    ]
     root = obs[roots[0]] if roots else None
     t = trace or {}
     trace_id = t.get("id") or (obs[0].get("traceId") if obs else None)
@@ -154,7 +159,8 @@ def is_langfuse_trace(obj: Any) -> bool:
     if isinstance(obj.get("trace"), dict) and isinstance(obj.get("observations"), list):
         return True
     return "id" in obj and (
-        "htmlPath" in obj or "projectId" in obj
+        "htmlPath" in obj
+        or "projectId" in obj
         or (isinstance(obj.get("observations"), list) and isinstance(obj.get("scores"), list))
     )
 

@@ -4,6 +4,7 @@
 output and metadata, ignores unknown keys, tolerates missing optional ones and
 raises ``TraceFieldError`` naming the field when a value has the wrong type.
 """
+
 from __future__ import annotations
 
 import ast
@@ -11,7 +12,7 @@ import hashlib
 import json
 import math
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 try:  # optional speed-up; results are the same as with the standard library
@@ -21,8 +22,25 @@ except ImportError:  # pragma: no cover - orjson is in requirements.txt
 
 SOURCES = ("langfuse", "file", "playground")
 # Keys whose value is usually the useful text of a dict-shaped input/output.
-_TEXT_KEYS = ("content", "text", "output", "answer", "final_answer", "response", "completion", "result",
-              "reply", "summary", "comment", "query", "question", "input", "prompt", "message", "contents")
+_TEXT_KEYS = (
+    "content",
+    "text",
+    "output",
+    "answer",
+    "final_answer",
+    "response",
+    "completion",
+    "result",
+    "reply",
+    "summary",
+    "comment",
+    "query",
+    "question",
+    "input",
+    "prompt",
+    "message",
+    "contents",
+)
 
 
 class TraceFieldError(ValueError):
@@ -98,9 +116,18 @@ def _content_text(content: Any) -> str:
 
 # LangChain message classes and `type`s -> chat roles.
 _LC_ROLES = {
-    "HumanMessage": "user", "AIMessage": "assistant", "SystemMessage": "system", "ToolMessage": "tool",
-    "AIMessageChunk": "assistant", "FunctionMessage": "tool", "ChatMessage": "assistant",
-    "human": "user", "ai": "assistant", "system": "system", "tool": "tool", "function": "tool",
+    "HumanMessage": "user",
+    "AIMessage": "assistant",
+    "SystemMessage": "system",
+    "ToolMessage": "tool",
+    "AIMessageChunk": "assistant",
+    "FunctionMessage": "tool",
+    "ChatMessage": "assistant",
+    "human": "user",
+    "ai": "assistant",
+    "system": "system",
+    "tool": "tool",
+    "function": "tool",
 }
 _ANSWER_ROLES = ("assistant", "ai", "model", "bot")
 
@@ -116,8 +143,11 @@ def _as_message(item: Any) -> dict | None:
     if "role" in item and any(k in item for k in ("content", "tool_calls", "parts", "text")):
         return item
     if item.get("type") in _LC_ROLES and "content" in item and "additional_kwargs" in item:
-        return {"role": _LC_ROLES[item["type"]], "content": item["content"],
-                "tool_calls": (item.get("additional_kwargs") or {}).get("tool_calls") or item.get("tool_calls")}
+        return {
+            "role": _LC_ROLES[item["type"]],
+            "content": item["content"],
+            "tool_calls": (item.get("additional_kwargs") or {}).get("tool_calls") or item.get("tool_calls"),
+        }
     return None
 
 
@@ -139,7 +169,7 @@ def _messages_text(messages: list, answer: bool = False) -> str:
                 if body.strip():
                     return body
     lines = []
-    for raw, m in zip(messages, parsed):
+    for raw, m in zip(messages, parsed, strict=True):
         lines.append(f"{m.get('role')}: {_message_body(m)}" if m is not None else to_text(raw))
     return "\n".join(lines)
 
@@ -236,7 +266,7 @@ def _epoch(value: float, field: str) -> datetime:
     try:
         size = abs(value)
         scaled = value / 1e9 if size > 1e17 else value / 1e6 if size > 1e14 else value / 1e3 if size > 1e11 else value
-        return datetime.fromtimestamp(scaled, timezone.utc)
+        return datetime.fromtimestamp(scaled, UTC)
     except (OverflowError, OSError, ValueError):
         raise TraceFieldError(field, f"not a valid epoch time: {str(value)[:40]}") from None
 
@@ -285,7 +315,7 @@ def parse_time(value: Any, field: str) -> datetime | None:
     else:
         raise TraceFieldError(field, f"expected an ISO-8601 time, got {type(value).__name__}")
     if dt.tzinfo is not None:
-        dt = dt.astimezone(timezone.utc).replace(tzinfo=None)
+        dt = dt.astimezone(UTC).replace(tzinfo=None)
     return dt
 
 
@@ -382,9 +412,10 @@ def _usage(raw: dict) -> dict | None:
     for key in ("usageDetails", "usage", "usage_details", "token_usage"):
         u = maybe_json(raw.get(key))
         if isinstance(u, dict):
-            for name, names in (("input_tokens", ("input", "prompt_tokens", "input_tokens", "promptTokens")),
-                                ("output_tokens", ("output", "completion_tokens", "output_tokens",
-                                                   "completionTokens"))):
+            for name, names in (
+                ("input_tokens", ("input", "prompt_tokens", "input_tokens", "promptTokens")),
+                ("output_tokens", ("output", "completion_tokens", "output_tokens", "completionTokens")),
+            ):
                 if found.get(name) is None:
                     found[name] = next((u[n] for n in names if u.get(n) is not None), None)
     if raw.get("cost_usd") is None:
@@ -428,11 +459,17 @@ def normalize_step(raw: Any, index: int) -> dict:
             raw = {**raw, **usage}
             get = raw.get
             v = get("input_tokens")
-    in_tok = v if v is None or (type(v) is int and -_INT64 <= v <= _INT64) else _number(
-        v, f"{field}.input_tokens", integer=True)
+    in_tok = (
+        v
+        if v is None or (type(v) is int and -_INT64 <= v <= _INT64)
+        else _number(v, f"{field}.input_tokens", integer=True)
+    )
     v = get("output_tokens")
-    out_tok = v if v is None or (type(v) is int and -_INT64 <= v <= _INT64) else _number(
-        v, f"{field}.output_tokens", integer=True)
+    out_tok = (
+        v
+        if v is None or (type(v) is int and -_INT64 <= v <= _INT64)
+        else _number(v, f"{field}.output_tokens", integer=True)
+    )
     v = get("cost_usd")
     cost = None if v is None else _number(v, f"{field}.cost_usd")
     return {

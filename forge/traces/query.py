@@ -5,6 +5,7 @@ whole JSON columns), and finds the matching rows once: the count and the
 page both come from one materialized match, so a text search scans the text
 a single time. See ``bench/traces_query.py`` for the figures at 100,000 traces.
 """
+
 from __future__ import annotations
 
 import re
@@ -26,8 +27,13 @@ SORTS = {
     "name": "name ASC NULLS LAST",
 }
 # Sort keys need their column in the match; these are the columns they use.
-_SORT_COLUMN = {"newest": "timestamp", "oldest": "timestamp", "slowest": "latency_ms",
-                "costliest": "cost_usd", "name": "name"}
+_SORT_COLUMN = {
+    "newest": "timestamp",
+    "oldest": "timestamp",
+    "slowest": "latency_ms",
+    "costliest": "cost_usd",
+    "name": "name",
+}
 PAGE_SIZES = (25, 50, 100, 200)
 PREVIEW_CHARS = 160
 
@@ -36,16 +42,16 @@ PREVIEW_CHARS = 160
 class TraceFilters:
     """What the analyst narrowed the list to; empty fields do not filter."""
 
-    start: datetime | None = None          # timestamp >= start
-    end: datetime | None = None            # timestamp < end
-    names: tuple[str, ...] = ()            # any of these trace names
-    tags: tuple[str, ...] = ()             # has any of these tags
-    sources: tuple[str, ...] = ()          # langfuse | file | playground
-    users: tuple[str, ...] = ()            # the traced application's user ids
-    models: tuple[str, ...] = ()           # a step used any of these models
-    rating: str | None = None              # one of RATING_STATUSES
-    eval_set_id: str | None = None         # rating status within this eval set (else any)
-    text: str | None = None                # case-insensitive, in input_text or output_text
+    start: datetime | None = None  # timestamp >= start
+    end: datetime | None = None  # timestamp < end
+    names: tuple[str, ...] = ()  # any of these trace names
+    tags: tuple[str, ...] = ()  # has any of these tags
+    sources: tuple[str, ...] = ()  # langfuse | file | playground
+    users: tuple[str, ...] = ()  # the traced application's user ids
+    models: tuple[str, ...] = ()  # a step used any of these models
+    rating: str | None = None  # one of RATING_STATUSES
+    eval_set_id: str | None = None  # rating status within this eval set (else any)
+    text: str | None = None  # case-insensitive, in input_text or output_text
 
     def __post_init__(self):
         for f in fields(self):
@@ -166,7 +172,7 @@ def list_traces(
     cols = [d[0] for d in cur.description]
     out = cur.fetchall()
     total = out[0][0] if out else 0
-    rows = [dict(zip(cols[1:], r[1:])) for r in out if r[1] is not None]
+    rows = [dict(zip(cols[1:], r[1:], strict=True)) for r in out if r[1] is not None]
     _add_rating_summaries(db, workspace_id, rows, filters.eval_set_id)
     return TracePage(rows=rows, total=total, page=page, page_size=page_size)
 
@@ -192,8 +198,11 @@ def _add_rating_summaries(db: Database, workspace_id: str, rows: list[dict], eva
 
 def rating_label(row: dict) -> str:
     """A short human summary of a row's ratings: '👍 2 · 👎 1', or '' when unrated."""
-    parts = [f"{icon} {row.get(key, 0)}" for icon, key in (("👍", "passes"), ("👎", "fails"), ("😐", "neutrals"))
-             if row.get(key)]
+    parts = [
+        f"{icon} {row.get(key, 0)}"
+        for icon, key in (("👍", "passes"), ("👎", "fails"), ("😐", "neutrals"))
+        if row.get(key)
+    ]
     return " · ".join(parts)
 
 
@@ -203,12 +212,18 @@ def facet_values(db: Database, actor: auth.User, workspace_id: str, limit: int =
     ws = [workspace_id]
 
     def top(expr: str, source: str = "traces") -> list[str]:
-        return [r[0] for r in db.fetchall(
-            f"SELECT v FROM (SELECT {expr} AS v FROM {source} WHERE workspace_id = ?) WHERE v IS NOT NULL"
-            " GROUP BY v ORDER BY count(*) DESC, v LIMIT ?", ws + [limit])]
+        return [
+            r[0]
+            for r in db.fetchall(
+                f"SELECT v FROM (SELECT {expr} AS v FROM {source} WHERE workspace_id = ?) WHERE v IS NOT NULL"
+                " GROUP BY v ORDER BY count(*) DESC, v LIMIT ?",
+                ws + [limit],
+            )
+        ]
 
     first, last, total = db.fetchone(
-        "SELECT min(timestamp), max(timestamp), count(*) FROM traces WHERE workspace_id = ?", ws)
+        "SELECT min(timestamp), max(timestamp), count(*) FROM traces WHERE workspace_id = ?", ws
+    )
     return {
         "total": total,
         "names": top("name"),
@@ -217,7 +232,8 @@ def facet_values(db: Database, actor: auth.User, workspace_id: str, limit: int =
         "users": top("user_id"),
         "models": top("unnest(models)"),
         "eval_sets": db.fetchdicts(
-            "SELECT id, name, criterion FROM eval_sets WHERE workspace_id = ? ORDER BY name", ws),
+            "SELECT id, name, criterion FROM eval_sets WHERE workspace_id = ? ORDER BY name", ws
+        ),
         "first": first,
         "last": last,
     }
@@ -255,7 +271,7 @@ class StepNode:
 
     step: dict
     depth: int = 0
-    children: list["StepNode"] = field(default_factory=list)
+    children: list[StepNode] = field(default_factory=list)
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.step.get(key, default)

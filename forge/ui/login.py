@@ -15,6 +15,7 @@ The form is ours (the library's ``login`` view sleeps ``login_sleep_time`` each 
 to wait for its cookie component; we read ``st.context.cookies`` instead, so no
 sleep and nothing to tune in tests).
 """
+
 from __future__ import annotations
 
 import copy
@@ -145,12 +146,12 @@ def login_pages(authn: stauth.Authenticate, db: Database, url_paths: list[str]) 
 def _first_admin_form(db: Database) -> None:
     with st.form("forge_first_admin"):
         st.subheader("Create the admin account")
-        st.caption("Forge has no users yet. This one-time form creates the first admin; "
-                   "it is gone once the account exists.")
+        st.caption(
+            "Forge has no users yet. This one-time form creates the first admin; it is gone once the account exists."
+        )
         name = st.text_input("Your name")
         username = st.text_input("User name", help="Letters, digits and . _ @ - (stored lower-case).")
-        password = st.text_input("Password", type="password",
-                                 help=f"At least {MIN_PASSWORD_LENGTH} characters.")
+        password = st.text_input("Password", type="password", help=f"At least {MIN_PASSWORD_LENGTH} characters.")
         confirm = st.text_input("Confirm password", type="password")
         submitted = st.form_submit_button("Create admin account", type="primary")
     if not submitted:
@@ -207,8 +208,7 @@ def sidebar(db: Database, user: auth.User) -> None:
         else:
             st.caption("No workspace yet: ask an admin to add you to one.")
         st.caption(f"Logged in as **{user.name}** ({user.username}) · {user.role}")
-        st.button("Log out", key="forge_logout_button", on_click=_request_logout,
-                  icon=":material/logout:")
+        st.button("Log out", key="forge_logout_button", on_click=_request_logout, icon=":material/logout:")
 
 
 def _request_logout() -> None:

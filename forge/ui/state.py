@@ -9,6 +9,7 @@ One database per process: ``get_db()`` caches a ``Database`` per file path with
 second ``Database`` on the same path (the ``db`` fixture of a test, the CLI in a
 test) sees the same data; tests clear ``st.cache_resource`` between tests.
 """
+
 from __future__ import annotations
 
 import streamlit as st
@@ -80,9 +81,7 @@ def guard(action: str = "read") -> tuple[Database, auth.User, auth.Workspace]:
         st.stop()
     ws = current_workspace(db, user)
     if ws is None:
-        st.info(
-            "You are not a member of any workspace yet: ask an admin to add you to a workspace."
-        )
+        st.info("You are not a member of any workspace yet: ask an admin to add you to a workspace.")
         st.stop()
     try:
         auth.require(db, user, ws.id, action)

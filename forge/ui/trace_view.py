@@ -3,6 +3,7 @@
 Used by the traces page and the review page. Takes the dict of
 ``forge.traces.query.trace_detail``; holds no queries of its own.
 """
+
 from __future__ import annotations
 
 import json
@@ -76,16 +77,18 @@ def steps_table(tree: list[StepNode]) -> pd.DataFrame:
     rows = []
     for n in flatten(tree):
         indent = "│ " * max(0, n.depth - 1) + ("└ " if n.depth else "")
-        rows.append({
-            "Step": indent + str(n.get("name") or n.get("type") or n.get("id") or "step"),
-            "Type": n.get("type") or "",
-            "Model": n.get("model") or "",
-            "Tokens": n.tokens,
-            "Cost ($)": n.get("cost_usd"),
-            "Latency (ms)": n.latency_ms,
-            "Level": n.get("level") or "",
-            "Status": n.get("status_message") or "",
-        })
+        rows.append(
+            {
+                "Step": indent + str(n.get("name") or n.get("type") or n.get("id") or "step"),
+                "Type": n.get("type") or "",
+                "Model": n.get("model") or "",
+                "Tokens": n.tokens,
+                "Cost ($)": n.get("cost_usd"),
+                "Latency (ms)": n.latency_ms,
+                "Level": n.get("level") or "",
+                "Status": n.get("status_message") or "",
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -102,19 +105,31 @@ def render_steps(tree: list[StepNode], key: str = "steps") -> None:
         return
     errors = [n for n in nodes if n.is_error]
     if errors:
-        st.error(f"{len(errors)} step{'s' if len(errors) != 1 else ''} failed: "
-                 + "; ".join(md(f"{n.get('name') or n.get('type')}: {n.get('status_message') or 'error'}")
-                             for n in errors[:3]))
+        st.error(
+            f"{len(errors)} step{'s' if len(errors) != 1 else ''} failed: "
+            + "; ".join(
+                md(f"{n.get('name') or n.get('type')}: {n.get('status_message') or 'error'}") for n in errors[:3]
+            )
+        )
     frame = steps_table(tree)
-    st.dataframe(frame.style.apply(_highlight_errors, axis=1), hide_index=True, width="stretch",
-                 column_config={"Cost ($)": st.column_config.NumberColumn(format="%.5f"),
-                                "Latency (ms)": st.column_config.NumberColumn(format="%.0f")},
-                 key=f"{key}_table")
+    st.dataframe(
+        frame.style.apply(_highlight_errors, axis=1),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "Cost ($)": st.column_config.NumberColumn(format="%.5f"),
+            "Latency (ms)": st.column_config.NumberColumn(format="%.0f"),
+        },
+        key=f"{key}_table",
+    )
     for n in nodes[:MAX_STEP_EXPANDERS]:
         prefix = "│ " * n.depth
-        title = md(n.get('name') or n.get('type') or 'step')
-        facts = " · ".join(md(x) for x in (n.get("type"), n.get("model"), _fmt_ms(n.latency_ms)
-                                             if n.latency_ms is not None else None) if x)
+        title = md(n.get("name") or n.get("type") or "step")
+        facts = " · ".join(
+            md(x)
+            for x in (n.get("type"), n.get("model"), _fmt_ms(n.latency_ms) if n.latency_ms is not None else None)
+            if x
+        )
         label = f"{prefix}{'⚠️ :red[' + title + ']' if n.is_error else title}" + (f" — {facts}" if facts else "")
         with st.expander(label, expanded=n.is_error):
             if n.get("status_message"):
@@ -144,18 +159,42 @@ def render_ratings(detail: dict) -> None:
     st.markdown("**Ratings**")
     if ratings:
         icon = {"pass": "👍 pass", "fail": "👎 fail", "neutral": "😐 neutral"}
-        st.dataframe(pd.DataFrame([{"Eval set": r["eval_set"], "Rater": r["rater"], "Rating": icon.get(r["value"]),
-                                    "Note": r["note"] or "", "When": r["updated_at"]} for r in ratings]),
-                     hide_index=True, width="stretch")
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "Eval set": r["eval_set"],
+                        "Rater": r["rater"],
+                        "Rating": icon.get(r["value"]),
+                        "Note": r["note"] or "",
+                        "When": r["updated_at"],
+                    }
+                    for r in ratings
+                ]
+            ),
+            hide_index=True,
+            width="stretch",
+        )
     else:
         st.caption("Not rated yet.")
     st.markdown("**Eval verdicts**")
     if verdicts:
-        st.dataframe(pd.DataFrame([{"Eval set": v["eval_set"], "Eval": f"{v['eval']} v{v['version']}",
-                                    "Verdict": _VERDICT.get(v["verdict"]),
-                                    "Reason / error": v["error"] or v["reason"] or "",
-                                    "When": v["created_at"]} for v in verdicts]),
-                     hide_index=True, width="stretch")
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "Eval set": v["eval_set"],
+                        "Eval": f"{v['eval']} v{v['version']}",
+                        "Verdict": _VERDICT.get(v["verdict"]),
+                        "Reason / error": v["error"] or v["reason"] or "",
+                        "When": v["created_at"],
+                    }
+                    for v in verdicts
+                ]
+            ),
+            hide_index=True,
+            width="stretch",
+        )
     else:
         st.caption("No eval has run on this trace yet.")
 
@@ -163,9 +202,19 @@ def render_ratings(detail: dict) -> None:
 def render_trace(detail: dict, key: str = "trace") -> None:
     """A whole trace: headline figures, then tabs for I/O, steps, metadata, ratings."""
     st.subheader(md(detail.get("name")) or "(unnamed trace)")
-    st.caption(" · ".join(md(x) for x in (
-        detail.get("timestamp"), detail.get("source"), f"user {detail['user_id']}" if detail.get("user_id") else None,
-        f"session {detail['session_id']}" if detail.get("session_id") else None, f"id {detail['id']}") if x))
+    st.caption(
+        " · ".join(
+            md(x)
+            for x in (
+                detail.get("timestamp"),
+                detail.get("source"),
+                f"user {detail['user_id']}" if detail.get("user_id") else None,
+                f"session {detail['session_id']}" if detail.get("session_id") else None,
+                f"id {detail['id']}",
+            )
+            if x
+        )
+    )
     if detail.get("tags"):
         st.markdown(" ".join(f":blue-badge[{md(t)}]" for t in detail["tags"]))
     tokens = (detail.get("input_tokens") or 0) + (detail.get("output_tokens") or 0)
@@ -177,8 +226,8 @@ def render_trace(detail: dict, key: str = "trace") -> None:
     cols[3].metric("Steps", n_steps)
     n_judged = len(detail.get("ratings") or []) + len(detail.get("verdicts") or [])
     io_tab, steps_tab, meta_tab, rating_tab = st.tabs(
-        ["Input & output", f"Steps ({n_steps})", "Metadata",
-         f"Ratings & verdicts ({n_judged})"])
+        ["Input & output", f"Steps ({n_steps})", "Metadata", f"Ratings & verdicts ({n_judged})"]
+    )
     with io_tab:
         left, right = st.columns(2)
         with left:

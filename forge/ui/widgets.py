@@ -1,13 +1,14 @@
 """Small shared widgets: one-shot notices and actions whose errors are shown, not raised."""
+
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import streamlit as st
 
 from forge import auth
-
 
 # What makes markdown do something: links, images, code, emphasis, HTML, tables, headings, and
 # Streamlit's own syntax (:color[..], :material/icon:, $latex$). Intra-word _ and - stay as typed.

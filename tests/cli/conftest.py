@@ -1,4 +1,5 @@
 """Run the real `forge` command in a subprocess, with the test's database."""
+
 from __future__ import annotations
 
 import os
@@ -25,7 +26,11 @@ def forge_cli(tmp_path):
         full_env.update(env or {})
         proc = subprocess.run(
             [sys.executable, "-m", "forge", *args],
-            input=stdin, capture_output=True, text=True, env=full_env, timeout=timeout,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env=full_env,
+            timeout=timeout,
             cwd=tmp_path,
         )
         return Result(proc.returncode, proc.stdout, proc.stderr)

@@ -1,4 +1,5 @@
 """`forge import` through the real command: summary, --json, exit codes."""
+
 import json
 
 PW = "correct horse battery"

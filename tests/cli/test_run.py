@@ -1,4 +1,5 @@
 """`forge run`: one JSON object per model, readable table otherwise, runs persisted, exit codes."""
+
 from __future__ import annotations
 
 import json
@@ -32,16 +33,37 @@ def test_json_one_object_per_model_and_runs_kept(db, logged_in, default_ws, stub
     ctx = tmp_path / "notes.txt"
     ctx.write_text("The meeting is on Friday.")
     stub.fail("gpt-4o", 429, times=1, retry_after=0)
-    code = main(["run", "--model", "offline/echo", "--model", "openai/gpt-4o-mini", "--model", "openai/gpt-4o",
-                 "--prompt", "When is the {{what}}?", "--var", "what=meeting", "--context", str(ctx),
-                 "--system", "Answer briefly", "--temperature", "0", "--max-tokens", "40", "--json"])
+    code = main(
+        [
+            "run",
+            "--model",
+            "offline/echo",
+            "--model",
+            "openai/gpt-4o-mini",
+            "--model",
+            "openai/gpt-4o",
+            "--prompt",
+            "When is the {{what}}?",
+            "--var",
+            "what=meeting",
+            "--context",
+            str(ctx),
+            "--system",
+            "Answer briefly",
+            "--temperature",
+            "0",
+            "--max-tokens",
+            "40",
+            "--json",
+        ]
+    )
     assert code == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [o["model"] for o in lines] == ["offline/echo", "openai/gpt-4o-mini", "openai/gpt-4o"]
     assert all(set(o) == JSON_KEYS for o in lines)
     echo, mini, four = lines
     assert echo["tokens_estimated"] is True and echo["output"].startswith("[offline model")
-    assert mini["output"].startswith("Stub answer from gpt-4o-mini: <context name=\"notes.txt\"> The meeting")
+    assert mini["output"].startswith('Stub answer from gpt-4o-mini: <context name="notes.txt"> The meeting')
     assert mini["tokens_estimated"] is False and mini["cost_usd"] > 0 and mini["error"] is None
     assert "Rate limited (429)" in four["error"] and four["output"] == ""  # its error is in its row; exit 0
     sent = stub.requests_for("gpt-4o-mini")[0]["body"]
@@ -64,12 +86,15 @@ def test_table_output(logged_in, capsys):
     assert "--- offline/echo" in out and "[offline model" in out and "ERROR: Unknown provider 'nope'" in out
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--model", "offline/echo", "--prompt", "x", "--var", "novalue"], "expected NAME=VALUE"),
-    (["--model", "offline/echo", "--prompt", "x", "--context", "/no/such/file.txt"], "not found"),
-    (["--model", " ", "--prompt", "x"], "no models"),
-    (["--model", "offline/echo", "--prompt", "Hi {{name}}"], "No value for {{name}}"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--model", "offline/echo", "--prompt", "x", "--var", "novalue"], "expected NAME=VALUE"),
+        (["--model", "offline/echo", "--prompt", "x", "--context", "/no/such/file.txt"], "not found"),
+        (["--model", " ", "--prompt", "x"], "no models"),
+        (["--model", "offline/echo", "--prompt", "Hi {{name}}"], "No value for {{name}}"),
+    ],
+)
 def test_bad_input_exits_2_with_one_line(db, logged_in, argv, message, capsys):
     assert main(["run", *argv]) == 2
     err = capsys.readouterr().err.strip()
@@ -79,6 +104,7 @@ def test_bad_input_exits_2_with_one_line(db, logged_in, argv, message, capsys):
 
 def runs_ws(db, actor):
     from forge import auth
+
     return auth.resolve_workspace(db, actor).id
 
 
@@ -88,14 +114,37 @@ def test_login_required(admin, capsys):
 
 
 def test_as_a_real_command(tmp_path):
-    env = {**os.environ, "FORGE_DB": str(tmp_path / "cli.duckdb"), "FORGE_USER": "root",
-           "FORGE_PASSWORD": PASSWORD}
+    env = {**os.environ, "FORGE_DB": str(tmp_path / "cli.duckdb"), "FORGE_USER": "root", "FORGE_PASSWORD": PASSWORD}
     env.pop("OPENAI_API_KEY", None)
-    subprocess.run([sys.executable, "-m", "forge", "users", "add", "root", "--role", "admin"],
-                   input=PASSWORD + "\n", text=True, env=env, cwd=ROOT, check=True, capture_output=True)
-    done = subprocess.run([sys.executable, "-m", "forge", "run", "--model", "offline/echo",
-                           "--model", "openai/gpt-4o-mini", "--prompt", "Hello", "--json"],
-                          text=True, env=env, cwd=ROOT, capture_output=True, timeout=120)
+    subprocess.run(
+        [sys.executable, "-m", "forge", "users", "add", "root", "--role", "admin"],
+        input=PASSWORD + "\n",
+        text=True,
+        env=env,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "forge",
+            "run",
+            "--model",
+            "offline/echo",
+            "--model",
+            "openai/gpt-4o-mini",
+            "--prompt",
+            "Hello",
+            "--json",
+        ],
+        text=True,
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     echo, mini = [json.loads(line) for line in done.stdout.splitlines()]
     assert echo["error"] is None

@@ -1,4 +1,5 @@
 """`forge users add` and the login every database command needs."""
+
 from __future__ import annotations
 
 import json
@@ -20,8 +21,18 @@ def test_first_user_becomes_admin_then_adds_others(forge_cli, tmp_path):
     assert r.code == 0, r.err
     assert "created admin 'root'" in r.out
 
-    r = forge_cli("users", "add", "ana", "--role", "analyst", "--workspace", "default", "--json",
-                  stdin="analyst passphrase\n", env=_login())
+    r = forge_cli(
+        "users",
+        "add",
+        "ana",
+        "--role",
+        "analyst",
+        "--workspace",
+        "default",
+        "--json",
+        stdin="analyst passphrase\n",
+        env=_login(),
+    )
     assert r.code == 0, r.err
     assert json.loads(r.out.strip()) == {"username": "ana", "role": "analyst", "id": json.loads(r.out)["id"]}
 
@@ -44,11 +55,14 @@ def test_adding_users_needs_an_admin_login(forge_cli):
     assert forge_cli("users", "add", "root", "--role", "admin", stdin=ADMIN_PW + "\n").code == 0
     r = forge_cli("users", "add", "eve", "--role", "admin", stdin="eve passphrase 1\n")
     assert r.code == 2 and "login required" in r.err
-    r = forge_cli("users", "add", "eve", "--role", "admin", stdin="eve passphrase 1\n", env=_login(password="nope nope nope"))
+    r = forge_cli(
+        "users", "add", "eve", "--role", "admin", stdin="eve passphrase 1\n", env=_login(password="nope nope nope")
+    )
     assert r.code == 2 and "Wrong user name or password" in r.err
     forge_cli("users", "add", "ana", "--role", "analyst", stdin="analyst passphrase\n", env=_login())
-    r = forge_cli("users", "add", "eve", "--role", "admin", stdin="eve passphrase 1\n",
-                  env=_login("ana", "analyst passphrase"))
+    r = forge_cli(
+        "users", "add", "eve", "--role", "admin", stdin="eve passphrase 1\n", env=_login("ana", "analyst passphrase")
+    )
     assert r.code == 2 and "Only an admin" in r.err
 
 
@@ -62,7 +76,9 @@ def test_short_password_and_bad_role_refused(forge_cli):
 def test_cli_login_is_throttled_too(forge_cli):
     forge_cli("users", "add", "root", "--role", "admin", stdin=ADMIN_PW + "\n")
     for _ in range(5):
-        forge_cli("users", "add", "x1", "--role", "viewer", stdin="viewer passphrase\n", env=_login(password="bad password!"))
+        forge_cli(
+            "users", "add", "x1", "--role", "viewer", stdin="viewer passphrase\n", env=_login(password="bad password!")
+        )
     r = forge_cli("users", "add", "x1", "--role", "viewer", stdin="viewer passphrase\n", env=_login())
     assert r.code == 2 and "Too many failed logins" in r.err
 
@@ -70,9 +86,17 @@ def test_cli_login_is_throttled_too(forge_cli):
 @pytest.mark.parametrize(
     "command",
     [
-        ["--help"], ["import", "--help"], ["import-langfuse", "--help"], ["run", "--help"],
-        ["eval", "--help"], ["eval", "run", "--help"], ["eval", "synth", "--help"],
-        ["eval", "generate", "--help"], ["matrix", "--help"], ["users", "--help"], ["users", "add", "--help"],
+        ["--help"],
+        ["import", "--help"],
+        ["import-langfuse", "--help"],
+        ["run", "--help"],
+        ["eval", "--help"],
+        ["eval", "run", "--help"],
+        ["eval", "synth", "--help"],
+        ["eval", "generate", "--help"],
+        ["matrix", "--help"],
+        ["users", "--help"],
+        ["users", "add", "--help"],
     ],
 )
 def test_every_command_has_help(forge_cli, command):
@@ -84,8 +108,12 @@ def test_every_command_has_help(forge_cli, command):
 def test_database_commands_refuse_without_login_when_users_exist(forge_cli, tmp_path):
     forge_cli("users", "add", "root", "--role", "admin", stdin=ADMIN_PW + "\n")
     (tmp_path / "t.jsonl").write_text('{"id": "1", "input": "q", "output": "a"}\n')
-    for args in (["import", "t.jsonl"], ["import-langfuse"], ["run", "--model", "offline/echo", "--prompt", "hi"],
-                 ["matrix", "--eval-set", "x"]):
+    for args in (
+        ["import", "t.jsonl"],
+        ["import-langfuse"],
+        ["run", "--model", "offline/echo", "--prompt", "hi"],
+        ["matrix", "--eval-set", "x"],
+    ):
         r = forge_cli(*args)
         assert r.code == 2, (args, r.out, r.err)
         assert ("login required" in r.err) or (args[0] == "matrix" and "not available" in r.err), (args, r.err)

@@ -1,4 +1,5 @@
 """Through the `forge` command too, a user reaches only workspaces they belong to."""
+
 from __future__ import annotations
 
 import json
@@ -36,6 +37,8 @@ def test_outsider_cannot_import_into_or_name_a_foreign_workspace(forge_cli, tmp_
 def test_viewer_cannot_import(forge_cli, tmp_path):
     _setup(forge_cli, tmp_path)
     admin = {"FORGE_USER": "root", "FORGE_PASSWORD": ADMIN_PW}
-    forge_cli("users", "add", "vic", "--role", "viewer", "--workspace", "default", stdin="viewer passphrase\n", env=admin)
+    forge_cli(
+        "users", "add", "vic", "--role", "viewer", "--workspace", "default", stdin="viewer passphrase\n", env=admin
+    )
     r = forge_cli("import", "secret.jsonl", env={"FORGE_USER": "vic", "FORGE_PASSWORD": "viewer passphrase"})
     assert r.code == 2 and "viewer" in r.err

@@ -5,6 +5,7 @@ then: first-run admin form -> log in -> load demo data -> counts on home ->
 Traces -> cookie keeps the login across a reload -> log out (cookie gone).
 A second user who is in no workspace of the admin's sees none of the data.
 """
+
 from __future__ import annotations
 
 import os
@@ -42,14 +43,30 @@ def _free_port() -> int:
 def server(tmp_path):
     """A running app on a fresh database; yields its base URL."""
     port = _free_port()
-    env = {**os.environ, "FORGE_DB": str(tmp_path / "e2e.duckdb"),
-           "FORGE_COOKIE_KEY": "e2e-cookie-key-" + "z" * 32}
+    env = {**os.environ, "FORGE_DB": str(tmp_path / "e2e.duckdb"), "FORGE_COOKIE_KEY": "e2e-cookie-key-" + "z" * 32}
     log = open(tmp_path / "streamlit.log", "w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true",
-         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+            "--server.fileWatcherType",
+            "none",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -79,8 +96,16 @@ def browser():
     with sync_playwright() as p:
         b = p.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+            args=[
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
         )
         yield b
         b.close()
@@ -89,9 +114,7 @@ def browser():
 def _wait_idle(page):
     """Wait until Streamlit has finished the current run."""
     page.wait_for_timeout(300)
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=30_000
-    )
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=30_000)
 
 
 def _settle(page):

@@ -1,4 +1,5 @@
 """A fast retry policy (the openai/anthropic stub fixtures are in tests/conftest.py)."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """The Anthropic provider through the real anthropic SDK against a local stub server."""
+
 from __future__ import annotations
 
 import time
@@ -12,8 +13,12 @@ from forge.llm.runner import run_model
 @pytest.mark.parametrize("stream", [False, True])
 def test_answer_with_usage_and_cost(anthropic_stub, policy, stream):
     deltas = []
-    res = run_model("anthropic/claude-sonnet-4-5", Request("Tell me about tea", system="Be brief", stream=stream),
-                    on_delta=lambda m, t: deltas.append(t), policy=policy)
+    res = run_model(
+        "anthropic/claude-sonnet-4-5",
+        Request("Tell me about tea", system="Be brief", stream=stream),
+        on_delta=lambda m, t: deltas.append(t),
+        policy=policy,
+    )
     assert res.error is None
     assert res.output == "Stub answer from claude-sonnet-4-5: Tell me about tea"
     assert (res.input_tokens, res.output_tokens, res.tokens_estimated) == (9, 8, False)

@@ -1,4 +1,5 @@
 """The editable model catalog."""
+
 from __future__ import annotations
 
 import pytest
@@ -10,8 +11,13 @@ from forge.llm.catalog import load_catalog, split_model
 def test_shipped_catalog_has_current_models_with_prices():
     cat = load_catalog()
     assert cat.problems == []
-    for name in ("openai/gpt-4o-mini", "openai/gpt-4.1", "anthropic/claude-sonnet-4-5",
-                 "anthropic/claude-haiku-4-5", "offline/echo"):
+    for name in (
+        "openai/gpt-4o-mini",
+        "openai/gpt-4.1",
+        "anthropic/claude-sonnet-4-5",
+        "anthropic/claude-haiku-4-5",
+        "offline/echo",
+    ):
         info = cat.get(name)
         assert info is not None and info.price_known and info.context_window > 0, name
     assert cat.get("openai/gpt-4o-mini").cost(1_000_000, 1_000_000) == pytest.approx(0.75)

@@ -1,4 +1,5 @@
 """The offline provider: no key, deterministic, and says plainly that it is offline."""
+
 from __future__ import annotations
 
 from forge.llm.base import Request

@@ -1,4 +1,5 @@
 """The OpenAI provider through the real openai SDK against a local stub server."""
+
 from __future__ import annotations
 
 import time
@@ -12,8 +13,12 @@ from forge.llm.runner import run_model
 @pytest.mark.parametrize("stream", [False, True])
 def test_answer_with_usage_and_cost(openai_stub, policy, stream):
     deltas = []
-    res = run_model("openai/gpt-4o-mini", Request("Tell me about tea", system="Be brief", stream=stream),
-                    on_delta=lambda m, t: deltas.append((m, t)), policy=policy)
+    res = run_model(
+        "openai/gpt-4o-mini",
+        Request("Tell me about tea", system="Be brief", stream=stream),
+        on_delta=lambda m, t: deltas.append((m, t)),
+        policy=policy,
+    )
     assert res.error is None
     assert res.output == "Stub answer from gpt-4o-mini: Tell me about tea"
     # The stub counts words; these numbers come from its usage, not from our estimate.
@@ -21,8 +26,10 @@ def test_answer_with_usage_and_cost(openai_stub, policy, stream):
     assert res.cost_usd == pytest.approx((12 * 0.15 + 8 * 0.60) / 1e6)
     assert res.latency_ms > 0
     sent = openai_stub.requests[-1]["body"]
-    assert sent["messages"] == [{"role": "system", "content": "Be brief"},
-                                {"role": "user", "content": "Tell me about tea"}]
+    assert sent["messages"] == [
+        {"role": "system", "content": "Be brief"},
+        {"role": "user", "content": "Tell me about tea"},
+    ]
     if stream:
         assert "".join(t for _, t in deltas) == res.output and len(deltas) > 3
         assert {m for m, _ in deltas} == {"openai/gpt-4o-mini"}

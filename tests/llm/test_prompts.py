@@ -1,10 +1,17 @@
 """Templates with {{variables}}, context blocks, and --var parsing."""
+
 from __future__ import annotations
 
 import pytest
 
 from forge.llm.prompts import (
-    ContextBlock, PromptError, PromptSpec, context_from_bytes, context_from_file, parse_vars, variables_in,
+    ContextBlock,
+    PromptError,
+    PromptSpec,
+    context_from_bytes,
+    context_from_file,
+    parse_vars,
+    variables_in,
 )
 
 
@@ -29,8 +36,9 @@ def test_context_goes_first_or_where_asked():
 
 
 def test_system_prompt_parameters_and_empty_prompt():
-    req = PromptSpec("Hi {{name}}", {"name": "Ann"}, system="You greet {{name}}", temperature=0.1,
-                     max_tokens=20).render()
+    req = PromptSpec(
+        "Hi {{name}}", {"name": "Ann"}, system="You greet {{name}}", temperature=0.1, max_tokens=20
+    ).render()
     assert (req.system, req.temperature, req.max_tokens) == ("You greet Ann", 0.1, 20)
     with pytest.raises(PromptError, match="empty"):
         PromptSpec("   ").render()

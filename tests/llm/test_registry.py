@@ -1,4 +1,5 @@
 """Registry, OpenAI-compatible endpoints from the catalog, and the provider status panel data."""
+
 from __future__ import annotations
 
 import pytest
@@ -12,9 +13,11 @@ from forge.llm.runner import run_fanout
 def local_endpoint(openai_stub, tmp_path, monkeypatch):
     path = tmp_path / "catalog.toml"
     path.write_text(
-        f'[endpoints.local]\nlabel = "Local vLLM"\nbase_url = "{openai_stub.base_url}"\napi_key_env = "LOCAL_LLM_KEY"\n\n'
-        '[[models]]\nprovider = "local"\nid = "llama-3-8b"\nname = "Llama 3 8B"\ncontext_window = 8192\n'
-        'input_per_mtok = 0.0\noutput_per_mtok = 0.0\n'
+        f'[endpoints.local]\nlabel = "Local vLLM"\nbase_url = "{openai_stub.base_url}"\n'
+        'api_key_env = "LOCAL_LLM_KEY"\n\n'
+        '[[models]]\nprovider = "local"\nid = "llama-3-8b"\nname = "Llama 3 8B"\n'
+        "context_window = 8192\n"
+        "input_per_mtok = 0.0\noutput_per_mtok = 0.0\n"
     )
     monkeypatch.setenv("FORGE_CATALOG", str(path))
     return openai_stub
@@ -63,6 +66,7 @@ def test_register_a_provider():
 
         def complete(self, model_id, request, on_delta, timeout):
             from forge.llm.base import Completion
+
             return Completion(f"fixed {model_id}", 1, 2)
 
     registry.register("fixed", Fixed)

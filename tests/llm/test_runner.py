@@ -1,4 +1,5 @@
 """Fan-out: the same prompt to several models at once; one failure never loses another result."""
+
 from __future__ import annotations
 
 import threading
@@ -12,8 +13,15 @@ from forge.llm.runner import estimate, run_fanout
 def test_one_failure_does_not_lose_the_others(openai_stub, anthropic_stub, policy):
     openai_stub.hang_models.add("gpt-4o")
     anthropic_stub.fail("claude-haiku-4-5", 500, times=9)
-    models = ["openai/gpt-4o-mini", "openai/gpt-4o", "anthropic/claude-sonnet-4-5",
-              "anthropic/claude-haiku-4-5", "nosuch/model", "offline/echo", "openai/missing-x"]
+    models = [
+        "openai/gpt-4o-mini",
+        "openai/gpt-4o",
+        "anthropic/claude-sonnet-4-5",
+        "anthropic/claude-haiku-4-5",
+        "nosuch/model",
+        "offline/echo",
+        "openai/missing-x",
+    ]
     results = run_fanout(models, Request("Compare these"), policy=policy)
     assert [r.model for r in results] == models  # same order as asked
     ok = {r.model for r in results if r.ok}
@@ -45,8 +53,13 @@ def test_streaming_deltas_interleave_and_results_arrive_early(openai_stub, polic
         with lock:
             deltas.append(model)
 
-    results = run_fanout(["openai/gpt-4o-mini", "offline/echo"], Request("Tell me a story"),
-                         on_delta=on_delta, on_result=lambda r: finished.append(r.model), policy=policy)
+    results = run_fanout(
+        ["openai/gpt-4o-mini", "offline/echo"],
+        Request("Tell me a story"),
+        on_delta=on_delta,
+        on_result=lambda r: finished.append(r.model),
+        policy=policy,
+    )
     assert set(deltas) == {"openai/gpt-4o-mini", "offline/echo"}
     assert finished[0] == "offline/echo"  # the fast one is reported before the other ends
     assert sorted(finished) == sorted(r.model for r in results)
@@ -68,8 +81,10 @@ def test_max_tokens_counts_against_the_window(policy):
 
 def test_estimate_per_model():
     req = Request("Summarise the meeting notes please", system="Be brief", max_tokens=100)
-    est = {e.model: e for e in estimate(["openai/gpt-4o-mini", "anthropic/claude-sonnet-4-5",
-                                         "openai/brand-new", "bad"], req)}
+    est = {
+        e.model: e
+        for e in estimate(["openai/gpt-4o-mini", "anthropic/claude-sonnet-4-5", "openai/brand-new", "bad"], req)
+    }
     mini = est["openai/gpt-4o-mini"]
     assert 10 <= mini.input_tokens <= 30 and mini.output_tokens == 100
     assert mini.cost_usd == (mini.input_tokens * 0.15 + 100 * 0.60) / 1e6

@@ -6,6 +6,7 @@ path (DuckDB shares one instance per file inside a process, so both see the same
 data). ``st.cache_resource`` is cleared around every test so no Database of an
 earlier test's file survives.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,12 +1,12 @@
 """Admin page: users, passwords, workspaces, members, failed logins; admins only."""
+
 from __future__ import annotations
 
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from forge import auth
 from tests.conftest import PASSWORD
-from streamlit.testing.v1 import AppTest
-
 from tests.pages.conftest import ROOT, log_in, new_app
 
 ADMIN_PAGE = "pages/admin.py"

@@ -1,4 +1,5 @@
 """Home page: workspace figures, next step, the demo data button."""
+
 from __future__ import annotations
 
 import pytest

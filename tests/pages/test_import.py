@@ -1,4 +1,5 @@
 """The import page: a file import runs as a job and ends with its summary and row errors."""
+
 from __future__ import annotations
 
 import json
@@ -85,8 +86,9 @@ def test_viewers_cannot_import(db, admin, default_ws, app_as):
     assert not at.get("file_uploader")
 
 
-def test_langfuse_import_runs_as_a_job_against_a_real_http_stub(db, admin, default_ws, app_as, monkeypatch,
-                                                                 shared_data):
+def test_langfuse_import_runs_as_a_job_against_a_real_http_stub(
+    db, admin, default_ws, app_as, monkeypatch, shared_data
+):
     from tests.stubs.langfuse_stub import LangfuseStub, load_framework_traces
 
     data = load_framework_traces(shared_data / "langfuse" / "framework_traces")

@@ -1,4 +1,5 @@
 """The auth gate of app.py: first-run admin form, login, lockout, logout."""
+
 from __future__ import annotations
 
 import pytest

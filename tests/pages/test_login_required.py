@@ -1,4 +1,5 @@
 """Every page requires login: through the app, and even when a page file is run on its own."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -15,8 +16,21 @@ SECRET = "Ridgeline Guarantee"  # words that appear in the demo traces
 
 def _all_text(at: AppTest) -> str:
     parts = []
-    for kind in ("markdown", "caption", "title", "header", "subheader", "text", "metric", "info",
-                 "warning", "error", "success", "code", "json"):
+    for kind in (
+        "markdown",
+        "caption",
+        "title",
+        "header",
+        "subheader",
+        "text",
+        "metric",
+        "info",
+        "warning",
+        "error",
+        "success",
+        "code",
+        "json",
+    ):
         for el in at.get(kind):
             parts.append(str(getattr(el, "value", "") or getattr(el, "body", "")))
     for df in at.dataframe:

@@ -1,4 +1,5 @@
 """A user who is not a member of a workspace sees none of its data on any page."""
+
 from __future__ import annotations
 
 import pytest
@@ -56,6 +57,7 @@ def test_the_same_check_finds_the_data_for_a_member(db, app_as, admin, default_w
 
 # ---------------------------------------------------------------- tampered session state
 
+
 def test_a_foreign_workspace_id_in_session_state_shows_nothing_of_it(db, app_as, admin, default_ws, outsider):
     """Even with the picked workspace id (and page keys) set to the other workspace's, no page shows its data."""
     from forge.store import runs
@@ -67,8 +69,14 @@ def test_a_foreign_workspace_id_in_session_state_shows_nothing_of_it(db, app_as,
     from forge.llm.prompts import PromptSpec
     from forge.llm.retry import RetryPolicy
 
-    out = run_prompt(db, admin, default_ws.id, ["offline/echo"], PromptSpec(template="Ridgeline secret"),
-                     policy=RetryPolicy(timeout=2, max_retries=0))
+    out = run_prompt(
+        db,
+        admin,
+        default_ws.id,
+        ["offline/echo"],
+        PromptSpec(template="Ridgeline secret"),
+        policy=RetryPolicy(timeout=2, max_retries=0),
+    )
     assert not foreign_run and out.run_ids
     trace_id = db.scalar("SELECT id FROM traces WHERE workspace_id = ? AND source = 'file' LIMIT 1", [default_ws.id])
     at = app_as("otto")
@@ -94,12 +102,27 @@ EVIL = "![beacon](http://127.0.0.1:9/track.png) [click me](http://127.0.0.1:9/lo
 def test_trace_data_cannot_inject_links_or_images_into_the_page(db, app_as, admin, default_ws):
     from forge.store.traces import upsert_traces
 
-    upsert_traces(db, admin, default_ws.id, [{
-        "source": "file", "source_id": "evil", "name": EVIL, "timestamp": "2026-11-20T10:00:00Z",
-        "input": "hi", "output": "ho", "tags": [EVIL], "user_id": EVIL, "session_id": EVIL,
-        "steps": [{"id": "s1", "type": "tool", "name": EVIL, "model": EVIL, "level": "ERROR",
-                   "status_message": EVIL}],
-    }])
+    upsert_traces(
+        db,
+        admin,
+        default_ws.id,
+        [
+            {
+                "source": "file",
+                "source_id": "evil",
+                "name": EVIL,
+                "timestamp": "2026-11-20T10:00:00Z",
+                "input": "hi",
+                "output": "ho",
+                "tags": [EVIL],
+                "user_id": EVIL,
+                "session_id": EVIL,
+                "steps": [
+                    {"id": "s1", "type": "tool", "name": EVIL, "model": EVIL, "level": "ERROR", "status_message": EVIL}
+                ],
+            }
+        ],
+    )
     at = app_as("admin", page="pages/traces.py")
     at.selectbox(key="traces_open").select_index(1).run()
     assert not at.exception

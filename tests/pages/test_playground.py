@@ -1,4 +1,5 @@
 """Playground page (AppTest): choose models, write a prompt, run, see outputs side by side."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """Runs page (AppTest): list, filter, compare two, re-run."""
+
 from __future__ import annotations
 
 from forge.llm.playground import run_prompt

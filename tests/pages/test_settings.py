@@ -1,4 +1,5 @@
 """The settings page: Langfuse status, how to configure it, a connection test; never the keys."""
+
 from __future__ import annotations
 
 import itertools
@@ -33,8 +34,9 @@ def test_test_connection_reports_success_or_refusal_without_keys(app_as, monkeyp
         assert any(stub.url in s.value for s in at.success)
         at.button(key="settings_test_langfuse").click().run()
         assert not at.exception
-        shown = " ".join(str(e.value) for kind in ("success", "error", "markdown", "caption", "code")
-                         for e in getattr(at, kind))
+        shown = " ".join(
+            str(e.value) for kind in ("success", "error", "markdown", "caption", "code") for e in getattr(at, kind)
+        )
         if good_keys:
             assert any("Connected" in s.value for s in at.success)
         else:

@@ -1,4 +1,5 @@
 """guard(): the check at the top of every page (login, workspace, role)."""
+
 from __future__ import annotations
 
 import pytest
@@ -15,8 +16,9 @@ def viewer(db, admin, default_ws):
     return user
 
 
-@pytest.mark.parametrize("page, what", [("pages/import.py", "import traces"),
-                                        ("pages/playground.py", "run prompts or evals")])
+@pytest.mark.parametrize(
+    "page, what", [("pages/import.py", "import traces"), ("pages/playground.py", "run prompts or evals")]
+)
 def test_viewer_is_stopped_on_pages_that_change_data(app_as, viewer, page, what):
     if not (ROOT / page).exists():
         pytest.skip(f"{page} not written yet")

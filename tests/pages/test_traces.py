@@ -1,4 +1,5 @@
 """The traces page: empty state, text filter changes the count, a trace opens with its steps."""
+
 from __future__ import annotations
 
 from forge.store.traces import upsert_traces
@@ -7,19 +8,39 @@ from forge.store.traces import upsert_traces
 def _traces(n: int = 30) -> list[dict]:
     out = []
     for i in range(n):
-        out.append({
-            "source": "file", "source_id": f"t{i}", "name": "support-agent", "timestamp": f"2026-10-{1 + i % 28:02d}T08:00:00Z",
-            "input": {"question": f"question {i}"}, "output": f"answer {i}",
-            "input_text": f"question {i}", "output_text": "Your refund is on its way." if i % 10 == 0 else f"answer {i}",
-            "tags": ["prod"],
-            "steps": [
-                {"id": f"r{i}", "parent_id": None, "type": "agent", "name": "triage-agent"},
-                {"id": f"c{i}", "parent_id": f"r{i}", "type": "tool", "name": "lookup_order", "level": "ERROR",
-                 "status_message": "order service timed out"},
-                {"id": f"g{i}", "parent_id": f"r{i}", "type": "generation", "name": "draft_reply",
-                 "model": "openai/gpt-4o-mini", "input_tokens": 120, "output_tokens": 30},
-            ],
-        })
+        out.append(
+            {
+                "source": "file",
+                "source_id": f"t{i}",
+                "name": "support-agent",
+                "timestamp": f"2026-10-{1 + i % 28:02d}T08:00:00Z",
+                "input": {"question": f"question {i}"},
+                "output": f"answer {i}",
+                "input_text": f"question {i}",
+                "output_text": "Your refund is on its way." if i % 10 == 0 else f"answer {i}",
+                "tags": ["prod"],
+                "steps": [
+                    {"id": f"r{i}", "parent_id": None, "type": "agent", "name": "triage-agent"},
+                    {
+                        "id": f"c{i}",
+                        "parent_id": f"r{i}",
+                        "type": "tool",
+                        "name": "lookup_order",
+                        "level": "ERROR",
+                        "status_message": "order service timed out",
+                    },
+                    {
+                        "id": f"g{i}",
+                        "parent_id": f"r{i}",
+                        "type": "generation",
+                        "name": "draft_reply",
+                        "model": "openai/gpt-4o-mini",
+                        "input_tokens": 120,
+                        "output_tokens": 30,
+                    },
+                ],
+            }
+        )
     return out
 
 
@@ -54,8 +75,11 @@ def test_text_filter_changes_the_count_and_a_trace_opens_with_its_steps(db, admi
     assert any("lookup_order" in label and ":red[" in label for label in labels)
     assert any("order service timed out" in e.value for e in at.error)
     steps = at.dataframe[1].value
-    assert list(steps["Step"]) == ["triage-agent", "└ lookup_order", "└ draft_reply"] or \
-        list(steps["Step"]) == ["triage-agent", "└ draft_reply", "└ lookup_order"]
+    assert list(steps["Step"]) == ["triage-agent", "└ lookup_order", "└ draft_reply"] or list(steps["Step"]) == [
+        "triage-agent",
+        "└ draft_reply",
+        "└ lookup_order",
+    ]
     assert 150 in list(steps["Tokens"])
     assert any(first_id in c.value for c in at.caption)
 

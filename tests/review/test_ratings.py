@@ -1,4 +1,5 @@
 """Ratings: DESIGN.md's rating words, one rating per rater, workspace-bound."""
+
 import pytest
 
 from forge.review import ratings
@@ -6,10 +7,23 @@ from forge.store import traces as store
 from forge.traces.model import normalize_trace
 
 
-@pytest.mark.parametrize("raw,expected", [
-    ("pass", "pass"), ("UP", "pass"), (1, "pass"), (True, "pass"), ("true", "pass"), ("1", "pass"),
-    ("fail", "fail"), ("down", "fail"), (0, "fail"), (False, "fail"), ("0", "fail"), ("neutral", "neutral"),
-])
+@pytest.mark.parametrize(
+    "raw,expected",
+    [
+        ("pass", "pass"),
+        ("UP", "pass"),
+        (1, "pass"),
+        (True, "pass"),
+        ("true", "pass"),
+        ("1", "pass"),
+        ("fail", "fail"),
+        ("down", "fail"),
+        (0, "fail"),
+        (False, "fail"),
+        ("0", "fail"),
+        ("neutral", "neutral"),
+    ],
+)
 def test_normalize_rating(raw, expected):
     assert ratings.normalize_rating(raw) == expected
 

@@ -1,4 +1,5 @@
 """Schema: numbered migrations apply once, in one transaction each, and survive reopening."""
+
 from __future__ import annotations
 
 import threading
@@ -9,8 +10,20 @@ import pytest
 from forge.store import connect, migrations
 
 EXPECTED_TABLES = {
-    "users", "login_attempts", "workspaces", "memberships", "runs", "traces", "eval_sets",
-    "ratings", "evals", "eval_versions", "eval_runs", "eval_results", "jobs", "import_cursors",
+    "users",
+    "login_attempts",
+    "workspaces",
+    "memberships",
+    "runs",
+    "traces",
+    "eval_sets",
+    "ratings",
+    "evals",
+    "eval_versions",
+    "eval_runs",
+    "eval_results",
+    "jobs",
+    "import_cursors",
     "schema_migrations",
 }
 
@@ -77,7 +90,7 @@ def test_threads_each_get_a_cursor_and_concurrent_writes_all_land(db):
         try:
             for i in range(20):
                 db.write(
-                    lambda cur: cur.execute(
+                    lambda cur, n=n, i=i: cur.execute(
                         "INSERT INTO login_attempts VALUES (?, now()::TIMESTAMP, FALSE, 'web')",
                         [f"user{n}-{i}"],
                     )
@@ -96,7 +109,10 @@ def test_threads_each_get_a_cursor_and_concurrent_writes_all_land(db):
 
 def test_conflicting_updates_are_retried_not_lost(db):
     """Two threads updating the same row conflict in DuckDB; db.write retries so no increment is lost."""
-    db.execute("INSERT INTO jobs (id, workspace_id, kind, status, done, created_at) VALUES ('j', 'w', 'x', 'running', 0, now()::TIMESTAMP)")
+    db.execute(
+        "INSERT INTO jobs (id, workspace_id, kind, status, done, created_at)"
+        " VALUES ('j', 'w', 'x', 'running', 0, now()::TIMESTAMP)"
+    )
     barrier = threading.Barrier(4)
 
     def bump():

@@ -1,4 +1,5 @@
 """Playground runs: persisted, listed, filtered, compared, re-run, and recorded as traces."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -15,9 +16,14 @@ FAST = RetryPolicy(timeout=2, max_retries=0)
 
 
 def _spec(**kw):
-    base = dict(template="Summarise {{topic}} for {{who}}", variables={"topic": "tea", "who": "kids"},
-                context=[ContextBlock("notes.txt", "Tea is a drink.")], system="Be brief",
-                temperature=0.2, max_tokens=50)
+    base = dict(
+        template="Summarise {{topic}} for {{who}}",
+        variables={"topic": "tea", "who": "kids"},
+        context=[ContextBlock("notes.txt", "Tea is a drink.")],
+        system="Be brief",
+        temperature=0.2,
+        max_tokens=50,
+    )
     base.update(kw)
     return PromptSpec(**base)
 
@@ -56,8 +62,14 @@ def test_runs_are_recorded_as_playground_traces(db, admin, default_ws):
 
 def test_list_and_filter(db, admin, default_ws):
     run_prompt(db, admin, default_ws.id, ["offline/echo"], _spec(), policy=FAST)
-    run_prompt(db, admin, default_ws.id, ["offline/slow", "nosuch/x"],
-               _spec(template="Write a haiku about {{topic}}", variables={"topic": "rain"}), policy=FAST)
+    run_prompt(
+        db,
+        admin,
+        default_ws.id,
+        ["offline/slow", "nosuch/x"],
+        _spec(template="Write a haiku about {{topic}}", variables={"topic": "rain"}),
+        policy=FAST,
+    )
     ws = default_ws.id
     assert len(runs.list_runs(db, admin, ws)) == 3
     assert [r["model"] for r in runs.list_runs(db, admin, ws, model="offline/echo")] == ["offline/echo"]

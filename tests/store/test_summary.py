@@ -1,4 +1,5 @@
 """workspace_summary: what a workspace holds and the next thing to do, for members only."""
+
 from __future__ import annotations
 
 import pytest
@@ -28,8 +29,7 @@ def test_few_ratings_ask_for_more_rating(db, admin, default_ws):
     es = ratings.get_or_create_eval_set(db, admin, default_ws.id, "Polite tone")
     db.execute("DELETE FROM ratings WHERE workspace_id = ?", [default_ws.id])
     trace_ids = [r[0] for r in db.fetchall("SELECT id FROM traces ORDER BY id LIMIT 5")]
-    ratings.upsert_ratings(db, admin, default_ws.id, es["id"],
-                           [{"trace_id": t, "value": "pass"} for t in trace_ids])
+    ratings.upsert_ratings(db, admin, default_ws.id, es["id"], [{"trace_id": t, "value": "pass"} for t in trace_ids])
     s = workspace_summary(db, admin, default_ws.id)
     assert s.ratings == {"pass": 5, "fail": 0, "neutral": 0}
     assert s.next_step.title == "Rate more traces"

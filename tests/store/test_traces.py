@@ -1,4 +1,5 @@
 """Trace store: upsert never duplicates, ids are stable, isolation holds."""
+
 import pytest
 
 from forge import auth
@@ -7,8 +8,14 @@ from forge.traces.model import normalize_trace
 
 
 def _t(i, out="a"):
-    return normalize_trace({"id": f"t{i}", "input": "q", "output": out,
-                            "steps": [{"id": "s", "model": "m1", "input_tokens": 3, "output_tokens": 4}]})
+    return normalize_trace(
+        {
+            "id": f"t{i}",
+            "input": "q",
+            "output": out,
+            "steps": [{"id": "s", "model": "m1", "input_tokens": 3, "output_tokens": 4}],
+        }
+    )
 
 
 def test_upsert_updates_in_place(db, admin, default_ws):

@@ -3,6 +3,7 @@
 Same controls as :class:`tests.stubs.openai_stub.StubServer`. The SDK's base URL
 is ``stub.base_url`` (no ``/v1``: the SDK adds it).
 """
+
 from __future__ import annotations
 
 import json
@@ -11,8 +12,12 @@ import time
 from tests.stubs.openai_stub import StubServer
 
 _ERROR_TYPES = {
-    400: "invalid_request_error", 401: "authentication_error", 404: "not_found_error",
-    429: "rate_limit_error", 500: "api_error", 529: "overloaded_error",
+    400: "invalid_request_error",
+    401: "authentication_error",
+    404: "not_found_error",
+    429: "rate_limit_error",
+    500: "api_error",
+    529: "overloaded_error",
 }
 
 
@@ -46,18 +51,28 @@ class AnthropicStub(StubServer):
             return self._hang()
         if self.delay:
             time.sleep(self.delay)
-        content = next((m.get("content", "") for m in reversed(body.get("messages", [])) if m.get("role") == "user"), "")
+        content = next(
+            (m.get("content", "") for m in reversed(body.get("messages", [])) if m.get("role") == "user"), ""
+        )
         text = self.answer_for(model, content if isinstance(content, str) else json.dumps(content))
         n_in = sum(len(str(m.get("content", "")).split()) + 3 for m in body.get("messages", []))
         n_in += len(str(body.get("system") or "").split())
         n_out = len(text.split())
         if not body.get("stream"):
-            return self.send_json(h, 200, {
-                "id": "msg_stub", "type": "message", "role": "assistant", "model": model,
-                "content": [{"type": "text", "text": text}],
-                "stop_reason": "end_turn", "stop_sequence": None,
-                "usage": {"input_tokens": n_in, "output_tokens": n_out},
-            })
+            return self.send_json(
+                h,
+                200,
+                {
+                    "id": "msg_stub",
+                    "type": "message",
+                    "role": "assistant",
+                    "model": model,
+                    "content": [{"type": "text", "text": text}],
+                    "stop_reason": "end_turn",
+                    "stop_sequence": None,
+                    "usage": {"input_tokens": n_in, "output_tokens": n_out},
+                },
+            )
         try:
             self.start_sse(h)
 
@@ -65,22 +80,47 @@ class AnthropicStub(StubServer):
                 h.wfile.write(f"event: {name}\ndata: {json.dumps(data)}\n\n".encode())
                 h.wfile.flush()
 
-            event("message_start", {"type": "message_start", "message": {
-                "id": "msg_stub", "type": "message", "role": "assistant", "model": model, "content": [],
-                "stop_reason": None, "stop_sequence": None,
-                "usage": {"input_tokens": n_in, "output_tokens": 1}}})
-            event("content_block_start", {"type": "content_block_start", "index": 0,
-                                          "content_block": {"type": "text", "text": ""}})
+            event(
+                "message_start",
+                {
+                    "type": "message_start",
+                    "message": {
+                        "id": "msg_stub",
+                        "type": "message",
+                        "role": "assistant",
+                        "model": model,
+                        "content": [],
+                        "stop_reason": None,
+                        "stop_sequence": None,
+                        "usage": {"input_tokens": n_in, "output_tokens": 1},
+                    },
+                },
+            )
+            event(
+                "content_block_start",
+                {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+            )
             event("ping", {"type": "ping"})
             for i, word in enumerate(text.split(" ")):
-                event("content_block_delta", {"type": "content_block_delta", "index": 0,
-                                              "delta": {"type": "text_delta", "text": word if i == 0 else " " + word}})
+                event(
+                    "content_block_delta",
+                    {
+                        "type": "content_block_delta",
+                        "index": 0,
+                        "delta": {"type": "text_delta", "text": word if i == 0 else " " + word},
+                    },
+                )
                 if self.chunk_delay:
                     time.sleep(self.chunk_delay)
             event("content_block_stop", {"type": "content_block_stop", "index": 0})
-            event("message_delta", {"type": "message_delta",
-                                    "delta": {"stop_reason": "end_turn", "stop_sequence": None},
-                                    "usage": {"output_tokens": n_out}})
+            event(
+                "message_delta",
+                {
+                    "type": "message_delta",
+                    "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                    "usage": {"output_tokens": n_out},
+                },
+            )
             event("message_stop", {"type": "message_stop"})
         except OSError:
             pass

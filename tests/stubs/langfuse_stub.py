@@ -11,12 +11,13 @@
 - ``mode="v1"``: v2 and v3 answer 404, as a self-hosted v3 server does;
 - ``rate_limit=N``: the first N requests answer 429 with ``Retry-After: 1``.
 """
+
 from __future__ import annotations
 
 import base64
 import json
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
@@ -35,7 +36,7 @@ def _t(s: str | None) -> datetime | None:
     if not s:
         return None
     dt = datetime.fromisoformat(s.replace("Z", "+00:00"))
-    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
 def _io_string(v):
@@ -43,8 +44,16 @@ def _io_string(v):
 
 
 class LangfuseStub:
-    def __init__(self, traces: list[tuple[dict, list[dict]]], public_key="pk-lf-stub", secret_key="sk-lf-stub",
-                 mode="v2", rate_limit=0, short_pages=False, scores: list[dict] | None = None):
+    def __init__(
+        self,
+        traces: list[tuple[dict, list[dict]]],
+        public_key="pk-lf-stub",
+        secret_key="sk-lf-stub",
+        mode="v2",
+        rate_limit=0,
+        short_pages=False,
+        scores: list[dict] | None = None,
+    ):
         self.traces = {t["id"]: (t, obs) for t, obs in traces}
         self.public_key, self.secret_key = public_key, secret_key
         self.mode = mode
@@ -104,8 +113,11 @@ class LangfuseStub:
         self._server.server_close()
 
     def env(self) -> dict:
-        return {"LANGFUSE_HOST": self.url, "LANGFUSE_PUBLIC_KEY": self.public_key,
-                "LANGFUSE_SECRET_KEY": self.secret_key}
+        return {
+            "LANGFUSE_HOST": self.url,
+            "LANGFUSE_PUBLIC_KEY": self.public_key,
+            "LANGFUSE_SECRET_KEY": self.secret_key,
+        }
 
     # ------------------------------------------------------------ routes
 
@@ -151,7 +163,7 @@ class LangfuseStub:
         size = limit
         if self.short_pages and (start // max(limit, 1)) % 2 == 0 and start:
             size = max(1, limit // 2)  # a short page that is not the last one
-        page = items[start:start + size]
+        page = items[start : start + size]
         meta = {}
         if start + size < len(items):
             meta["cursor"] = base64.b64encode(str(start + size).encode()).decode()
@@ -206,16 +218,25 @@ class LangfuseStub:
         if q.get("fromTimestamp"):
             since = _t(q["fromTimestamp"])
             items = [x for x in items if _t(x[0]["timestamp"]) >= since]
-        chunk = items[(page - 1) * limit: page * limit]
+        chunk = items[(page - 1) * limit : page * limit]
         data = []
         for t, obs in chunk:
             d = self._trace_fields(t)
-            d.update(observations=[o["id"] for o in obs], scores=[s.get("id") for s in self.scores_of(t)],
-                     htmlPath=f"/project/p/traces/{t['id']}")
+            d.update(
+                observations=[o["id"] for o in obs],
+                scores=[s.get("id") for s in self.scores_of(t)],
+                htmlPath=f"/project/p/traces/{t['id']}",
+            )
             data.append(d)
         total = len(items)
-        return 200, {"data": data, "meta": {"page": page, "limit": limit, "totalItems": total,
-                                            "totalPages": (total + limit - 1) // limit}}, {}
+        return (
+            200,
+            {
+                "data": data,
+                "meta": {"page": page, "limit": limit, "totalItems": total, "totalPages": (total + limit - 1) // limit},
+            },
+            {},
+        )
 
     def _v1_observations(self, q):
         page, limit = int(q.get("page") or 1), int(q.get("limit") or 50)
@@ -223,15 +244,38 @@ class LangfuseStub:
             return 400, {"message": "limit must be between 1 and 100"}, {}
         items = [o for o in self.observations if not q.get("traceId") or o["traceId"] == q["traceId"]]
         total = len(items)
-        return 200, {"data": items[(page - 1) * limit: page * limit],
-                     "meta": {"page": page, "limit": limit, "totalItems": total,
-                              "totalPages": (total + limit - 1) // limit}}, {}
+        return (
+            200,
+            {
+                "data": items[(page - 1) * limit : page * limit],
+                "meta": {"page": page, "limit": limit, "totalItems": total, "totalPages": (total + limit - 1) // limit},
+            },
+            {},
+        )
 
     @staticmethod
     def _trace_fields(t: dict) -> dict:
-        keep = ("id", "timestamp", "name", "input", "output", "sessionId", "release", "version", "userId",
-                "metadata", "tags", "public", "environment", "latency", "totalCost", "projectId",
-                "bookmarked", "createdAt", "updatedAt")
+        keep = (
+            "id",
+            "timestamp",
+            "name",
+            "input",
+            "output",
+            "sessionId",
+            "release",
+            "version",
+            "userId",
+            "metadata",
+            "tags",
+            "public",
+            "environment",
+            "latency",
+            "totalCost",
+            "projectId",
+            "bookmarked",
+            "createdAt",
+            "updatedAt",
+        )
         return {k: t.get(k) for k in keep}
 
     def _full_trace(self, t, obs):

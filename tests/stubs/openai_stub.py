@@ -9,6 +9,7 @@ Every request is recorded in ``requests`` as ``{"path", "body", "headers", "time
     with OpenAIStub() as stub:
         client = openai.OpenAI(base_url=stub.base_url, api_key="sk-test")
 """
+
 from __future__ import annotations
 
 import json
@@ -77,8 +78,14 @@ class StubServer:
     def root_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def fail(self, model: str, status: int, times: int = 1, retry_after: float | str | None = None,
-             message: str | None = None) -> None:
+    def fail(
+        self,
+        model: str,
+        status: int,
+        times: int = 1,
+        retry_after: float | str | None = None,
+        message: str | None = None,
+    ) -> None:
         """The next ``times`` requests for ``model`` get ``status`` (with Retry-After if given)."""
         for _ in range(times):
             self._failures[model].append((status, retry_after, message))
@@ -177,7 +184,10 @@ class OpenAIStub(StubServer):
         created = int(time.time())
         if not body.get("stream"):
             resp = {
-                "id": "chatcmpl-stub", "object": "chat.completion", "created": created, "model": model,
+                "id": "chatcmpl-stub",
+                "object": "chat.completion",
+                "created": created,
+                "model": model,
                 "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
             }
             if not self.omit_usage:
@@ -188,21 +198,41 @@ class OpenAIStub(StubServer):
             words = text.split(" ")
             for i, word in enumerate(words):
                 chunk = {
-                    "id": "chatcmpl-stub", "object": "chat.completion.chunk", "created": created, "model": model,
-                    "choices": [{"index": 0, "delta": ({"role": "assistant"} if i == 0 else {}) | {
-                        "content": word if i == 0 else " " + word}, "finish_reason": None}],
+                    "id": "chatcmpl-stub",
+                    "object": "chat.completion.chunk",
+                    "created": created,
+                    "model": model,
+                    "choices": [
+                        {
+                            "index": 0,
+                            "delta": ({"role": "assistant"} if i == 0 else {})
+                            | {"content": word if i == 0 else " " + word},
+                            "finish_reason": None,
+                        }
+                    ],
                 }
                 h.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
                 h.wfile.flush()
                 if self.chunk_delay:
                     time.sleep(self.chunk_delay)
-            final = {"id": "chatcmpl-stub", "object": "chat.completion.chunk", "created": created, "model": model,
-                     "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+            final = {
+                "id": "chatcmpl-stub",
+                "object": "chat.completion.chunk",
+                "created": created,
+                "model": model,
+                "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+            }
             h.wfile.write(f"data: {json.dumps(final)}\n\n".encode())
             include = (body.get("stream_options") or {}).get("include_usage")
             if include and not self.omit_usage:
-                tail = {"id": "chatcmpl-stub", "object": "chat.completion.chunk", "created": created,
-                        "model": model, "choices": [], "usage": usage}
+                tail = {
+                    "id": "chatcmpl-stub",
+                    "object": "chat.completion.chunk",
+                    "created": created,
+                    "model": model,
+                    "choices": [],
+                    "usage": usage,
+                }
                 h.wfile.write(f"data: {json.dumps(tail)}\n\n".encode())
             h.wfile.write(b"data: [DONE]\n\n")
             h.wfile.flush()

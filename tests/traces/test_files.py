@@ -1,4 +1,5 @@
 """File importer: real Langfuse exports, unified JSONL/CSV, OpenAI logs, bad files."""
+
 import json
 
 import pytest
@@ -32,8 +33,11 @@ def test_framework_traces_import_idempotently(db, admin, default_ws, shared_data
     gen = [s for s in t["steps"] if s["type"] == "GENERATION" and s["input_tokens"] == 417][0]
     assert gen["output_tokens"] == 53 and gen["cost_usd"] == pytest.approx(9.435e-05)
     assert t["input_tokens"] >= 417 and t["cost_usd"] > 0 and t["latency_ms"] == pytest.approx(7424)
-    types = {s["type"] for tid, in db.fetchall("SELECT id FROM traces")
-             for s in store.get_trace(db, admin, default_ws.id, tid)["steps"]}
+    types = {
+        s["type"]
+        for (tid,) in db.fetchall("SELECT id FROM traces")
+        for s in store.get_trace(db, admin, default_ws.id, tid)["steps"]
+    }
     assert {"GENERATION", "TOOL", "AGENT", "SPAN", "CHAIN"} <= types
 
 
@@ -68,8 +72,10 @@ def test_empty_file_says_so(db, admin, default_ws):
 
 
 def test_ratings_go_into_the_named_eval_set(db, admin, default_ws):
-    rows = [{"id": f"r{i}", "input": "q", "output": "a", "rating": v, "note": "n"}
-            for i, v in enumerate(["pass", "down", 1, "maybe"])]
+    rows = [
+        {"id": f"r{i}", "input": "q", "output": "a", "rating": v, "note": "n"}
+        for i, v in enumerate(["pass", "down", 1, "maybe"])
+    ]
     data = "\n".join(json.dumps(r) for r in rows).encode()
     s = import_bytes(db, admin, default_ws.id, "rated.jsonl", data)
     assert s["ratings"]["skipped"] == 4 and any(w["field"] == "rating" for w in s["warnings"])
@@ -82,10 +88,16 @@ def test_ratings_go_into_the_named_eval_set(db, admin, default_ws):
 
 
 def test_openai_chat_log_and_csv_and_json_array(db, admin, default_ws):
-    log = {"messages": [{"role": "user", "content": "Hi?"}],
-           "response": {"id": "chatcmpl-1", "model": "gpt-4o-mini", "created": 1735689600,
-                        "choices": [{"message": {"role": "assistant", "content": "Hello!"}}],
-                        "usage": {"prompt_tokens": 5, "completion_tokens": 2}}}
+    log = {
+        "messages": [{"role": "user", "content": "Hi?"}],
+        "response": {
+            "id": "chatcmpl-1",
+            "model": "gpt-4o-mini",
+            "created": 1735689600,
+            "choices": [{"message": {"role": "assistant", "content": "Hello!"}}],
+            "usage": {"prompt_tokens": 5, "completion_tokens": 2},
+        },
+    }
     s = import_bytes(db, admin, default_ws.id, "chat.jsonl", json.dumps(log).encode())
     t = store.get_trace_by_source(db, admin, default_ws.id, "file", "chatcmpl-1")
     assert s["imported"] == 1 and t["output_text"] == "Hello!" and t["input_text"] == "user: Hi?"
@@ -108,8 +120,10 @@ def test_a_50_mb_field_is_refused_by_name_and_the_rest_of_the_file_kept(db, admi
     path = tmp_path / "huge.jsonl"
     with open(path, "w", encoding="utf-8") as fh:
         fh.write(json.dumps({"id": "before", "input": "q1", "output": "a1"}) + "\n")
-        fh.write(json.dumps({"id": "huge", "input": "q2", "metadata": {"blob": "x" * (50 * 1024 * 1024)},
-                             "output": "a2"}) + "\n")
+        fh.write(
+            json.dumps({"id": "huge", "input": "q2", "metadata": {"blob": "x" * (50 * 1024 * 1024)}, "output": "a2"})
+            + "\n"
+        )
         fh.write(json.dumps({"id": "after", "input": "q3", "output": "a3"}) + "\n")
     s = import_files(db, admin, default_ws.id, [path])
     assert (s["imported"], s["failed"]) == (2, 1)

@@ -1,4 +1,5 @@
 """What users really bring to the file importer: odd encodings, separators, times, steps, labels."""
+
 import json
 import time
 
@@ -48,14 +49,20 @@ def test_a_token_count_beyond_64_bits_fails_its_row_not_the_import(db, admin, de
     s = import_bytes(db, admin, default_ws.id, "tokens.jsonl", data)
     assert (s["imported"], s["failed"]) == (2, 3)
     assert [(e["line"], e["field"]) for e in s["errors"]] == [
-        (2, "steps[0].input_tokens"), (3, "steps[0].output_tokens"), (5, "cost_usd")]
+        (2, "steps[0].input_tokens"),
+        (3, "steps[0].output_tokens"),
+        (5, "cost_usd"),
+    ]
     assert all(len(e["message"]) < 80 for e in s["errors"])
     assert _get(db, admin, default_ws, "after")["input_tokens"] == 12
 
 
 def test_steps_with_a_parent_cycle_still_give_the_output(db, admin, default_ws):
-    row = {"id": "cyc", "input": "q", "steps": [{"id": "a", "parent_id": "b", "output": "A"},
-                                                {"id": "b", "parent_id": "a", "output": "B"}]}
+    row = {
+        "id": "cyc",
+        "input": "q",
+        "steps": [{"id": "a", "parent_id": "b", "output": "A"}, {"id": "b", "parent_id": "a", "output": "B"}],
+    }
     s = import_bytes(db, admin, default_ws.id, "cycle.jsonl", _jsonl(row))
     assert s["imported"] == 1
     t = _get(db, admin, default_ws, "cyc")
@@ -64,10 +71,25 @@ def test_steps_with_a_parent_cycle_still_give_the_output(db, admin, default_ws):
 
 def test_step_usage_objects_in_sdk_shapes_give_tokens_and_cost(db, admin, default_ws):
     rows = [
-        {"id": "lf", "input": "q", "output": "a", "steps": [
-            {"id": "g", "type": "GENERATION", "usageDetails": {"input": 7, "output": 8}, "costDetails": {"total": 0.5}}]},
-        {"id": "oa", "input": "q", "output": "a", "steps": [
-            {"id": "g", "usage": json.dumps({"prompt_tokens": 3, "completion_tokens": 4})}]},
+        {
+            "id": "lf",
+            "input": "q",
+            "output": "a",
+            "steps": [
+                {
+                    "id": "g",
+                    "type": "GENERATION",
+                    "usageDetails": {"input": 7, "output": 8},
+                    "costDetails": {"total": 0.5},
+                }
+            ],
+        },
+        {
+            "id": "oa",
+            "input": "q",
+            "output": "a",
+            "steps": [{"id": "g", "usage": json.dumps({"prompt_tokens": 3, "completion_tokens": 4})}],
+        },
     ]
     import_bytes(db, admin, default_ws.id, "usage.jsonl", _jsonl(*rows))
     lf = _get(db, admin, default_ws, "lf")
@@ -77,8 +99,10 @@ def test_step_usage_objects_in_sdk_shapes_give_tokens_and_cost(db, admin, defaul
 
 
 def test_openai_log_with_json_encoded_request_and_response(db, admin, default_ws):
-    row = {"request": json.dumps({"model": "gpt-4o", "messages": [{"role": "user", "content": "Hi"}]}),
-           "response": json.dumps({"id": "cc-9", "choices": [{"message": {"role": "assistant", "content": "Yo"}}]})}
+    row = {
+        "request": json.dumps({"model": "gpt-4o", "messages": [{"role": "user", "content": "Hi"}]}),
+        "response": json.dumps({"id": "cc-9", "choices": [{"message": {"role": "assistant", "content": "Yo"}}]}),
+    }
     s = import_bytes(db, admin, default_ws.id, "log.jsonl", _jsonl(row))
     assert s["imported"] == 1, s["errors"]
     t = _get(db, admin, default_ws, "cc-9")
@@ -104,10 +128,20 @@ def test_a_langfuse_list_page_never_wipes_the_steps_of_a_full_trace(db, admin, d
     assert store.count_traces(db, admin, default_ws.id) == 1
 
 
-@pytest.mark.parametrize("value,expected", [
-    ("thumbs up", "pass"), ("Thumbs-Down", "fail"), (" PASS ", "pass"), (True, "pass"), (0, "fail"),
-    ("1", "pass"), ("false", "fail"), ("neutral", "neutral"), ("up", "pass"),
-])
+@pytest.mark.parametrize(
+    "value,expected",
+    [
+        ("thumbs up", "pass"),
+        ("Thumbs-Down", "fail"),
+        (" PASS ", "pass"),
+        (True, "pass"),
+        (0, "fail"),
+        ("1", "pass"),
+        ("false", "fail"),
+        ("neutral", "neutral"),
+        ("up", "pass"),
+    ],
+)
 def test_rating_spellings(value, expected):
     assert ratings.normalize_rating(value) == expected
 
@@ -177,9 +211,19 @@ def test_a_jsonl_file_starting_with_a_junk_line_is_not_read_as_csv(db, admin, de
 
 
 def test_langfuse_cost_details_without_a_total_are_summed(db, admin, default_ws):
-    export = {"trace": {"id": "lf-cost", "name": "t"}, "observations": [
-        {"id": "o1", "traceId": "lf-cost", "type": "GENERATION", "output": "a",
-         "costDetails": {"input": 0.25, "output": 0.5}, "usageDetails": {"input": 3, "output": 4}}]}
+    export = {
+        "trace": {"id": "lf-cost", "name": "t"},
+        "observations": [
+            {
+                "id": "o1",
+                "traceId": "lf-cost",
+                "type": "GENERATION",
+                "output": "a",
+                "costDetails": {"input": 0.25, "output": 0.5},
+                "usageDetails": {"input": 3, "output": 4},
+            }
+        ],
+    }
     s = import_bytes(db, admin, default_ws.id, "lf.json", json.dumps(export).encode())
     assert s["imported"] == 1, s["errors"]
     t = _get(db, admin, default_ws, "lf-cost", source="langfuse")

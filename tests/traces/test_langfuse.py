@@ -1,4 +1,5 @@
 """Langfuse importer: the real SDK HTTP client against a local stub serving the 20 real framework traces."""
+
 import itertools
 
 import pytest
@@ -81,11 +82,33 @@ def test_boolean_and_categorical_scores_become_ratings(db, admin, default_ws, fr
     base = {"source": "API", "observationId": None, "comment": None}
     scores = [
         {**base, "id": "s1", "traceId": ids[0], "name": "ok", "dataType": "BOOLEAN", "value": 1, "stringValue": "True"},
-        {**base, "id": "s2", "traceId": ids[1], "name": "ok", "dataType": "BOOLEAN", "value": 0, "stringValue": "False"},
-        {**base, "id": "s3", "traceId": ids[2], "name": "verdict", "dataType": "CATEGORICAL", "value": 0,
-         "stringValue": "pass"},
-        {**base, "id": "s4", "traceId": ids[3], "name": "verdict", "dataType": "CATEGORICAL", "value": 0,
-         "stringValue": "maybe"},
+        {
+            **base,
+            "id": "s2",
+            "traceId": ids[1],
+            "name": "ok",
+            "dataType": "BOOLEAN",
+            "value": 0,
+            "stringValue": "False",
+        },
+        {
+            **base,
+            "id": "s3",
+            "traceId": ids[2],
+            "name": "verdict",
+            "dataType": "CATEGORICAL",
+            "value": 0,
+            "stringValue": "pass",
+        },
+        {
+            **base,
+            "id": "s4",
+            "traceId": ids[3],
+            "name": "verdict",
+            "dataType": "CATEGORICAL",
+            "value": 0,
+            "stringValue": "maybe",
+        },
     ]
     stub = _stub(monkeypatch, framework, mode=mode, scores=scores)
     try:

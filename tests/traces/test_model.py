@@ -1,4 +1,5 @@
 """Flattening: the text analysts read and evals receive is the answer, not a JSON envelope."""
+
 from __future__ import annotations
 
 import pytest
@@ -23,8 +24,11 @@ def framework(db, admin, default_ws, shared_data):
         ("generate_content", "user: What is Langfuse?", "**Langfuse** is an **open-source"),  # Gemini
         ("beeai-framework-main", "I'm planning a trip to Barcelona", "Barcelona is a vibrant city"),  # Python repr
         ("agent.f9f77d1a-437f-4ba6-890e-b592a50cbd21", "", "Hello my darling Bob!"),
-        ("invoke_agent 171105b7-59dd-49c0-9677-0b95395aa46a", "system: You are a helpful assistant.",
-         "Current conditions in Tokyo"),  # last assistant message after a tool call
+        (
+            "invoke_agent 171105b7-59dd-49c0-9677-0b95395aa46a",
+            "system: You are a helpful assistant.",
+            "Current conditions in Tokyo",
+        ),  # last assistant message after a tool call
     ],
 )
 def test_framework_outputs_flatten_to_the_answer(framework, name, input_starts, output_starts):
@@ -56,8 +60,11 @@ def test_unknown_shapes_fall_back_to_json_not_loss():
 
 
 def test_stored_trace_keeps_source_json_and_flat_text(db, admin, default_ws):
-    raw = {"id": "x1", "input": [{"role": "user", "content": "Q?"}],
-           "output": {"choices": [{"message": {"role": "assistant", "content": "A."}}]}}
+    raw = {
+        "id": "x1",
+        "input": [{"role": "user", "content": "Q?"}],
+        "output": {"choices": [{"message": {"role": "assistant", "content": "A."}}]},
+    }
     res = trace_store.upsert_traces(db, admin, default_ws.id, [model.normalize_trace(raw)])
     got = trace_store.get_trace(db, admin, default_ws.id, res["ids"][0])
     assert got["output"] == raw["output"]

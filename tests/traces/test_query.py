@@ -1,4 +1,5 @@
 """The traces page's read side: filters, paging, facets, one trace in full."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -14,15 +15,30 @@ from forge.traces.query import TraceFilters, facet_values, flatten, list_traces,
 
 def _trace(i: int, **over) -> dict:
     t = {
-        "source": "file", "source_id": f"row-{i}", "name": "chat" if i % 2 else "rag-answer",
+        "source": "file",
+        "source_id": f"row-{i}",
+        "name": "chat" if i % 2 else "rag-answer",
         "timestamp": f"2026-10-{1 + i % 28:02d}T12:00:00Z",
-        "input": {"question": f"question {i}"}, "output": f"answer {i}",
-        "input_text": f"question {i}", "output_text": f"answer {i}",
-        "steps": [{"id": f"s{i}", "parent_id": None, "type": "generation", "name": "llm",
-                   "model": "openai/gpt-4o-mini" if i % 3 else "anthropic/claude-haiku-4-5",
-                   "input_tokens": 10, "output_tokens": 5}],
-        "metadata": {"i": i}, "tags": ["prod"] if i % 4 == 0 else ["dev"], "user_id": f"u{i % 5}",
-        "latency_ms": 100.0 + i, "cost_usd": 0.001 * i,
+        "input": {"question": f"question {i}"},
+        "output": f"answer {i}",
+        "input_text": f"question {i}",
+        "output_text": f"answer {i}",
+        "steps": [
+            {
+                "id": f"s{i}",
+                "parent_id": None,
+                "type": "generation",
+                "name": "llm",
+                "model": "openai/gpt-4o-mini" if i % 3 else "anthropic/claude-haiku-4-5",
+                "input_tokens": 10,
+                "output_tokens": 5,
+            }
+        ],
+        "metadata": {"i": i},
+        "tags": ["prod"] if i % 4 == 0 else ["dev"],
+        "user_id": f"u{i % 5}",
+        "latency_ms": 100.0 + i,
+        "cost_usd": 0.001 * i,
     }
     t.update(over)
     return t
@@ -76,9 +92,17 @@ def test_filters_combine(db, admin, default_ws, seeded):
 def test_rating_status_filters(db, admin, default_ws, seeded):
     es = ratings.get_or_create_eval_set(db, admin, default_ws.id, "no invention")
     other = ratings.get_or_create_eval_set(db, admin, default_ws.id, "polite")
-    ratings.upsert_ratings(db, admin, default_ws.id, es["id"], [
-        {"trace_id": seeded[0], "value": "pass"}, {"trace_id": seeded[1], "value": "fail"},
-        {"trace_id": seeded[2], "value": "neutral"}])
+    ratings.upsert_ratings(
+        db,
+        admin,
+        default_ws.id,
+        es["id"],
+        [
+            {"trace_id": seeded[0], "value": "pass"},
+            {"trace_id": seeded[1], "value": "fail"},
+            {"trace_id": seeded[2], "value": "neutral"},
+        ],
+    )
     ratings.upsert_ratings(db, admin, default_ws.id, other["id"], [{"trace_id": seeded[3], "value": "fail"}])
     q = lambda **kw: {r["id"] for r in list_traces(db, admin, default_ws.id, TraceFilters(**kw), page_size=100).rows}  # noqa: E731
     assert q(rating="rated") == set(seeded[:4])
@@ -125,31 +149,61 @@ def test_facets_offer_the_values_present(db, admin, default_ws, seeded):
 
 def test_detail_has_json_steps_ratings_and_verdicts(db, admin, default_ws):
     steps = [
-        {"id": "root", "parent_id": None, "type": "agent", "name": "agent",
-         "start_time": "2026-10-01T12:00:00Z", "end_time": "2026-10-01T12:00:03Z"},
-        {"id": "tool", "parent_id": "root", "type": "tool", "name": "search", "level": "ERROR",
-         "status_message": "timeout after 2s", "start_time": "2026-10-01T12:00:02Z",
-         "end_time": "2026-10-01T12:00:02.500Z"},
-        {"id": "llm", "parent_id": "root", "type": "generation", "name": "llm", "model": "openai/gpt-4o",
-         "input_tokens": 100, "output_tokens": 20, "cost_usd": 0.002,
-         "start_time": "2026-10-01T12:00:00.100Z", "end_time": "2026-10-01T12:00:01Z"},
+        {
+            "id": "root",
+            "parent_id": None,
+            "type": "agent",
+            "name": "agent",
+            "start_time": "2026-10-01T12:00:00Z",
+            "end_time": "2026-10-01T12:00:03Z",
+        },
+        {
+            "id": "tool",
+            "parent_id": "root",
+            "type": "tool",
+            "name": "search",
+            "level": "ERROR",
+            "status_message": "timeout after 2s",
+            "start_time": "2026-10-01T12:00:02Z",
+            "end_time": "2026-10-01T12:00:02.500Z",
+        },
+        {
+            "id": "llm",
+            "parent_id": "root",
+            "type": "generation",
+            "name": "llm",
+            "model": "openai/gpt-4o",
+            "input_tokens": 100,
+            "output_tokens": 20,
+            "cost_usd": 0.002,
+            "start_time": "2026-10-01T12:00:00.100Z",
+            "end_time": "2026-10-01T12:00:01Z",
+        },
     ]
     tid = upsert_traces(db, admin, default_ws.id, [_trace(1, steps=steps)])["ids"][0]
     es = ratings.get_or_create_eval_set(db, admin, default_ws.id, "no invention")
     ratings.upsert_ratings(db, admin, default_ws.id, es["id"], [{"trace_id": tid, "value": "up", "note": "fine"}])
     eval_id, version_id = new_id(), new_id()
-    db.execute("INSERT INTO evals (id, workspace_id, eval_set_id, name, origin) VALUES (?, ?, ?, 'no_urls', 'manual')",
-               [eval_id, default_ws.id, es["id"]])
-    db.execute("INSERT INTO eval_versions (id, eval_id, version, source) VALUES (?, ?, 1, 'def evaluate(t): ...')",
-               [version_id, eval_id])
-    db.execute("INSERT INTO eval_results (eval_version_id, trace_id, workspace_id, verdict, reason, created_at)"
-               " VALUES (?, ?, ?, FALSE, 'mentions a URL', ?)", [version_id, tid, default_ws.id, utcnow()])
+    db.execute(
+        "INSERT INTO evals (id, workspace_id, eval_set_id, name, origin) VALUES (?, ?, ?, 'no_urls', 'manual')",
+        [eval_id, default_ws.id, es["id"]],
+    )
+    db.execute(
+        "INSERT INTO eval_versions (id, eval_id, version, source) VALUES (?, ?, 1, 'def evaluate(t): ...')",
+        [version_id, eval_id],
+    )
+    db.execute(
+        "INSERT INTO eval_results (eval_version_id, trace_id, workspace_id, verdict, reason, created_at)"
+        " VALUES (?, ?, ?, FALSE, 'mentions a URL', ?)",
+        [version_id, tid, default_ws.id, utcnow()],
+    )
 
     d = trace_detail(db, admin, default_ws.id, tid)
     assert d["input"] == {"question": "question 1"} and d["metadata"] == {"i": 1}
     assert [(r["eval_set"], r["value"], r["note"]) for r in d["ratings"]] == [("no invention", "pass", "fine")]
     assert [(v["eval"], v["version"], v["verdict"], v["reason"]) for v in d["verdicts"]] == [
-        ("no_urls", 1, False, "mentions a URL")]
+        ("no_urls", 1, False, "mentions a URL")
+    ]
     (root,) = d["step_tree"]
     assert root.get("name") == "agent" and root.latency_ms == pytest.approx(3000)
     assert [c.get("id") for c in root.children] == ["llm", "tool"]  # by start time
@@ -159,8 +213,13 @@ def test_detail_has_json_steps_ratings_and_verdicts(db, admin, default_ws):
 
 
 def test_step_tree_survives_orphans_and_cycles():
-    steps = [{"id": "a", "parent_id": "b"}, {"id": "b", "parent_id": "a"},
-             {"id": "c", "parent_id": "missing"}, {"id": "d", "parent_id": "c"}, "not a step"]
+    steps = [
+        {"id": "a", "parent_id": "b"},
+        {"id": "b", "parent_id": "a"},
+        {"id": "c", "parent_id": "missing"},
+        {"id": "d", "parent_id": "c"},
+        "not a step",
+    ]
     nodes = flatten(step_tree(steps))
     assert sorted(n.get("id") for n in nodes) == ["a", "b", "c", "d"]
     assert next(n for n in nodes if n.get("id") == "d").depth == 1

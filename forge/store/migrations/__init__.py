@@ -3,10 +3,11 @@
 Each file runs with its bookkeeping row in one transaction, so a migration
 that fails stays pending and the database is left as it was.
 """
+
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import resources
 
 import duckdb
@@ -26,8 +27,7 @@ def available() -> list[tuple[str, str]]:
 
 def applied(conn: duckdb.DuckDBPyConnection) -> list[str]:
     conn.execute(
-        "CREATE TABLE IF NOT EXISTS schema_migrations ("
-        " name VARCHAR PRIMARY KEY, applied_at TIMESTAMP NOT NULL)"
+        "CREATE TABLE IF NOT EXISTS schema_migrations ( name VARCHAR PRIMARY KEY, applied_at TIMESTAMP NOT NULL)"
     )
     return [r[0] for r in conn.execute("SELECT name FROM schema_migrations ORDER BY name").fetchall()]
 
@@ -44,7 +44,7 @@ def apply(conn: duckdb.DuckDBPyConnection, shipped: list[tuple[str, str]] | None
             conn.execute(sql)
             conn.execute(
                 "INSERT INTO schema_migrations VALUES (?, ?)",
-                [name, datetime.now(timezone.utc).replace(tzinfo=None)],
+                [name, datetime.now(UTC).replace(tzinfo=None)],
             )
             conn.execute("COMMIT")
         except BaseException:
