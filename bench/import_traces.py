@@ -2,8 +2,8 @@
 
 Run: .venv/bin/python -m bench.import_traces  (target >= 2,000 traces/s)
 
-The clock runs around ``import_langfuse`` (real SDK HTTP client -> stub server in its own
-process -> mapping -> DuckDB). Library imports a fresh process pays once (langfuse SDK,
+The clock runs around ``import_langfuse`` (real HTTP client -> stub server in its own
+process -> mapping -> DuckDB). Library imports a fresh process pays once (httpx,
 pandas via pyarrow: ~1 s) are timed separately and the rate with them is printed too.
 """
 
@@ -72,11 +72,11 @@ def main(n: int = 10000) -> float:
     tmp = tempfile.mkdtemp(prefix="forge-bench-")
     db = connect(Path(tmp) / "bench.duckdb")
     admin = auth.create_first_admin(db, "bench", "bench-password-1")
-    ws = auth.resolve_workspace(db, admin)
+    access = auth.resolve_access(db, admin, action="import")
     # One-time library imports a fresh process pays on its first import (the running app
     # has them already): timed on their own and reported next to the throughput.
     t0 = time.perf_counter()
-    importlib.import_module("langfuse.api.client")  # the SDK, imported lazily by the importer
+    importlib.import_module("httpx")  # the importer's HTTP client
     importlib.import_module("pyarrow").array([0])  # pyarrow imports pandas on first use
     warmup = time.perf_counter() - t0
     parent, child = mp.Pipe()
@@ -85,7 +85,7 @@ def main(n: int = 10000) -> float:
     try:
         os.environ.update(parent.recv())
         t0, cpu0 = time.perf_counter(), time.process_time()
-        summary = langfuse.import_langfuse(db, admin, ws.id)
+        summary = langfuse.import_langfuse(access)
         elapsed, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     finally:
         parent.send("stop")
@@ -97,7 +97,7 @@ def main(n: int = 10000) -> float:
         f"import_traces: {summary['imported']} traces ({steps} steps) via Langfuse stub (v2, "
         f"{summary['requests']} requests) in {elapsed:.2f} s = {rate:,.0f} traces/s "
         f"(target >= {TARGET:,.0f}/s, ratio {rate / TARGET:.2f}); a fresh process also pays "
-        f"{warmup:.2f} s of one-time imports (langfuse SDK, pandas): {cold:,.0f} traces/s "
+        f"{warmup:.2f} s of one-time imports (httpx, pandas): {cold:,.0f} traces/s "
         f"(ratio {cold / TARGET:.2f}). Importer CPU {cpu:.2f} s (all its threads; the clock also "
         f"waits on the stub and on other load of this machine)"
     )

@@ -173,7 +173,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         db = connect(Path(tmp) / "bench.duckdb")
         admin = auth.create_first_admin(db, "bench", "bench-password-123")
-        ws = auth.resolve_workspace(db, admin)
+        access = auth.resolve_access(db, admin)
+        ws = access.workspace
         t0 = time.perf_counter()
         seed(db, ws.id, args.traces)
         seeded_s = time.perf_counter() - t0
@@ -190,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
         worst = 0.0
         for label, filters in cases:
             med, p95, page = _time(
-                lambda filters=filters: list_traces(db, admin, ws.id, filters, page=1, page_size=50), args.runs
+                lambda filters=filters: list_traces(access, filters, page=1, page_size=50), args.runs
             )
             if label.endswith("(target)"):
                 target_med, target_p95 = med, p95
@@ -200,10 +201,10 @@ def main(argv: list[str] | None = None) -> int:
                 f"  total={page.total:,}  ratio to target {med / TARGET_MS:.2f}"
             )
         # The rest of a page load: the sidebar's filter choices and opening one trace.
-        med, p95, _ = _time(lambda: facet_values(db, admin, ws.id), args.runs)
+        med, p95, _ = _time(lambda: facet_values(access), args.runs)
         print(f"traces_query: {'filter choices (sidebar)':32s} median {med:7.1f} ms  p95 {p95:7.1f} ms")
         some_id = db.scalar("SELECT id FROM traces ORDER BY timestamp DESC LIMIT 1 OFFSET 500")
-        med, p95, _ = _time(lambda: trace_detail(db, admin, ws.id, some_id), args.runs)
+        med, p95, _ = _time(lambda: trace_detail(access, some_id), args.runs)
         print(f"traces_query: {'open one trace (detail)':32s} median {med:7.1f} ms  p95 {p95:7.1f} ms")
         db.close()
     ok = target_med <= TARGET_MS

@@ -1,39 +1,37 @@
 """Users, roles, workspace membership and password checks (no Streamlit here).
 
-Every function that reads or changes workspace data takes the acting ``User``
-and checks it with :func:`require`, so isolation holds for pages, the CLI and
+The rules live here; the rows live in ``forge.store``. Every operation on workspace
+data starts with one :func:`access` check, whose ``Access`` value the store functions
+take instead of (db, user, workspace id), so isolation holds for pages, the CLI and
 any script alike.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import bcrypt
 
 from forge.config import MIN_PASSWORD_LENGTH, settings
-from forge.store import Database, new_id, utcnow
+from forge.store import Database, utcnow
+from forge.store import users as user_store
+from forge.store import workspaces as ws_store
+from forge.store.access import Access, AuthError, PermissionDenied, User, Workspace
+from forge.store.grant import grant
+
+__all__ = ["Access", "AuthError", "LockedOut", "PermissionDenied", "User", "Workspace", "access", "require", "resolve_access"]
 
 ROLES = ("admin", "analyst", "viewer")
 DEFAULT_WORKSPACE = "default"
 # What each role may do in a workspace it belongs to.
-_ROLE_ACTIONS = {
-    "admin": {"read", "rate", "import", "run", "edit"},
-    "analyst": {"read", "rate", "import", "run", "edit"},
-    "viewer": {"read"},
+ROLE_ACTIONS: dict[str, frozenset[str]] = {
+    "admin": frozenset({"read", "rate", "import", "run", "edit"}),
+    "analyst": frozenset({"read", "rate", "import", "run", "edit"}),
+    "viewer": frozenset({"read"}),
 }
 _USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{2,64}$")
 _WORKSPACE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$")
-
-
-class AuthError(Exception):
-    """Login failed, or the input to an auth function is not acceptable."""
-
-
-class PermissionDenied(AuthError):
-    """The acting user may not do this (wrong role, or not a member)."""
 
 
 class LockedOut(AuthError):
@@ -47,37 +45,6 @@ class LockedOut(AuthError):
             f"Too many failed logins for '{username}'. Try again in {minutes} minute"
             f"{'s' if minutes != 1 else ''} (at {until:%H:%M} UTC) or ask an admin to reset the password."
         )
-
-
-@dataclass(frozen=True)
-class User:
-    id: str
-    username: str
-    name: str
-    email: str | None
-    role: str
-    disabled: bool = False
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role == "admin"
-
-    def may(self, action: str) -> bool:
-        return not self.disabled and action in _ROLE_ACTIONS.get(self.role, set())
-
-
-@dataclass(frozen=True)
-class Workspace:
-    id: str
-    name: str
-    description: str | None = None
-
-
-_USER_COLS = "id, username, name, email, role, disabled"
-
-
-def _user(row) -> User | None:
-    return User(*row) if row else None
 
 
 # ---------------------------------------------------------------- passwords
@@ -116,21 +83,11 @@ def _check_username(username: str) -> str:
 
 
 def has_users(db: Database) -> bool:
-    return bool(db.scalar("SELECT count(*) FROM users"))
+    return user_store.has_users(db)
 
 
 def get_user(db: Database, username: str) -> User | None:
-    username = (username or "").strip().lower()
-    return _user(db.fetchone(f"SELECT {_USER_COLS} FROM users WHERE username = ?", [username]))
-
-
-def _insert_user(cur, username, password, role, name, email) -> User:
-    user = User(new_id(), username, name or username, email, role)
-    cur.execute(
-        "INSERT INTO users (id, username, name, email, password_hash, role, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [user.id, username, user.name, email, hash_password(password), role, utcnow()],
-    )
-    return user
+    return user_store.get_user(db, (username or "").strip().lower())
 
 
 def create_first_admin(
@@ -143,17 +100,12 @@ def create_first_admin(
     username = _check_username(username)
     check_password_policy(password)
 
-    def txn(cur):
-        if cur.execute("SELECT count(*) FROM users").fetchone()[0]:
-            raise PermissionDenied("An admin account already exists; log in instead.")
-        user = _insert_user(cur, username, password, "admin", name, email)
-        ws = _workspace_by_name(cur, DEFAULT_WORKSPACE) or _insert_workspace(
-            cur, DEFAULT_WORKSPACE, "Created with the first admin", user.id
-        )
-        _insert_membership(cur, ws.id, user.id)
-        return user
+    def with_default_workspace(cur, user: User) -> None:
+        ws_store.ensure_workspace_with_member(cur, DEFAULT_WORKSPACE, "Created with the first admin", user.id)
 
-    return db.write(txn)
+    return user_store.create_first_user(
+        db, username, hash_password(password), "admin", name, email, then=with_default_workspace
+    )
 
 
 def create_user(
@@ -171,18 +123,19 @@ def create_user(
     if role not in ROLES:
         raise AuthError(f"Role must be one of {', '.join(ROLES)}; got '{role}'.")
     check_password_policy(password)
-
-    def txn(cur):
-        if cur.execute("SELECT 1 FROM users WHERE username = ?", [username]).fetchone():
-            raise AuthError(f"User '{username}' already exists.")
-        return _insert_user(cur, username, password, role, name, email)
-
-    return db.write(txn)
+    return user_store.create_user(db, username, hash_password(password), role, name, email)
 
 
 def list_users(db: Database, actor: User) -> list[User]:
     _require_admin(actor)
-    return [User(*r) for r in db.fetchall(f"SELECT {_USER_COLS} FROM users ORDER BY username")]
+    return user_store.list_users(db)
+
+
+def _target(db: Database, username: str) -> User:
+    target = get_user(db, username)
+    if target is None:
+        raise AuthError(f"No user '{username}'.")
+    return target
 
 
 def set_password(db: Database, actor: User, username: str, new_password: str) -> None:
@@ -190,42 +143,25 @@ def set_password(db: Database, actor: User, username: str, new_password: str) ->
     if not (actor.is_admin or actor.username == username):
         raise PermissionDenied("Only an admin can reset another user's password.")
     check_password_policy(new_password)
-    target = get_user(db, username)
-    if target is None:
-        raise AuthError(f"No user '{username}'.")
-
-    def txn(cur):
-        cur.execute("UPDATE users SET password_hash = ? WHERE id = ?", [hash_password(new_password), target.id])
-        # A reset ends any lockout: record a success so the failure streak is broken.
-        cur.execute("INSERT INTO login_attempts VALUES (?, ?, TRUE, 'reset')", [target.username, utcnow()])
-
-    db.write(txn)
+    user_store.set_password_hash(db, _target(db, username), hash_password(new_password))
 
 
 def set_role(db: Database, actor: User, username: str, role: str) -> None:
     _require_admin(actor)
     if role not in ROLES:
         raise AuthError(f"Role must be one of {', '.join(ROLES)}.")
-    target = get_user(db, username)
-    if target is None:
-        raise AuthError(f"No user '{username}'.")
-    if target.is_admin and role != "admin" and _admin_count(db) <= 1:
+    target = _target(db, username)
+    if target.is_admin and role != "admin" and user_store.admin_count(db) <= 1:
         raise AuthError("The last admin cannot be demoted.")
-    db.execute("UPDATE users SET role = ? WHERE id = ?", [role, target.id])
+    user_store.set_role(db, target, role)
 
 
 def set_disabled(db: Database, actor: User, username: str, disabled: bool) -> None:
     _require_admin(actor)
-    target = get_user(db, username)
-    if target is None:
-        raise AuthError(f"No user '{username}'.")
+    target = _target(db, username)
     if disabled and target.id == actor.id:
         raise AuthError("You cannot disable your own account.")
-    db.execute("UPDATE users SET disabled = ? WHERE id = ?", [disabled, target.id])
-
-
-def _admin_count(db: Database) -> int:
-    return db.scalar("SELECT count(*) FROM users WHERE role = 'admin' AND NOT disabled")
+    user_store.set_disabled(db, target, disabled)
 
 
 def _require_admin(actor: User | None) -> None:
@@ -240,11 +176,7 @@ def locked_until(db: Database, username: str) -> datetime | None:
     """When a lockout for ``username`` ends, or None when it may log in now."""
     cfg = settings()
     window_start = utcnow() - timedelta(minutes=cfg.lockout_minutes)
-    rows = db.fetchall(
-        "SELECT attempted_at, success FROM login_attempts WHERE username = ? AND attempted_at >= ?"
-        " ORDER BY attempted_at DESC LIMIT ?",
-        [username, window_start, cfg.max_failed_logins],
-    )
+    rows = user_store.recent_attempts(db, username, window_start, cfg.max_failed_logins)
     if len(rows) < cfg.max_failed_logins or any(success for _, success in rows):
         return None
     # The last N attempts in the window all failed: locked until the newest + lockout.
@@ -252,7 +184,7 @@ def locked_until(db: Database, username: str) -> datetime | None:
 
 
 def record_login_attempt(db: Database, username: str, success: bool, channel: str = "web") -> None:
-    db.execute("INSERT INTO login_attempts VALUES (?, ?, ?, ?)", [username[:128], utcnow(), success, channel])
+    user_store.record_login_attempt(db, username, success, channel)
 
 
 def authenticate(db: Database, username: str, password: str, channel: str = "web") -> User:
@@ -261,14 +193,14 @@ def authenticate(db: Database, username: str, password: str, channel: str = "web
     until = locked_until(db, username)
     if until is not None:
         raise LockedOut(username, until)
-    row = db.fetchone(f"SELECT {_USER_COLS}, password_hash FROM users WHERE username = ?", [username])
+    found = user_store.user_with_hash(db, username)
     ok = False
-    if row is not None:
-        ok = bcrypt.checkpw((password or "").encode("utf-8"), row[-1].encode("ascii"))
+    if found is not None:
+        ok = bcrypt.checkpw((password or "").encode("utf-8"), found[1].encode("ascii"))
     else:
         # Same work for unknown names, so timing does not reveal which names exist.
         bcrypt.checkpw(b"x", _dummy_hash())
-    if ok and row[5]:
+    if ok and found[0].disabled:
         record_login_attempt(db, username, False, channel)
         raise AuthError("This account is disabled. Ask an admin.")
     record_login_attempt(db, username, ok, channel)
@@ -277,7 +209,7 @@ def authenticate(db: Database, username: str, password: str, channel: str = "web
         if until is not None:
             raise LockedOut(username, until)
         raise AuthError("Wrong user name or password.")
-    return User(*row[:-1])
+    return found[0]
 
 
 _DUMMY_HASHES: dict[int, bytes] = {}
@@ -293,18 +225,13 @@ def _dummy_hash() -> bytes:
 def failed_logins(db: Database, actor: User, limit: int = 200) -> list[dict]:
     """Recent failed attempts, newest first (admins only)."""
     _require_admin(actor)
-    return db.fetchdicts(
-        "SELECT username, attempted_at, channel FROM login_attempts WHERE NOT success"
-        " ORDER BY attempted_at DESC LIMIT ?",
-        [limit],
-    )
+    return user_store.failed_logins(db, limit)
 
 
 def locked_users(db: Database, actor: User) -> list[dict]:
     _require_admin(actor)
-    names = [r[0] for r in db.fetchall("SELECT DISTINCT username FROM login_attempts WHERE NOT success")]
     out = []
-    for name in names:
+    for name in user_store.names_with_failures(db):
         until = locked_until(db, name)
         if until is not None:
             out.append({"username": name, "locked_until": until})
@@ -319,9 +246,7 @@ def authenticator_credentials(db: Database) -> dict:
     password cannot log them out.
     """
     users = {}
-    for _uid, username, name, email, pw_hash, role in db.fetchall(
-        "SELECT id, username, name, email, password_hash, role FROM users WHERE NOT disabled"
-    ):
+    for username, name, email, pw_hash, role in user_store.credentials(db):
         users[username] = {
             "name": name,
             "email": email or "",
@@ -336,27 +261,6 @@ def authenticator_credentials(db: Database) -> dict:
 # ---------------------------------------------------------------- workspaces
 
 
-def _workspace_by_name(cur, name: str) -> Workspace | None:
-    row = cur.execute("SELECT id, name, description FROM workspaces WHERE name = ?", [name]).fetchone()
-    return Workspace(*row) if row else None
-
-
-def _insert_workspace(cur, name: str, description: str | None, created_by: str | None) -> Workspace:
-    ws = Workspace(new_id(), name, description)
-    cur.execute(
-        "INSERT INTO workspaces (id, name, description, created_by, created_at) VALUES (?, ?, ?, ?, ?)",
-        [ws.id, name, description, created_by, utcnow()],
-    )
-    return ws
-
-
-def _insert_membership(cur, workspace_id: str, user_id: str) -> None:
-    cur.execute(
-        "INSERT INTO memberships (workspace_id, user_id, added_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-        [workspace_id, user_id, utcnow()],
-    )
-
-
 def create_workspace(db: Database, actor: User, name: str, description: str | None = None) -> Workspace:
     """A new workspace with the creating admin as its first member."""
     _require_admin(actor)
@@ -365,117 +269,81 @@ def create_workspace(db: Database, actor: User, name: str, description: str | No
         raise AuthError(
             "Workspace name must be 1-64 characters: letters, digits, space, . _ - (starting with a letter or digit)."
         )
-
-    def txn(cur):
-        if _workspace_by_name(cur, name):
-            raise AuthError(f"Workspace '{name}' already exists.")
-        ws = _insert_workspace(cur, name, description, actor.id)
-        _insert_membership(cur, ws.id, actor.id)
-        return ws
-
-    return db.write(txn)
+    return ws_store.create_workspace(db, name, description, actor.id)
 
 
 def workspaces_for(db: Database, actor: User) -> list[Workspace]:
     """The workspaces ``actor`` belongs to, by name."""
-    return [
-        Workspace(*r)
-        for r in db.fetchall(
-            "SELECT w.id, w.name, w.description FROM workspaces w"
-            " JOIN memberships m ON m.workspace_id = w.id WHERE m.user_id = ? ORDER BY lower(w.name), w.name",
-            [actor.id],
-        )
-    ]
+    return ws_store.workspaces_of(db, actor.id)
 
 
 def all_workspaces(db: Database, actor: User) -> list[dict]:
     """Every workspace with its members (admins only, for the admin page)."""
     _require_admin(actor)
-    rows = db.fetchdicts(
-        "SELECT w.id, w.name, w.description, w.created_at,"
-        " list(u.username ORDER BY u.username) FILTER (WHERE u.username IS NOT NULL) AS members"
-        " FROM workspaces w LEFT JOIN memberships m ON m.workspace_id = w.id"
-        " LEFT JOIN users u ON u.id = m.user_id GROUP BY ALL ORDER BY w.name"
-    )
-    for r in rows:
-        r["members"] = r["members"] or []
-    return sorted(rows, key=lambda r: (r["name"].lower(), r["name"]))
+    return ws_store.all_workspaces(db)
 
 
 def add_member(db: Database, actor: User, workspace_id: str, username: str) -> None:
     _require_admin(actor)
-    user = get_user(db, username)
-    if user is None:
-        raise AuthError(f"No user '{username}'.")
-    if not db.scalar("SELECT count(*) FROM workspaces WHERE id = ?", [workspace_id]):
+    user = _target(db, username)
+    if not ws_store.workspace_exists(db, workspace_id):
         raise AuthError("No such workspace.")
-    db.write(lambda cur: _insert_membership(cur, workspace_id, user.id))
+    ws_store.add_member(db, workspace_id, user.id)
 
 
 def remove_member(db: Database, actor: User, workspace_id: str, username: str) -> None:
     _require_admin(actor)
-    user = get_user(db, username)
-    if user is None:
-        raise AuthError(f"No user '{username}'.")
-    db.execute("DELETE FROM memberships WHERE workspace_id = ? AND user_id = ?", [workspace_id, user.id])
+    ws_store.remove_member(db, workspace_id, _target(db, username).id)
 
 
 def is_member(db: Database, actor: User, workspace_id: str) -> bool:
-    return bool(
-        db.scalar(
-            "SELECT count(*) FROM memberships WHERE workspace_id = ? AND user_id = ?",
-            [workspace_id, actor.id],
-        )
-    )
+    return ws_store.is_member(db, actor.id, workspace_id)
 
 
-def require(db: Database, actor: User | None, workspace_id: str, action: str = "read") -> Workspace:
-    """The workspace, if ``actor`` is a member whose role allows ``action``; else PermissionDenied.
+def access(db: Database, actor: User | None, workspace_id: str, action: str = "read") -> Access:
+    """The proof that ``actor`` is a member of ``workspace_id`` whose role allows ``action``.
 
-    Actions: read, rate, import, run, edit. Admins too must be members to see data.
-    Role and disabled flag are read from the database, not from ``actor`` (a job or a
-    script may hold a User from before an admin demoted or disabled it).
+    The one permission check of an operation: store functions take the returned ``Access``
+    and check further actions against its role without querying. Actions: read, rate,
+    import, run, edit. Admins too must be members to see data. Role and disabled flag are
+    read from the database, not from ``actor`` (a job or a script may hold a User from
+    before an admin demoted or disabled it), so a job checks again when it starts.
     """
     if actor is None:
         raise PermissionDenied("Log in first.")
     if actor.disabled:
         raise PermissionDenied("This account is disabled.")
-    # One query on every call (this runs before each read and write): the user as stored now,
-    # and the workspace if they are a member of it.
-    row = db.fetchone(
-        "SELECT u.role, u.disabled, w.id, w.name, w.description FROM users u"
-        " LEFT JOIN memberships m ON m.user_id = u.id AND m.workspace_id = ?"
-        " LEFT JOIN workspaces w ON w.id = m.workspace_id WHERE u.id = ?",
-        [workspace_id, actor.id],
-    )
-    if row is None or row[1]:
+    found = ws_store.membership(db, actor.id, workspace_id)
+    if found is None or found[1]:
         raise PermissionDenied("This account is disabled or no longer exists.")
-    role, _, ws_id, ws_name, ws_description = row
-    if ws_id is None:
+    role, _, workspace = found
+    if workspace is None:
         raise PermissionDenied("You are not a member of this workspace.")
-    if action not in _ROLE_ACTIONS.get(role, set()):
-        raise PermissionDenied(f"Your role ({role}) cannot {action} in a workspace.")
-    return Workspace(ws_id, ws_name, ws_description)
+    granted = grant(db, actor, workspace, role, ROLE_ACTIONS.get(role, frozenset()))
+    return granted.need(action)
+
+
+def require(db: Database, actor: User | None, workspace_id: str, action: str = "read") -> Workspace:
+    """The workspace, if ``actor`` may ``action`` in it (see :func:`access`); else PermissionDenied."""
+    return access(db, actor, workspace_id, action).workspace
+
+
+def resolve_access(db: Database, actor: User, name: str | None = None, action: str = "read") -> Access:
+    """The :func:`access` check for a workspace named ``name``; ``default`` is created on first use."""
+    name = name or DEFAULT_WORKSPACE
+    ws_id = ws_store.workspace_id_by_name(db, name)
+    if ws_id is None:
+        if name != DEFAULT_WORKSPACE:
+            raise PermissionDenied(f"No workspace '{name}' that you belong to.")
+        ws_id = ws_store.get_or_create_with_member(db, name, actor.id).id
+    try:
+        return access(db, actor, ws_id, action)
+    except PermissionDenied as exc:
+        if not is_member(db, actor, ws_id):
+            raise PermissionDenied(f"No workspace '{name}' that you belong to.") from exc
+        raise
 
 
 def resolve_workspace(db: Database, actor: User, name: str | None = None, action: str = "read") -> Workspace:
     """A workspace by name for ``actor``; ``default`` is created on first use."""
-    name = name or DEFAULT_WORKSPACE
-    row = db.fetchone("SELECT id FROM workspaces WHERE name = ?", [name])
-    if row is None:
-        if name != DEFAULT_WORKSPACE:
-            raise PermissionDenied(f"No workspace '{name}' that you belong to.")
-
-        def txn(cur):
-            ws = _workspace_by_name(cur, name) or _insert_workspace(cur, name, None, actor.id)
-            _insert_membership(cur, ws.id, actor.id)
-            return ws
-
-        db.write(txn)
-        row = db.fetchone("SELECT id FROM workspaces WHERE name = ?", [name])
-    try:
-        return require(db, actor, row[0], action)
-    except PermissionDenied as exc:
-        if not is_member(db, actor, row[0]):
-            raise PermissionDenied(f"No workspace '{name}' that you belong to.") from exc
-        raise
+    return resolve_access(db, actor, name, action).workspace

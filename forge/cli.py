@@ -17,6 +17,7 @@ from typing import Any
 
 from forge import auth
 from forge.store import Database, DatabaseBusy, connect
+from forge.store.types import ImportSummary
 
 
 class UsageError(Exception):
@@ -59,9 +60,9 @@ def login(db: Database, args: argparse.Namespace) -> auth.User:
         raise UsageError(f"login failed: {exc}") from exc
 
 
-def workspace_for(db: Database, actor: auth.User, args: argparse.Namespace, action: str = "read"):
+def workspace_for(db: Database, actor: auth.User, args: argparse.Namespace, action: str = "read") -> auth.Access:
     try:
-        return auth.resolve_workspace(db, actor, getattr(args, "workspace", None), action)
+        return auth.resolve_access(db, actor, getattr(args, "workspace", None), action)
     except auth.PermissionDenied as exc:
         raise UsageError(str(exc)) from exc
 
@@ -108,7 +109,7 @@ def _not_yet(name: str) -> Callable[[argparse.Namespace], int]:
 
 
 # Filled in by the issues that build each capability.
-def _import_text(summary: dict) -> str:
+def _import_text(summary: ImportSummary) -> str:
     lines = [
         f"imported {summary['imported']}, updated {summary['updated']}, skipped {summary['skipped']},"
         f" failed {summary['failed']}"
@@ -131,18 +132,18 @@ def cmd_import(args: argparse.Namespace) -> int:
     db = open_db()
     try:
         actor = login(db, args)
-        ws = workspace_for(db, actor, args, "import")
+        access = workspace_for(db, actor, args, "import")
         try:
             from forge.demo import criterion_for
 
             # A criterion describes the eval set when this import creates it; an existing one keeps its own.
             criterion = args.criterion or criterion_for(args.files, args.eval_set)
-            summary = import_files(db, actor, ws.id, args.files, eval_set=args.eval_set, criterion=criterion)
+            summary = import_files(access, args.files, eval_set=args.eval_set, criterion=criterion)
         except (auth.PermissionDenied, ValueError) as exc:
             raise UsageError(str(exc)) from exc
     finally:
         db.close()
-    emit(summary, args.json, _import_text(summary))
+    emit(summary.to_json(), args.json, _import_text(summary))
     if nothing_valid(summary):
         first = (summary["errors"] or [{"message": "no rows"}])[0]
         where = ":".join(str(x) for x in (first.get("file"), first.get("line")) if x not in (None, ""))
@@ -157,10 +158,10 @@ def cmd_import_langfuse(args: argparse.Namespace) -> int:
     db = open_db()
     try:
         actor = login(db, args)
-        ws = workspace_for(db, actor, args, "import")
+        access = workspace_for(db, actor, args, "import")
         try:
             summary = langfuse.import_langfuse(
-                db, actor, ws.id, since=args.since, limit=args.limit, score=args.score, eval_set=args.eval_set
+                access, since=args.since, limit=args.limit, score=args.score, eval_set=args.eval_set
             )
         except (auth.PermissionDenied, ValueError) as exc:
             raise UsageError(str(exc)) from exc
@@ -169,7 +170,7 @@ def cmd_import_langfuse(args: argparse.Namespace) -> int:
             return 1
     finally:
         db.close()
-    emit(summary, args.json, _import_text(summary))
+    emit(summary.to_json(), args.json, _import_text(summary))
     return 0
 
 
@@ -200,8 +201,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     db = open_db()
     try:
         actor = login(db, args)
-        ws = workspace_for(db, actor, args, "run")
-        out = run_prompt(db, actor, ws.id, models, spec, policy=RetryPolicy.from_settings(timeout=args.timeout))
+        access = workspace_for(db, actor, args, "run")
+        out = run_prompt(access, models, spec, policy=RetryPolicy.from_settings(timeout=args.timeout))
     finally:
         db.close()
     if args.json:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from forge import auth
 from forge.store import Database
+from forge.store.types import ImportSummary, Progress
 
 DEMO_FILE = Path(__file__).resolve().parent.parent / "data" / "demo_traces.jsonl"
 DEMO_EVAL_SET = "Grounded answers"
@@ -15,14 +16,14 @@ DEMO_CRITERION = (
 )
 
 
-def load_demo(db: Database, actor: auth.User, workspace_id: str, progress=None) -> dict:
+def load_demo(
+    db: Database, actor: auth.User, workspace_id: str, progress: Progress | None = None
+) -> ImportSummary:
     """Import the demo traces and their ratings into ``workspace_id``; the import summary."""
-    auth.require(db, actor, workspace_id, "import")
+    access = auth.access(db, actor, workspace_id, "import")
     from forge.traces.files import import_files
 
-    return import_files(
-        db, actor, workspace_id, [DEMO_FILE], eval_set=DEMO_EVAL_SET, progress=progress, criterion=DEMO_CRITERION
-    )
+    return import_files(access, [DEMO_FILE], eval_set=DEMO_EVAL_SET, progress=progress, criterion=DEMO_CRITERION)
 
 
 def criterion_for(paths: list[str], eval_set: str | None) -> str:

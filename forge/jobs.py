@@ -20,20 +20,37 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from forge import auth, config
-from forge.store import Database, new_id, utcnow
+from forge.store import Database
+from forge.store import jobs as job_store
+from forge.store.access import Access
+from forge.store.jobs import ACTIVE, Job
+from forge.store.types import Progress
+
+__all__ = [
+    "ACTIVE",
+    "INTERRUPTED",
+    "Cancelled",
+    "Job",
+    "JobKind",
+    "Progress",
+    "active",
+    "cancel",
+    "get",
+    "recent",
+    "register",
+    "start",
+    "submit",
+    "wait",
+]
 
 log = logging.getLogger(__name__)
 
-ACTIVE = ("queued", "running")
 INTERRUPTED = "interrupted: the app restarted before this job finished"
 # Progress is written at most this often (seconds), plus always at the end of a total.
 _PROGRESS_EVERY = 0.25
-
-Progress = Callable[[int, "int | None", "str | None"], None]
 
 
 class Cancelled(Exception):
@@ -41,40 +58,23 @@ class Cancelled(Exception):
 
 
 @dataclass(frozen=True)
-class Job:
-    id: str
-    workspace_id: str
-    user_id: str | None
-    kind: str
-    status: str
-    done: int
-    total: int | None
-    message: str | None
-    params: dict | None
-    result: Any
-    error: str | None
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
+class JobKind:
+    """A kind of job a feature registers: ``run(access, progress, **params)`` does the work.
 
-    @property
-    def active(self) -> bool:
-        return self.status in ACTIVE
+    ``actions`` are checked when the job is submitted and again when it starts (a user
+    demoted in between loses the right); ``needs(params)`` may add actions per job.
+    """
 
-    @property
-    def fraction(self) -> float | None:
-        """Share done in [0, 1], or None while the total is unknown."""
-        if self.status == "done":
-            return 1.0
-        if not self.total:
-            return None
-        return max(0.0, min(1.0, self.done / self.total))
+    name: str
+    run: Callable[..., Any]
+    action: str = "import"
+    needs: Callable[[dict], tuple[str, ...]] = lambda params: ()
+    message: Callable[[dict], str] = lambda params: "Queued"
+    # What of the params the job row keeps (shown on the Import page): by default the ones set.
+    shown: Callable[[dict], dict] = lambda params: {k: v for k, v in params.items() if v is not None}
 
 
-_COLS = (
-    "id, workspace_id, user_id, kind, status, done, total, message, params, result, error,"
-    " created_at, started_at, finished_at"
-)
+_kinds: dict[str, JobKind] = {}
 
 # Jobs whose thread lives in this process, and cancel requests for them.
 _live: dict[str, threading.Thread] = {}
@@ -82,15 +82,10 @@ _cancel: set[str] = set()
 _lock = threading.Lock()
 
 
-def _job(row) -> Job:
-    values = list(row)
-    for i in (8, 9):  # params, result are JSON columns
-        if isinstance(values[i], str):
-            try:
-                values[i] = json.loads(values[i])
-            except ValueError:
-                pass
-    return Job(*values)
+def register(kind: JobKind) -> JobKind:
+    """Make ``kind`` startable with :func:`submit`; a feature calls this once at import."""
+    _kinds[kind.name] = kind
+    return kind
 
 
 def _as_json(value: Any) -> str | None:
@@ -101,6 +96,27 @@ def _as_json(value: Any) -> str | None:
     elif dataclasses.is_dataclass(value) and not isinstance(value, type):
         value = dataclasses.asdict(value)
     return json.dumps(value, default=str)
+
+
+def _check(db: Database, actor: auth.User, workspace_id: str, actions: tuple[str, ...]) -> Access:
+    access = auth.access(db, actor, workspace_id, actions[0])
+    for action in actions[1:]:
+        access.need(action)
+    return access
+
+
+def submit(db: Database, actor: auth.User, workspace_id: str, kind: str, **params: Any) -> Job:
+    """Queue a job of a registered ``kind`` with ``params``; returns the queued job."""
+    spec = _kinds[kind]
+    actions = (spec.action, *spec.needs(params))
+    access = _check(db, actor, workspace_id, actions)
+
+    def work(progress: Progress) -> Any:
+        # Checked again as the job starts: the user may have been demoted or removed meanwhile.
+        started = _check(db, actor, workspace_id, actions)
+        return spec.run(started, progress, **params)
+
+    return _start(access, kind, work, spec.shown(params), spec.message(params))
 
 
 def start(
@@ -118,18 +134,18 @@ def start(
     ``work`` returns the job's result (a dict, a dataclass or anything with
     ``to_dict()``); what it raises becomes the job's error.
     """
-    auth.require(db, actor, workspace_id, action)
-    job_id = new_id()
+    return _start(auth.access(db, actor, workspace_id, action), kind, work, params, message)
+
+
+def _start(access: Access, kind: str, work: Callable[[Progress], Any], params: dict | None, message: str | None) -> Job:
     with _lock:
-        db.execute(
-            "INSERT INTO jobs (id, workspace_id, user_id, kind, status, message, params, created_at)"
-            " VALUES (?, ?, ?, ?, 'queued', ?, ?, ?)",
-            [job_id, workspace_id, actor.id, kind, message or "Queued", _as_json(params), utcnow()],
+        job_id = job_store.insert_job(access, kind, message or "Queued", _as_json(params))
+        thread = threading.Thread(
+            target=_run, args=(access.db, job_id, work), name=f"forge-job-{kind}-{job_id}", daemon=True
         )
-        thread = threading.Thread(target=_run, args=(db, job_id, work), name=f"forge-job-{kind}-{job_id}", daemon=True)
         _live[job_id] = thread
     thread.start()
-    return get(db, actor, workspace_id, job_id)
+    return job_store.get_job(access, job_id)
 
 
 def _run(db: Database, job_id: str, work: Callable[[Progress], Any]) -> None:
@@ -142,23 +158,12 @@ def _run(db: Database, job_id: str, work: Callable[[Progress], Any]) -> None:
         if now - last[0] < _PROGRESS_EVERY and not (total and done >= total):
             return
         last[0] = now
-        db.execute(
-            "UPDATE jobs SET done = ?, total = coalesce(?, total), message = coalesce(?, message) WHERE id = ?",
-            [int(done), total, message, job_id],
-        )
+        job_store.set_progress(db, job_id, done, total, message)
 
     try:
-        db.execute(
-            "UPDATE jobs SET status = 'running', started_at = ?, message = 'Started' WHERE id = ?",
-            [utcnow(), job_id],
-        )
+        job_store.set_running(db, job_id)
         result = work(progress)
-        db.execute(
-            "UPDATE jobs SET status = 'done', result = ?, finished_at = ?,"
-            " done = CASE WHEN total IS NULL THEN done ELSE greatest(done, total) END,"
-            " message = 'Finished' WHERE id = ?",
-            [_as_json(result), utcnow(), job_id],
-        )
+        job_store.set_done(db, job_id, _as_json(result))
     except Cancelled as exc:
         _finish_failed(db, job_id, "cancelled", str(exc))
     except BaseException as exc:  # a job's failure is data, never a crash of the app
@@ -179,15 +184,12 @@ def _describe(exc: BaseException) -> str:
 
 def _finish_failed(db: Database, job_id: str, status: str, error: str) -> None:
     try:
-        db.execute(
-            "UPDATE jobs SET status = ?, error = ?, finished_at = ?, message = ? WHERE id = ?",
-            [
-                status,
-                (config.redact(error) or "")[:4000],
-                utcnow(),
-                "Cancelled" if status == "cancelled" else "Failed",
-                job_id,
-            ],
+        job_store.set_failed(
+            db,
+            job_id,
+            status,
+            (config.redact(error) or "")[:4000],
+            "Cancelled" if status == "cancelled" else "Failed",
         )
     except Exception:  # the database itself is gone (e.g. closed at shutdown)
         log.exception("could not record the end of job %s", job_id)
@@ -196,41 +198,24 @@ def _finish_failed(db: Database, job_id: str, status: str, error: str) -> None:
 def mark_interrupted(db: Database, workspace_id: str | None = None) -> int:
     """Mark queued/running jobs with no live thread in this process as failed; returns how many."""
     with _lock:
-        live = list(_live)
-        sql = "SELECT id FROM jobs WHERE status IN ('queued', 'running')"
-        params: list = []
-        if workspace_id:
-            sql += " AND workspace_id = ?"
-            params.append(workspace_id)
-        stale = [r[0] for r in db.fetchall(sql, params) if r[0] not in live]
+        live = set(_live)
+        stale = [j for j in job_store.active_job_ids(db, workspace_id) if j not in live]
         for job_id in stale:
-            db.execute(
-                "UPDATE jobs SET status = 'failed', error = ?, finished_at = ?, message = 'Interrupted'"
-                " WHERE id = ? AND status IN ('queued', 'running')",
-                [INTERRUPTED, utcnow(), job_id],
-            )
+            job_store.mark_failed_if_active(db, job_id, INTERRUPTED)
     return len(stale)
 
 
 def get(db: Database, actor: auth.User, workspace_id: str, job_id: str) -> Job | None:
-    auth.require(db, actor, workspace_id, "read")
-    row = db.fetchone(f"SELECT {_COLS} FROM jobs WHERE id = ? AND workspace_id = ?", [job_id, workspace_id])
-    return _job(row) if row else None
+    return job_store.get_job(auth.access(db, actor, workspace_id, "read"), job_id)
 
 
 def recent(
     db: Database, actor: auth.User, workspace_id: str, limit: int = 20, kinds: tuple[str, ...] | None = None
 ) -> list[Job]:
     """The workspace's latest jobs, newest first (stale ones marked interrupted)."""
-    auth.require(db, actor, workspace_id, "read")
+    access = auth.access(db, actor, workspace_id, "read")
     mark_interrupted(db, workspace_id)
-    sql = f"SELECT {_COLS} FROM jobs WHERE workspace_id = ?"
-    params: list = [workspace_id]
-    if kinds:
-        sql += f" AND kind IN ({', '.join('?' for _ in kinds)})"
-        params.extend(kinds)
-    sql += " ORDER BY created_at DESC, id LIMIT ?"
-    return [_job(r) for r in db.fetchall(sql, params + [limit])]
+    return job_store.recent_jobs(access, limit, kinds)
 
 
 def active(db: Database, actor: auth.User, workspace_id: str) -> list[Job]:
@@ -239,8 +224,9 @@ def active(db: Database, actor: auth.User, workspace_id: str) -> list[Job]:
 
 def cancel(db: Database, actor: auth.User, workspace_id: str, job_id: str) -> bool:
     """Ask a running job to stop at its next progress report; True if it was running here."""
-    job = get(db, actor, workspace_id, job_id)
-    auth.require(db, actor, workspace_id, "import")
+    access = auth.access(db, actor, workspace_id, "read")
+    job = job_store.get_job(access, job_id)
+    access.need("import")
     with _lock:
         if job is None or job_id not in _live:
             return False
@@ -255,67 +241,3 @@ def wait(db: Database, actor: auth.User, workspace_id: str, job_id: str, timeout
     if thread is not None:
         thread.join(timeout)
     return get(db, actor, workspace_id, job_id)
-
-
-# ---------------------------------------------------------------- import jobs
-
-
-def start_file_import(
-    db: Database,
-    actor: auth.User,
-    workspace_id: str,
-    uploads: list[tuple[str, bytes]],
-    eval_set: str | None = None,
-) -> Job:
-    """Import uploaded files (name, bytes) as one job; its result is the merged summary."""
-    from forge.traces import files
-
-    auth.require(db, actor, workspace_id, "import")
-    if eval_set:
-        auth.require(db, actor, workspace_id, "rate")
-    names = [name for name, _ in uploads]
-
-    def work(progress: Progress) -> dict:
-        return files.import_uploads(db, actor, workspace_id, uploads, eval_set=eval_set, progress=progress)
-
-    label = names[0] if len(names) == 1 else f"{len(names)} files"
-    return start(
-        db,
-        actor,
-        workspace_id,
-        "import",
-        work,
-        params={"files": names, "eval_set": eval_set},
-        message=f"Importing {label}",
-    )
-
-
-def start_langfuse_import(
-    db: Database,
-    actor: auth.User,
-    workspace_id: str,
-    since: str | None = None,
-    limit: int | None = None,
-    score: str | None = None,
-    eval_set: str | None = None,
-) -> Job:
-    """Import new traces from the configured Langfuse as a job."""
-    from forge.traces import langfuse
-
-    auth.require(db, actor, workspace_id, "import")
-
-    def work(progress: Progress) -> dict:
-        return langfuse.import_langfuse(
-            db, actor, workspace_id, since=since, limit=limit, score=score, eval_set=eval_set, progress=progress
-        )
-
-    params = {"since": since, "limit": limit, "score": score, "eval_set": eval_set}
-    return start(
-        db,
-        actor,
-        workspace_id,
-        "import-langfuse",
-        work,
-        params={k: v for k, v in params.items() if v is not None},
-        message="Importing from Langfuse",
-    )

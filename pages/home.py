@@ -9,7 +9,8 @@ from forge.review.ratings import list_eval_sets
 from forge.store.summary import workspace_summary
 from forge.ui import keys, state
 
-db, user, ws = state.guard("read")
+access = state.guard("read")
+db, user, ws = access.db, access.user, access.workspace
 ROOT = Path(__file__).resolve().parent.parent
 
 st.title(f"Workspace · {ws.name}")
@@ -19,7 +20,7 @@ notice = st.session_state.pop(keys.HOME_NOTICE, None)
 if notice:
     st.success(notice)
 
-summary = workspace_summary(db, user, ws.id)
+summary = workspace_summary(access)
 cols = st.columns(7)
 figures = [
     ("Traces", summary.traces),
@@ -33,7 +34,7 @@ figures = [
 for col, (label, value) in zip(cols, figures, strict=True):
     col.metric(label, value)
 
-eval_sets = list_eval_sets(db, user, ws.id)
+eval_sets = list_eval_sets(access)
 if eval_sets:
     st.dataframe(
         [{"eval set": e["name"], "criterion": e["criterion"], "ratings": e["ratings"]} for e in eval_sets],
@@ -53,7 +54,7 @@ st.write(
     f"{demo.DEMO_FILE.name}: traces of an outdoor-gear shop's support assistant, about half "
     f"rated for the eval set **{demo.DEMO_EVAL_SET}** — {demo.DEMO_CRITERION}"
 )
-may_import = user.may("import")
+may_import = access.may("import")
 clicked = st.button(
     "Load demo data",
     key="home_load_demo",

@@ -3,12 +3,13 @@
 import pandas as pd
 import streamlit as st
 
-from forge import jobs
+from forge import import_jobs, jobs
 from forge.traces import langfuse
 from forge.ui import state
 from forge.ui.widgets import md
 
-db, user, ws = state.guard("import")
+access = state.guard("import")
+db, user, ws = access.db, access.user, access.workspace
 st.title("Import traces")
 st.caption("Imports run in the background: you can switch pages and come back; progress is kept.")
 
@@ -28,7 +29,7 @@ with files_tab:
     )
     if st.button("Import files", key="import_start", type="primary", disabled=not uploads):
         try:
-            jobs.start_file_import(
+            import_jobs.start_file_import(
                 db, user, ws.id, [(f.name, f.getvalue()) for f in uploads], eval_set=eval_set.strip() or None
             )
         except Exception as exc:  # a refused start is shown, never a traceback
@@ -51,7 +52,7 @@ with langfuse_tab:
         lf_set = c2.text_input("…into eval set", key="import_lf_eval_set", disabled=not score)
         if st.button("Import from Langfuse", key="import_lf_start", type="primary"):
             try:
-                jobs.start_langfuse_import(
+                import_jobs.start_langfuse_import(
                     db,
                     user,
                     ws.id,

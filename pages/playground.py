@@ -13,7 +13,7 @@ from forge.ui.widgets import md
 
 LAST = "pg_last_results"  # session key: the last run's results, shown until the next run
 
-db, user, ws = guard("run")
+access = guard("run")
 st.title("Playground")
 catalog = load_catalog()
 
@@ -126,7 +126,7 @@ if run and request is not None:
     texts = [""] * len(models)
     for i, m in enumerate(models):
         boxes[i].markdown(f"**{m}** — waiting…")
-    live = LiveRun(db, user, ws.id, models, spec)
+    live = LiveRun(access, models, spec)
     for kind, a, b in live.events():
         if kind == "delta":
             texts[a] += b

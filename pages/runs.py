@@ -10,11 +10,11 @@ from forge.store import runs
 from forge.ui.state import guard
 from forge.ui.widgets import md
 
-db, user, ws = guard("read")
+access = guard("read")
 st.title("Runs")
 
 c1, c2, c3, c4 = st.columns([2, 2, 2, 1])
-models = c1.multiselect("Model", runs.run_models(db, user, ws.id), key="runs_models")
+models = c1.multiselect("Model", runs.run_models(access), key="runs_models")
 text = c2.text_input("Text in prompt, output or error", key="runs_text")
 dates = c3.date_input("Dates", value=(), key="runs_dates")
 errors_only = c4.checkbox("Errors only", key="runs_errors")
@@ -22,7 +22,7 @@ since = dates[0] if len(dates) > 0 else None
 until = dates[1] if len(dates) > 1 else since
 
 rows = runs.list_runs(
-    db, user, ws.id, model=models, text=text or None, since=since, until=until, errors_only=errors_only
+    access, model=models, text=text or None, since=since, until=until, errors_only=errors_only
 )
 if not rows:
     st.info("No runs yet. Run a prompt on the Playground page (or `forge run`).")
@@ -56,7 +56,7 @@ st.subheader("Compare two runs")
 a, b = st.columns(2)
 left = a.selectbox("Run A", ids, index=0, format_func=labels.get, key="runs_a")
 right = b.selectbox("Run B", ids, index=min(1, len(ids) - 1), format_func=labels.get, key="runs_b")
-for col, run in zip((a, b), runs.get_runs(db, user, ws.id, [left, right]), strict=False):
+for col, run in zip((a, b), runs.get_runs(access, [left, right]), strict=False):
     col.markdown(f"**{md(run['model'])}** · {run['created_at']:%Y-%m-%d %H:%M:%S} UTC")
     if run["system_prompt"]:
         col.caption("System prompt")
@@ -77,13 +77,13 @@ for col, run in zip((a, b), runs.get_runs(db, user, ws.id, [left, right]), stric
         f"{' (estimated)' if run['tokens_estimated'] else ''} · {run['latency_ms'] or 0:.0f} ms · {cost}"
     )
 
-if user.may("run"):
+if access.may("run"):
     st.subheader("Re-run")
     pick = st.selectbox("Run to repeat", ids, format_func=labels.get, key="runs_rerun_pick")
     if st.button("Re-run", key="runs_rerun"):
         with st.spinner("Running…"):
             try:
-                out = rerun(db, user, ws.id, pick)
+                out = rerun(access, pick)
             except Exception as exc:  # shown as a message, never a traceback
                 st.error(f"Re-run failed: {md(exc)}")
             else:

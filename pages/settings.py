@@ -5,7 +5,7 @@ import streamlit as st
 from forge.traces import langfuse
 from forge.ui import state
 
-db, user, ws = state.guard("read")
+state.guard("read")
 st.title("Settings")
 
 st.subheader("Langfuse")

@@ -5,10 +5,10 @@ import streamlit as st
 from forge.traces import query
 from forge.ui import state, trace_view
 
-db, user, ws = state.guard("read")
+access = state.guard("read")
 st.title("Traces")
 
-facets = query.facet_values(db, user, ws.id)
+facets = query.facet_values(access)
 if not facets["total"]:
     st.info("No traces yet — import some on the Import page or load the demo data on Home.")
     st.page_link("pages/import.py", label="Go to Import", icon=":material/upload:")
@@ -68,7 +68,7 @@ if st.session_state.get("traces_signature") != signature:
     st.session_state["traces_page"] = 1
 page_no = st.session_state.setdefault("traces_page", 1)
 
-result = query.list_traces(db, user, ws.id, filters, page=page_no, page_size=page_size, sort=sort)
+result = query.list_traces(access, filters, page=page_no, page_size=page_size, sort=sort)
 if result.total and page_no > result.pages:
     st.session_state["traces_page"] = result.pages
     st.rerun()
@@ -122,7 +122,7 @@ open_id = st.selectbox(
 )
 
 if open_id:
-    detail = query.trace_detail(db, user, ws.id, open_id)
+    detail = query.trace_detail(access, open_id)
     if detail is None:
         st.warning("This trace is no longer in the workspace.")
     else:

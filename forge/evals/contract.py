@@ -11,6 +11,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from forge.store.types import Progress
+
 ALLOWED_IMPORTS = frozenset(
     {
         "json",
@@ -59,8 +61,8 @@ class Verdict:
         return cls(verdict=None, reason=None, error=error, duration_ms=duration_ms)
 
 
-# Progress callbacks everywhere in Forge: (done, total or None, message or None).
-ProgressFn = Callable[[int, "int | None", "str | None"], None]
+# Progress callbacks everywhere in Forge: (done, total or None, message or None); one type, from the floor.
+ProgressFn = Progress
 
 
 class EvalRunner(Protocol):

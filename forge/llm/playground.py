@@ -1,4 +1,4 @@
-"""The playground's one call: check access, render, fan out, keep every result (page and CLI share it)."""
+"""The playground's one call: render, fan out, keep every result (page and CLI share it)."""
 
 from __future__ import annotations
 
@@ -6,13 +6,13 @@ import queue
 import threading
 from dataclasses import dataclass
 
-from forge import auth
-from forge.auth import User
-from forge.llm.base import RunResult
-from forge.llm.prompts import PromptSpec
+from forge.llm.base import Request, RunResult
+from forge.llm.prompts import ContextBlock, PromptSpec
 from forge.llm.retry import RetryPolicy
 from forge.llm.runner import FanoutDelta, ResultCallback, run_fanout
-from forge.store import Database, new_id
+from forge.store import new_id, utcnow
+from forge.store import runs as run_store
+from forge.store.access import Access
 
 
 @dataclass
@@ -23,9 +23,7 @@ class PlaygroundRun:
 
 
 def run_prompt(
-    db: Database,
-    actor: User,
-    workspace_id: str,
+    access: Access,
     models: list[str],
     spec: PromptSpec,
     on_delta: FanoutDelta | None = None,
@@ -35,35 +33,73 @@ def run_prompt(
     """Run ``spec`` on every model at once and persist each result (as a run and a trace).
 
     Raises PromptError when the prompt cannot be rendered (nothing is sent then)
-    and PermissionDenied when ``actor`` may not run in the workspace.
+    and PermissionDenied when ``access`` does not allow running in the workspace.
     """
-    from forge.store import runs
-
-    auth.require(db, actor, workspace_id, "run")
+    access.need("run")
     request = spec.render()
     results = run_fanout(models, request, on_delta=on_delta, on_result=on_result, policy=policy)
     batch_id = new_id()
-    run_ids = runs.save_runs(db, actor, workspace_id, spec, request, results, batch_id)
+    run_ids = run_store.save_runs(access, run_rows(access, spec, request, results, batch_id))
     return PlaygroundRun(batch_id, run_ids, results)
 
 
+def run_rows(access: Access, spec: PromptSpec, request: Request, results: list[RunResult], batch_id: str) -> list[dict]:
+    """One row of the ``runs`` table per result, all of one batch."""
+    now = utcnow()
+    return [
+        {
+            "id": new_id(),
+            "workspace_id": access.workspace_id,
+            "user_id": access.user.id,
+            "batch_id": batch_id,
+            "created_at": now,
+            "model": res.model,
+            "provider": res.provider or res.model.partition("/")[0],
+            "system_prompt": request.system,
+            "prompt_template": spec.template,
+            "prompt": request.prompt,
+            "variables": spec.variables,
+            "context": spec.context_dicts(),
+            "params": spec.params(),
+            "output": res.output,
+            "input_tokens": res.input_tokens,
+            "output_tokens": res.output_tokens,
+            "tokens_estimated": res.tokens_estimated,
+            "latency_ms": res.latency_ms,
+            "ttft_ms": res.ttft_ms,
+            "cost_usd": res.cost_usd,
+            "error": res.error,
+            "trace_id": None,
+        }
+        for res in results
+    ]
+
+
 def rerun(
-    db: Database,
-    actor: User,
-    workspace_id: str,
+    access: Access,
     run_id: str,
     models: list[str] | None = None,
     on_delta: FanoutDelta | None = None,
     policy: RetryPolicy | None = None,
 ) -> PlaygroundRun:
     """Run a stored run's prompt again (on its model, or on ``models``) as a new batch."""
-    from forge.store import runs
-
-    run = runs.get_run(db, actor, workspace_id, run_id)
+    run = run_store.get_run(access, run_id)
     if run is None:
         raise LookupError(f"No run {run_id!r} in this workspace")
-    return run_prompt(
-        db, actor, workspace_id, models or [run["model"]], runs.spec_from_run(run), on_delta, policy=policy
+    return run_prompt(access, models or [run["model"]], spec_from_run(run), on_delta, policy=policy)
+
+
+def spec_from_run(run: dict) -> PromptSpec:
+    """The PromptSpec a run was made with, to run it again."""
+    params = run.get("params") or {}
+    return PromptSpec(
+        template=run["prompt_template"],
+        variables=dict(run.get("variables") or {}),
+        context=[ContextBlock(c.get("name", ""), c.get("text", "")) for c in run.get("context") or []],
+        system=run.get("system_prompt"),
+        temperature=params.get("temperature"),
+        max_tokens=params.get("max_tokens"),
+        stream=params.get("stream", True),
     )
 
 
@@ -78,9 +114,7 @@ class LiveRun:
 
     def __init__(
         self,
-        db: Database,
-        actor: User,
-        workspace_id: str,
+        access: Access,
         models: list[str],
         spec: PromptSpec,
         policy: RetryPolicy | None = None,
@@ -102,7 +136,7 @@ class LiveRun:
 
         def work() -> None:
             try:
-                out = run_prompt(db, actor, workspace_id, self.models, spec, on_delta, on_result, policy)
+                out = run_prompt(access, self.models, spec, on_delta, on_result, policy)
                 self._queue.put(("done", out, None))
             except Exception as exc:  # shown to the user as a message, never a traceback
                 self._queue.put(("failed", str(exc) or type(exc).__name__, None))

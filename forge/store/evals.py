@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from forge import auth
-from forge.store import Database, new_id, utcnow
+from forge.store import new_id, utcnow
+from forge.store.access import Access
+from forge.store.db import Database
 
 ORIGINS = ("llm", "synth", "manual")
 STATUSES = ("candidate", "kept", "rejected")
@@ -52,9 +53,7 @@ def _eval_set_in(db: Database, workspace_id: str, eval_set_id: str) -> None:
 
 
 def create_eval(
-    db: Database,
-    actor: auth.User,
-    workspace_id: str,
+    access: Access,
     eval_set_id: str,
     name: str,
     source: str,
@@ -64,7 +63,8 @@ def create_eval(
     prompt: str | None = None,
 ) -> Eval:
     """A new eval with its first version."""
-    auth.require(db, actor, workspace_id, "edit")
+    access.need("edit")
+    db, actor, workspace_id = access.db, access.user, access.workspace_id
     if origin not in ORIGINS:
         raise EvalError(f"origin must be one of {ORIGINS}")
     _check_source(source)
@@ -86,22 +86,21 @@ def create_eval(
         )
 
     db.write(txn)
-    return get_eval(db, actor, workspace_id, eval_id)
+    return get_eval(access, eval_id)
 
 
 def add_version(
-    db: Database,
-    actor: auth.User,
-    workspace_id: str,
+    access: Access,
     eval_id: str,
     source: str,
     model: str | None = None,
     prompt: str | None = None,
 ) -> EvalVersion:
     """A new version of an eval's code (the old ones and their results are kept)."""
-    auth.require(db, actor, workspace_id, "edit")
+    access.need("edit")
+    db, actor = access.db, access.user
     _check_source(source)
-    if get_eval(db, actor, workspace_id, eval_id) is None:
+    if get_eval(access, eval_id) is None:
         raise EvalError("No such eval in this workspace.")
     vid = new_id()
 
@@ -119,11 +118,13 @@ def add_version(
     return _version(db, vid)
 
 
-def set_status(db: Database, actor: auth.User, workspace_id: str, eval_id: str, status: str) -> None:
-    auth.require(db, actor, workspace_id, "edit")
+def set_status(access: Access, eval_id: str, status: str) -> None:
+    access.need("edit")
     if status not in STATUSES:
         raise EvalError(f"status must be one of {STATUSES}")
-    db.execute("UPDATE evals SET status = ? WHERE id = ? AND workspace_id = ?", [status, eval_id, workspace_id])
+    access.db.execute(
+        "UPDATE evals SET status = ? WHERE id = ? AND workspace_id = ?", [status, eval_id, access.workspace_id]
+    )
 
 
 _EVAL_SQL = (
@@ -132,26 +133,26 @@ _EVAL_SQL = (
 )
 
 
-def get_eval(db: Database, actor: auth.User, workspace_id: str, eval_id: str) -> Eval | None:
-    auth.require(db, actor, workspace_id, "read")
-    row = db.fetchone(_EVAL_SQL + " WHERE e.id = ? AND e.workspace_id = ?", [eval_id, workspace_id])
+def get_eval(access: Access, eval_id: str) -> Eval | None:
+    access.need("read")
+    row = access.db.fetchone(_EVAL_SQL + " WHERE e.id = ? AND e.workspace_id = ?", [eval_id, access.workspace_id])
     return Eval(*row) if row else None
 
 
-def list_evals(db: Database, actor: auth.User, workspace_id: str, eval_set_id: str | None = None) -> list[Eval]:
-    auth.require(db, actor, workspace_id, "read")
-    sql, params = _EVAL_SQL + " WHERE e.workspace_id = ?", [workspace_id]
+def list_evals(access: Access, eval_set_id: str | None = None) -> list[Eval]:
+    access.need("read")
+    sql, params = _EVAL_SQL + " WHERE e.workspace_id = ?", [access.workspace_id]
     if eval_set_id:
         sql, params = sql + " AND e.eval_set_id = ?", params + [eval_set_id]
-    return [Eval(*r) for r in db.fetchall(sql + " ORDER BY e.created_at, e.name", params)]
+    return [Eval(*r) for r in access.db.fetchall(sql + " ORDER BY e.created_at, e.name", params)]
 
 
-def versions(db: Database, actor: auth.User, workspace_id: str, eval_id: str) -> list[EvalVersion]:
-    if get_eval(db, actor, workspace_id, eval_id) is None:
+def versions(access: Access, eval_id: str) -> list[EvalVersion]:
+    if get_eval(access, eval_id) is None:
         return []
     return [
         EvalVersion(*r)
-        for r in db.fetchall(
+        for r in access.db.fetchall(
             "SELECT id, eval_id, version, source, model, created_at FROM eval_versions"
             " WHERE eval_id = ? ORDER BY version",
             [eval_id],
@@ -168,6 +169,19 @@ def _version(db: Database, version_id: str) -> EvalVersion:
     )
 
 
-def count_evals(db: Database, actor: auth.User, workspace_id: str) -> int:
-    auth.require(db, actor, workspace_id, "read")
-    return db.scalar("SELECT count(*) FROM evals WHERE workspace_id = ?", [workspace_id])
+def count_evals(access: Access) -> int:
+    access.need("read")
+    return access.db.scalar("SELECT count(*) FROM evals WHERE workspace_id = ?", [access.workspace_id])
+
+
+def verdicts_for_trace(access: Access, trace_id: str) -> list[dict]:
+    """Every eval result on one trace, with its eval set, eval, status and version; newest version first."""
+    access.need("read")
+    return access.db.fetchdicts(
+        "SELECT s.name AS eval_set, e.name AS eval, e.status, v.version, x.verdict, x.reason, x.error,"
+        " x.duration_ms, x.created_at FROM eval_results x"
+        " JOIN eval_versions v ON v.id = x.eval_version_id JOIN evals e ON e.id = v.eval_id"
+        " LEFT JOIN eval_sets s ON s.id = e.eval_set_id"
+        " WHERE x.trace_id = ? AND x.workspace_id = ? ORDER BY s.name, e.name, v.version DESC",
+        [trace_id, access.workspace_id],
+    )

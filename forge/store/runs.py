@@ -10,12 +10,9 @@ import json
 from datetime import date, datetime, timedelta
 from datetime import time as dtime
 
-from forge import auth
-from forge.auth import User
-from forge.llm.base import Request, RunResult
-from forge.llm.prompts import ContextBlock, PromptSpec
-from forge.store import Database, new_id, utcnow
+from forge.store.access import Access, User
 from forge.store.traces import upsert_traces
+from forge.store.types import Trace
 
 _COLUMNS = (
     "id, workspace_id, user_id, batch_id, created_at, model, provider, system_prompt,"
@@ -30,51 +27,15 @@ _LIST_COLUMNS = (
 )
 
 
-def save_runs(
-    db: Database,
-    actor: User,
-    workspace_id: str,
-    spec: PromptSpec,
-    request: Request,
-    results: list[RunResult],
-    batch_id: str | None = None,
-) -> list[str]:
-    """Store each result as a run of one batch and record it as a trace; returns the run ids."""
-    auth.require(db, actor, workspace_id, "run")
-    batch_id = batch_id or new_id()
-    now = utcnow()
-    runs = [
-        {
-            "id": new_id(),
-            "workspace_id": workspace_id,
-            "user_id": actor.id,
-            "batch_id": batch_id,
-            "created_at": now,
-            "model": res.model,
-            "provider": res.provider or res.model.partition("/")[0],
-            "system_prompt": request.system,
-            "prompt_template": spec.template,
-            "prompt": request.prompt,
-            "variables": spec.variables,
-            "context": spec.context_dicts(),
-            "params": spec.params(),
-            "output": res.output,
-            "input_tokens": res.input_tokens,
-            "output_tokens": res.output_tokens,
-            "tokens_estimated": res.tokens_estimated,
-            "latency_ms": res.latency_ms,
-            "ttft_ms": res.ttft_ms,
-            "cost_usd": res.cost_usd,
-            "error": res.error,
-            "trace_id": None,
-        }
-        for res in results
-    ]
+def save_runs(access: Access, runs: list[dict]) -> list[str]:
+    """Store each run (a dict with every column of ``runs``) and record it as a trace; returns the run ids."""
+    access.need("run")
+    db = access.db
     names = [c.strip() for c in _COLUMNS.split(",")]
     rows = [[json.dumps(r[c]) if c in _JSON_COLUMNS else r[c] for c in names] for r in runs]
     db.write(lambda cur: cur.executemany(f"INSERT INTO runs ({_COLUMNS}) VALUES ({', '.join('?' * len(names))})", rows))
     # The runs are kept first; then each is recorded as a playground trace and linked to it.
-    ids = upsert_traces(db, actor, workspace_id, [trace_for_run(r, actor) for r in runs])["ids"]
+    ids = upsert_traces(access, [trace_for_run(r, access.user) for r in runs])["ids"]
     db.write(
         lambda cur: cur.executemany(
             "UPDATE runs SET trace_id = ? WHERE id = ?", [[tid, r["id"]] for tid, r in zip(ids, runs, strict=True)]
@@ -83,7 +44,7 @@ def save_runs(
     return [r["id"] for r in runs]
 
 
-def trace_for_run(run: dict, actor: User | None = None) -> dict:
+def trace_for_run(run: dict, actor: User | None = None) -> Trace:
     """A run in the unified trace shape (DESIGN.md), source ``playground``."""
     ts = run["created_at"]
     iso = ts.isoformat() + "Z" if isinstance(ts, datetime) else str(ts)
@@ -155,29 +116,27 @@ def _decode(row: dict) -> dict:
     return row
 
 
-def get_run(db: Database, actor: User, workspace_id: str, run_id: str) -> dict | None:
+def get_run(access: Access, run_id: str) -> dict | None:
     """One run with every stored field, or None (also None for another workspace's run)."""
-    runs = get_runs(db, actor, workspace_id, [run_id])
+    runs = get_runs(access, [run_id])
     return runs[0] if runs else None
 
 
-def get_runs(db: Database, actor: User, workspace_id: str, run_ids: list[str]) -> list[dict]:
+def get_runs(access: Access, run_ids: list[str]) -> list[dict]:
     """Runs by id, in the order asked (missing ones left out), e.g. two to compare."""
-    auth.require(db, actor, workspace_id, "read")
+    access.need("read")
     if not run_ids:
         return []
-    rows = db.fetchdicts(
+    rows = access.db.fetchdicts(
         f"SELECT {_COLUMNS} FROM runs WHERE workspace_id = ? AND id IN ({', '.join('?' * len(run_ids))})",
-        [workspace_id, *run_ids],
+        [access.workspace_id, *run_ids],
     )
     by_id = {r["id"]: _decode(r) for r in rows}
     return [by_id[i] for i in run_ids if i in by_id]
 
 
 def list_runs(
-    db: Database,
-    actor: User,
-    workspace_id: str,
+    access: Access,
     model: str | list[str] | None = None,
     text: str | None = None,
     since: date | datetime | None = None,
@@ -187,8 +146,8 @@ def list_runs(
     limit: int = 500,
 ) -> list[dict]:
     """Runs of the workspace, newest first, filtered by model, text (prompt/output/error), dates, errors."""
-    auth.require(db, actor, workspace_id, "read")
-    where, params = ["r.workspace_id = ?"], [workspace_id]
+    access.need("read")
+    where, params = ["r.workspace_id = ?"], [access.workspace_id]
     models = [model] if isinstance(model, str) else list(model or [])
     if models:
         where.append(f"r.model IN ({', '.join('?' * len(models))})")
@@ -210,31 +169,19 @@ def list_runs(
         where.append("r.batch_id = ?")
         params.append(batch_id)
     params.append(int(limit))
-    return db.fetchdicts(
+    return access.db.fetchdicts(
         f"SELECT {_LIST_COLUMNS} FROM runs r LEFT JOIN users u ON u.id = r.user_id"
         f" WHERE {' AND '.join(where)} ORDER BY r.created_at DESC, r.model LIMIT ?",
         params,
     )
 
 
-def run_models(db: Database, actor: User, workspace_id: str) -> list[str]:
+def run_models(access: Access) -> list[str]:
     """Distinct models used in the workspace, for the filter."""
-    auth.require(db, actor, workspace_id, "read")
+    access.need("read")
     return [
         r[0]
-        for r in db.fetchall("SELECT DISTINCT model FROM runs WHERE workspace_id = ? ORDER BY model", [workspace_id])
+        for r in access.db.fetchall(
+            "SELECT DISTINCT model FROM runs WHERE workspace_id = ? ORDER BY model", [access.workspace_id]
+        )
     ]
-
-
-def spec_from_run(run: dict) -> PromptSpec:
-    """The PromptSpec a run was made with, to run it again."""
-    params = run.get("params") or {}
-    return PromptSpec(
-        template=run["prompt_template"],
-        variables=dict(run.get("variables") or {}),
-        context=[ContextBlock(c.get("name", ""), c.get("text", "")) for c in run.get("context") or []],
-        system=run.get("system_prompt"),
-        temperature=params.get("temperature"),
-        max_tokens=params.get("max_tokens"),
-        stream=params.get("stream", True),
-    )

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from forge import auth
-from forge.store import Database
+from forge.store.access import Access
 
 # Below this many pass/fail ratings, evals cannot be checked against humans reliably.
 ENOUGH_RATINGS = 20
@@ -34,9 +33,10 @@ class WorkspaceSummary:
         return sum(self.ratings.values())
 
 
-def workspace_summary(db: Database, actor: auth.User, workspace_id: str) -> WorkspaceSummary:
-    """Counts of what ``workspace_id`` holds (actor must be allowed to read it)."""
-    auth.require(db, actor, workspace_id, "read")
+def workspace_summary(access: Access) -> WorkspaceSummary:
+    """Counts of what the workspace holds."""
+    access.need("read")
+    db, workspace_id = access.db, access.workspace_id
     traces, eval_sets, evals, runs, results, rated = db.fetchone(
         "SELECT"
         " (SELECT count(*) FROM traces WHERE workspace_id = $ws),"

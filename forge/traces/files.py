@@ -13,18 +13,16 @@ import csv
 import io
 import json
 import os
-from collections.abc import Callable, Iterable, Iterator
-from functools import partial
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from forge import auth
-from forge.review import ratings as ratings_store
+from forge.review import ratings as review_ratings
 from forge.store import traces as trace_store
+from forge.store.access import Access
+from forge.store.types import ImportSummary, Progress, Trace
 from forge.traces.langfuse_mapping import export_to_unified, is_langfuse_trace
 from forge.traces.model import TraceFieldError, content_id, maybe_json, normalize_trace
-
-Progress = Callable[[int, "int | None", str], None]
 
 MAX_FIELD_BYTES = 10 * 1024 * 1024  # one field above this is refused (the rest of the file is kept)
 BATCH = 2000
@@ -41,30 +39,14 @@ class _RowError(Exception):
         super().__init__(message)
 
 
-def new_summary() -> dict:
-    return {
-        "imported": 0,
-        "updated": 0,
-        "skipped": 0,
-        "failed": 0,
-        "errors": [],
-        "warnings": [],
-        "ratings": {"stored": 0, "skipped": 0, "eval_set": None},
-    }
-
-
-def _note(kind: str, summary: dict, file: str, line: int | None, field: str | None, message: str) -> None:
-    summary[kind].append({"file": file, "line": line, "field": field, "message": message})
-
-
-_error = partial(_note, "errors")
-_warn = partial(_note, "warnings")
+def new_summary() -> ImportSummary:
+    return ImportSummary()
 
 
 # ---------------------------------------------------------------- decoding and parsing
 
 
-def _decode(name: str, data: bytes, summary: dict) -> str:
+def _decode(name: str, data: bytes, summary: ImportSummary) -> str:
     """UTF-8 text; undecodable bytes are replaced, with a warning naming each line."""
     try:
         return data.decode("utf-8-sig")
@@ -82,8 +64,7 @@ def _decode(name: str, data: bytes, summary: dict) -> str:
             out.append(raw.decode("utf-8"))
         except UnicodeDecodeError as exc:
             out.append(raw.decode("utf-8", errors="replace"))
-            _warn(
-                summary,
+            summary.warn(
                 name,
                 i,
                 None,
@@ -222,7 +203,7 @@ def _is_openai_log(obj: dict) -> bool:
     return isinstance(req.get("messages"), list) and "input" not in obj and "steps" not in obj
 
 
-def openai_log_to_unified(obj: dict) -> dict:
+def openai_log_to_unified(obj: dict) -> Trace:
     """An OpenAI chat-completions log row ({messages, response} or {request, response}) -> unified."""
     req = _request(obj)
     messages = list(req["messages"])
@@ -299,7 +280,7 @@ def openai_log_to_unified(obj: dict) -> dict:
     )
 
 
-def row_to_unified(obj: Any) -> dict:
+def row_to_unified(obj: Any) -> Trace:
     """Any supported row -> unified trace (TraceFieldError names the bad field)."""
     if not isinstance(obj, dict):
         raise TraceFieldError("row", f"expected a JSON object, got {type(obj).__name__}")
@@ -314,10 +295,13 @@ def row_to_unified(obj: Any) -> dict:
 # ---------------------------------------------------------------- import
 
 
-def _collect(name: str, data: bytes, summary: dict, pending: dict, progress: Progress | None) -> None:
-    """Parse one file's rows into ``pending`` ({(source, source_id): (trace, rating_info)})."""
+def _collect(name: str, data: bytes, summary: ImportSummary, pending: dict, progress: Progress | None) -> None:
+    """Parse one file's rows into ``pending``: {(source, source_id): (trace, rating, (file, line), partial)}.
+
+    ``partial`` marks a trace built from a Langfuse list entry (observation ids only).
+    """
     if not data.strip():
-        _error(summary, name, None, None, "file is empty")
+        summary.error(name, None, None, "file is empty")
         return
     text = _decode(name, data, summary)
     seen = pending  # a trace met again (in this file or an earlier one) replaces the earlier row
@@ -330,17 +314,16 @@ def _collect(name: str, data: bytes, summary: dict, pending: dict, progress: Pro
             except TraceFieldError as exc:
                 err = _RowError(exc.field, exc.message)
         if err is not None:
-            summary["failed"] += 1
-            _error(summary, name, line, err.field, err.message)
+            summary.failed += 1
+            summary.error(name, line, err.field, err.message)
             continue
         key = (trace["source"], trace["source_id"])
         partial = _is_langfuse_summary(obj)
         if key in seen:
-            summary["skipped"] += 1
+            summary.skipped += 1
             earlier = seen[key][2]
-            if partial and not _is_partial(seen[key][0]):
-                _warn(
-                    summary,
+            if partial and not seen[key][3]:
+                summary.warn(
                     name,
                     line,
                     None,
@@ -348,15 +331,12 @@ def _collect(name: str, data: bytes, summary: dict, pending: dict, progress: Pro
                     f"in {earlier[0]} line {earlier[1]} is kept",
                 )
                 continue
-            _warn(
-                summary,
+            summary.warn(
                 name,
                 line,
                 None,
                 f"same trace id {trace['source_id']} as {earlier[0]} line {earlier[1]}; this later row is kept",
             )
-        if partial:
-            trace[_PARTIAL] = True
         rating = None
         if isinstance(obj, dict):
             field = next((k for k in _LABEL_KEYS if obj.get(k) not in (None, "")), None)
@@ -368,14 +348,11 @@ def _collect(name: str, data: bytes, summary: dict, pending: dict, progress: Pro
                     "line": line,
                     "field": field,
                 }
-        pending[key] = (trace, rating, (name, line))
+        pending[key] = (trace, rating, (name, line), partial)
         if progress and rows % 5000 == 0:
             progress(0, None, f"{name}: read {rows} rows")
     if rows == 0:
-        _error(summary, name, None, None, "file has no rows (only blank lines or a header)")
-
-
-_PARTIAL = "_langfuse_summary"  # marks a trace built from a list entry (observation ids only)
+        summary.error(name, None, None, "file has no rows (only blank lines or a header)")
 
 
 def _is_langfuse_summary(obj: Any) -> bool:
@@ -386,14 +363,10 @@ def _is_langfuse_summary(obj: Any) -> bool:
     return isinstance(obs, list) and bool(obs) and not any(isinstance(o, dict) for o in obs)
 
 
-def _is_partial(trace: dict) -> bool:
-    return bool(trace.get(_PARTIAL))
-
-
-def _keep_stored_steps(db, actor, workspace_id, trace: dict) -> dict:
+def _keep_stored_steps(access: Access, trace: Trace) -> Trace:
     """A list entry must not wipe the steps (and what came from them) of the stored full trace."""
-    trace = {k: v for k, v in trace.items() if k != _PARTIAL}
-    stored = trace_store.get_trace_by_source(db, actor, workspace_id, trace["source"], trace["source_id"])
+    trace = dict(trace)
+    stored = trace_store.get_trace_by_source(access, trace["source"], trace["source_id"])
     if stored and stored["steps"]:
         trace["steps"] = stored["steps"]
         for key in ("input", "output", "input_text", "output_text", "latency_ms", "cost_usd"):
@@ -403,34 +376,29 @@ def _keep_stored_steps(db, actor, workspace_id, trace: dict) -> dict:
 
 
 def _store(
-    db,
-    actor,
-    workspace_id,
+    access: Access,
     pending: dict,
-    summary: dict,
+    summary: ImportSummary,
     eval_set: str | None,
     progress: Progress | None,
     criterion: str = "",
 ) -> None:
-    items = [
-        (_keep_stored_steps(db, actor, workspace_id, t) if _is_partial(t) else t, r, w) for t, r, w in pending.values()
-    ]
+    items = [(_keep_stored_steps(access, t) if partial else t, r, w) for t, r, w, partial in pending.values()]
     total = len(items)
     rated: list[tuple[str, dict]] = []
     for start in range(0, total, BATCH):
         chunk = items[start : start + BATCH]
-        result = trace_store.upsert_traces(db, actor, workspace_id, [t for t, _, _ in chunk])
-        summary["imported"] += result["imported"]
-        summary["updated"] += result["updated"]
+        result = trace_store.upsert_traces(access, [t for t, _, _ in chunk])
+        summary.imported += result["imported"]
+        summary.updated += result["updated"]
         rated += [(tid, r) for tid, (_, r, _) in zip(result["ids"], chunk, strict=True) if r is not None]
         if progress:
             progress(min(start + BATCH, total), total, f"stored {min(start + BATCH, total)} of {total} traces")
     if not rated:
         return
     if not eval_set:
-        summary["ratings"]["skipped"] += len(rated)
-        _warn(
-            summary,
+        summary.ratings.skipped += len(rated)
+        summary.warn(
             rated[0][1]["file"],
             None,
             "rating",
@@ -438,47 +406,43 @@ def _store(
             "(import again with --eval-set NAME: traces are updated, not duplicated)",
         )
         return
-    es = ratings_store.get_or_create_eval_set(db, actor, workspace_id, eval_set, criterion)
-    summary["ratings"]["eval_set"] = es["name"]
     good = []
     for tid, r in rated:
         try:
-            value = ratings_store.normalize_rating(r["value"])
+            value = review_ratings.normalize_rating(r["value"])
         except ValueError as exc:
-            summary["ratings"]["skipped"] += 1
-            _error(summary, r["file"], r["line"], r.get("field", "rating"), str(exc))
+            summary.ratings.skipped += 1
+            summary.error(r["file"], r["line"], r.get("field", "rating"), str(exc))
             continue
         note = r["note"] if isinstance(r["note"], str) else (None if r["note"] is None else json.dumps(r["note"]))
         good.append({"trace_id": tid, "value": value, "note": note, "rater": f"file:{os.path.basename(r['file'])}"})
-    if good:
-        summary["ratings"]["stored"] += ratings_store.upsert_ratings(db, actor, workspace_id, es["id"], good)
+    summary.ratings.eval_set, stored = review_ratings.import_ratings(access, eval_set, good, criterion)
+    summary.ratings.stored += stored
 
 
 def _run(
-    db,
-    actor,
-    workspace_id,
+    access: Access,
     files: Iterable[tuple[str, bytes | None, str | None]],
-    eval_set,
-    progress,
+    eval_set: str | None,
+    progress: Progress | None,
     criterion: str = "",
-) -> dict:
-    auth.require(db, actor, workspace_id, "import")
+) -> ImportSummary:
+    access.need("import")
     if eval_set:
-        auth.require(db, actor, workspace_id, "rate")
-    summary = new_summary()
+        access.need("rate")
+    summary = ImportSummary()
     pending: dict = {}
     for name, data, read_error in files:
         if read_error:
-            _error(summary, name, None, None, read_error)
+            summary.error(name, None, None, read_error)
             continue
         _collect(name, data, summary, pending, progress)
-    _store(db, actor, workspace_id, pending, summary, eval_set, progress, criterion)
+    _store(access, pending, summary, eval_set, progress, criterion)
     if progress:
         progress(
             len(pending),
             len(pending),
-            f"done: {summary['imported']} new, {summary['updated']} updated, {summary['failed']} failed",
+            f"done: {summary.imported} new, {summary.updated} updated, {summary.failed} failed",
         )
     return summary
 
@@ -497,8 +461,8 @@ def _read(paths) -> Iterator[tuple[str, bytes | None, str | None]]:
 
 
 def import_files(
-    db, actor, workspace_id, paths, eval_set=None, progress: Progress | None = None, criterion: str = ""
-) -> dict:
+    access: Access, paths, eval_set: str | None = None, progress: Progress | None = None, criterion: str = ""
+) -> ImportSummary:
     """Import every file: ``{"imported","updated","skipped","failed","errors":[{"file","line","field","message"}]}``.
 
     Also ``warnings`` (replaced bytes, duplicate rows, unstored ratings) and
@@ -506,21 +470,23 @@ def import_files(
     A trace repeated across files is imported once; the later file's version is kept.
     ``criterion`` describes the eval set when this import creates it.
     """
-    return _run(db, actor, workspace_id, _read(paths), eval_set, progress, criterion)
+    return _run(access, _read(paths), eval_set, progress, criterion)
 
 
 def import_uploads(
-    db, actor, workspace_id, uploads: list[tuple[str, bytes]], eval_set=None, progress: Progress | None = None
-) -> dict:
+    access: Access, uploads: list[tuple[str, bytes]], eval_set: str | None = None, progress: Progress | None = None
+) -> ImportSummary:
     """Same as import_files for uploaded files' ``(name, bytes)`` (``name`` picks CSV vs JSON and names errors)."""
-    return _run(db, actor, workspace_id, [(name, data, None) for name, data in uploads], eval_set, progress)
+    return _run(access, [(name, data, None) for name, data in uploads], eval_set, progress)
 
 
-def import_bytes(db, actor, workspace_id, name, data: bytes, eval_set=None, progress: Progress | None = None) -> dict:
+def import_bytes(
+    access: Access, name: str, data: bytes, eval_set: str | None = None, progress: Progress | None = None
+) -> ImportSummary:
     """import_uploads for one file."""
-    return import_uploads(db, actor, workspace_id, [(name, data)], eval_set, progress)
+    return import_uploads(access, [(name, data)], eval_set, progress)
 
 
-def nothing_valid(summary: dict) -> bool:
+def nothing_valid(summary: ImportSummary) -> bool:
     """True when no row of the input was usable (the CLI exits 2 then)."""
-    return summary["imported"] + summary["updated"] + summary["skipped"] == 0
+    return summary.nothing_valid

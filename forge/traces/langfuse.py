@@ -1,10 +1,10 @@
-"""Langfuse importer through the langfuse SDK's HTTP client.
+"""Langfuse importer over Langfuse's public HTTP API (plain httpx, the project keys as basic auth).
 
 Reads v2 observations (``GET /api/public/v2/observations``, cursor paging,
 grouped by ``traceId``); when the server answers 404 there (self-hosted v3)
 it falls back to v1 (``GET /api/public/traces`` page paging, ``/traces/{id}``
-for observations and scores). The SDK client sends basic auth and retries
-429/5xx honouring ``Retry-After``. Responses are read as plain JSON: parsing
+for observations and scores). Requests are retried on 429/5xx honouring
+``Retry-After``, as the SDK's client does. Responses are read as plain JSON: parsing
 50,000 observations into pydantic models would be the slowest part of an import.
 
 Incremental: per workspace and host the newest trace timestamp (and the trace
@@ -14,57 +14,31 @@ for what started at or after it. Re-imports update in place (upsert).
 
 from __future__ import annotations
 
-import gc
 import queue
+import random
 import threading
+import time
 from collections import Counter
-from collections.abc import Callable
-from contextlib import contextmanager
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
 
-from forge import auth, config
-from forge.review import ratings as ratings_store
+from forge import config
+from forge.review import ratings as review_ratings
+from forge.store import import_cursors
 from forge.store import traces as trace_store
-from forge.traces.files import new_summary
+from forge.store.access import Access
+from forge.store.types import ImportSummary, Progress, Trace
 from forge.traces.langfuse_mapping import langfuse_to_unified, prepare_observation
 from forge.traces.model import TraceFieldError, iso, loads, parse_time
-
-Progress = Callable[[int, "int | None", str], None]
 
 V2_FIELDS = "core,basic,time,io,metadata,model,usage,prompt,metrics,trace_context"
 V2_PAGE = 1000
 V1_PAGE = 100  # the v1 API refuses more
 BATCH = 2000
 MAX_RETRIES = 6
-
-
-_gc_lock = threading.Lock()
-_gc_pauses = 0
-_gc_was_enabled = False
-
-
-@contextmanager
-def _gc_paused():
-    """No cyclic GC while an import builds its ~1M short-lived objects (it made mapping ~40% slower).
-
-    Counted, so overlapping imports in several threads re-enable it only when the last one ends,
-    and only if it was on before the first one began. Reference counting still frees everything.
-    """
-    global _gc_pauses, _gc_was_enabled
-    with _gc_lock:
-        if _gc_pauses == 0:
-            _gc_was_enabled = gc.isenabled()
-            gc.disable()
-        _gc_pauses += 1
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_pauses -= 1
-            if _gc_pauses == 0 and _gc_was_enabled:
-                gc.enable()
 
 
 class LangfuseError(Exception):
@@ -90,24 +64,36 @@ def connection_status() -> dict:
 
 
 class _Api:
-    """GET JSON through the langfuse SDK's own HTTP client (auth, base URL, retries)."""
+    """GET JSON from Langfuse's public API over plain httpx (basic auth with the project keys).
+
+    Retries 408/409/429/5xx up to MAX_RETRIES times, waiting what ``Retry-After`` asks
+    (at most a minute) or 1, 2, 4... seconds with jitter, like the langfuse SDK's client.
+    """
 
     def __init__(self):
-        from langfuse.api.client import LangfuseAPI
-
         status = connection_status()
         if not status["configured"]:
             raise LangfuseError("Langfuse is not configured: set " + ", ".join(status["missing"]))
         host, pk, sk = _settings()
         self.host = host
-        self._api = LangfuseAPI(base_url=host, username=pk, password=sk, x_langfuse_public_key=pk, timeout=60)
-        self._http = self._api._client_wrapper.httpx_client
+        self._http = httpx.Client(
+            base_url=host + "/", auth=(pk, sk), headers={"X-Langfuse-Public-Key": pk}, timeout=60
+        )
         self.requests = 0
+
+    def _send(self, path: str, params: dict | None) -> httpx.Response:
+        query = {k: v for k, v in (params or {}).items() if v is not None}
+        for attempt in range(MAX_RETRIES + 1):
+            resp = self._http.get(path, params=query)
+            if attempt == MAX_RETRIES or not (resp.status_code >= 500 or resp.status_code in _RETRY_STATUSES):
+                return resp
+            time.sleep(_retry_delay(resp, attempt))
+        raise AssertionError("unreachable")
 
     def get(self, path: str, params: dict | None = None) -> Any:
         self.requests += 1
         try:
-            resp = self._http.request(path, method="GET", params=params, request_options={"max_retries": MAX_RETRIES})
+            resp = self._send(path, params)
         except httpx.HTTPError as exc:
             raise LangfuseError(f"cannot reach Langfuse at {self.host}: {exc.__class__.__name__}: {exc}") from exc
         if resp.status_code == 404:
@@ -125,9 +111,29 @@ class _Api:
 
     def close(self):
         try:
-            self._http.httpx_client.close()
+            self._http.close()
         except Exception:  # closing is best effort
             pass
+
+
+_RETRY_STATUSES = (408, 409, 429)
+_MAX_RETRY_DELAY = 60.0
+
+
+def _retry_delay(resp: httpx.Response, attempt: int) -> float:
+    """Seconds to wait before retry ``attempt + 1``: the server's Retry-After, else exponential with jitter."""
+    header = resp.headers.get("retry-after")
+    if header:
+        try:
+            wait = float(header)
+        except ValueError:
+            try:
+                wait = (parsedate_to_datetime(header) - datetime.now(UTC)).total_seconds()
+            except (TypeError, ValueError, IndexError):
+                wait = None
+        if wait is not None and wait > 0:
+            return min(wait, _MAX_RETRY_DELAY)
+    return min(1.0 * 2**attempt, _MAX_RETRY_DELAY) * (1 + (random.random() - 0.5) * 0.2)
 
 
 def test_connection() -> tuple[bool, str]:
@@ -298,7 +304,7 @@ def score_to_rating(s: dict) -> tuple[str | None, str | None]:
     else:
         return None, f"{kind or 'untyped'} scores are not ratings (only BOOLEAN and CATEGORICAL are)"
     try:
-        return ratings_store.normalize_rating(value), None
+        return review_ratings.normalize_rating(value), None
     except ValueError:
         return None, f"{kind} value {str(value)[:30]!r} is not pass/fail/neutral"
 
@@ -307,48 +313,47 @@ def score_to_rating(s: dict) -> tuple[str | None, str | None]:
 
 
 def import_langfuse(
-    db, actor, workspace_id, since=None, limit=None, score=None, eval_set=None, progress: Progress | None = None
-) -> dict:
+    access: Access,
+    since: str | None = None,
+    limit: int | None = None,
+    score: str | None = None,
+    eval_set: str | None = None,
+    progress: Progress | None = None,
+) -> ImportSummary:
     """Import new traces from the configured Langfuse; summary as files.import_files plus
     ``api`` ("v2" or "v1") and ``ratings``. Raises LangfuseError when the server cannot be used."""
-    with _gc_paused():
-        return _import_langfuse(db, actor, workspace_id, since, limit, score, eval_set, progress)
-
-
-def _import_langfuse(db, actor, workspace_id, since, limit, score, eval_set, progress) -> dict:
-    auth.require(db, actor, workspace_id, "import")
+    access.need("import")
     if score:
-        auth.require(db, actor, workspace_id, "rate")
+        access.need("rate")
     if limit is not None and limit < 1:
         raise ValueError("--limit must be at least 1")
     since_dt = parse_time(since, "since") if since else None
     api = _Api()
-    summary = new_summary()
+    summary = ImportSummary()
     try:
-        cursor = trace_store.get_import_cursor(db, actor, workspace_id, "langfuse", api.host) or {}
+        cursor = import_cursors.get_import_cursor(access, "langfuse", api.host) or {}
         seen_before = set(cursor.get("seen_ids") or [])
         last_ts = parse_time(cursor.get("last_timestamp"), "last_timestamp") if cursor else None
         from_ts = since_dt if since_dt is not None else last_ts
         try:
             fetched = _fetch_v2(api, from_ts, limit, progress)
-            summary["api"] = "v2"
+            summary.api = "v2"
         except _NotFound:
             fetched = _fetch_v1(api, from_ts, limit, progress)
-            summary["api"] = "v1"
+            summary.api = "v1"
 
-        traces, raw_scores = [], []
+        traces: list[Trace] = []
+        raw_scores: list[dict] = []
         for tid, item in fetched.items():
             try:
                 t = langfuse_to_unified(item["trace"], item["observations"], item.get("prepared"))
             except TraceFieldError as exc:
-                summary["failed"] += 1
-                summary["errors"].append(
-                    {"file": f"langfuse:{tid}", "line": None, "field": exc.field, "message": exc.message}
-                )
+                summary.failed += 1
+                summary.error(f"langfuse:{tid}", None, exc.field, exc.message)
                 continue
             ts = parse_time(t["timestamp"], "timestamp")
             if since_dt is None and ts is not None and ts == last_ts and tid in seen_before:
-                summary["skipped"] += 1  # the boundary trace of the last import, already stored
+                summary.skipped += 1  # the boundary trace of the last import, already stored
                 continue
             traces.append(t)
             if item["trace"] is not None:
@@ -363,25 +368,28 @@ def _import_langfuse(db, actor, workspace_id, since, limit, score, eval_set, pro
         def batch_stored(chunk, res):
             nonlocal stored
             stored += len(chunk)
-            summary["imported"] += res["imported"]
-            summary["updated"] += res["updated"]
+            summary.imported += res["imported"]
+            summary.updated += res["updated"]
             ids.update({t["source_id"]: fid for t, fid in zip(chunk, res["ids"], strict=True)})
             if progress:
                 progress(stored, len(traces), f"stored {stored} of {len(traces)} traces")
 
         # batch k+1 is prepared while batch k is written
         trace_store.upsert_batches(
-            db,
-            actor,
-            workspace_id,
+            access,
             (traces[start : start + BATCH] for start in range(0, len(traces), BATCH)),
             done=batch_stored,
         )
 
         if score:
-            if summary["api"] == "v2":
+            if summary.api == "v2":
                 raw_scores = _fetch_scores_v2(api, score, set(ids))
-            _import_scores(db, actor, workspace_id, score, eval_set, raw_scores, ids, summary)
+            rows, reasons = scores_to_ratings(score, raw_scores, ids)
+            summary.ratings.eval_set, summary.ratings.stored = review_ratings.import_ratings(
+                access, eval_set or score, rows
+            )
+            summary.ratings.skipped = sum(reasons.values())
+            summary.ratings.skipped_reasons = dict(reasons)
 
         stamped = [t for t in traces if t["timestamp"]]
         if stamped:
@@ -391,25 +399,24 @@ def _import_langfuse(db, actor, workspace_id, since, limit, score, eval_set, pro
                 seen = {t["source_id"] for t in stamped if t["timestamp"] == newest}
                 if last_ts is not None and newest_dt == last_ts:
                     seen |= seen_before
-                trace_store.set_import_cursor(
-                    db, actor, workspace_id, "langfuse", api.host, {"last_timestamp": newest, "seen_ids": sorted(seen)}
+                import_cursors.set_import_cursor(
+                    access, "langfuse", api.host, {"last_timestamp": newest, "seen_ids": sorted(seen)}
                 )
-        summary["requests"] = api.requests
+        summary.requests = api.requests
     finally:
         api.close()
     if progress:
         progress(
-            summary["imported"] + summary["updated"],
-            summary["imported"] + summary["updated"],
-            f"done: {summary['imported']} new, {summary['updated']} updated",
+            summary.imported + summary.updated,
+            summary.imported + summary.updated,
+            f"done: {summary.imported} new, {summary.updated} updated",
         )
     return summary
 
 
-def _import_scores(db, actor, workspace_id, score, eval_set, raw_scores, ids, summary) -> None:
-    name = eval_set or score
-    es = ratings_store.get_or_create_eval_set(db, actor, workspace_id, name)
-    summary["ratings"]["eval_set"] = es["name"]
+def scores_to_ratings(score: str, raw_scores: list[dict], ids: dict[str, str]) -> tuple[list[dict], Counter[str]]:
+    """The ratings (``[{"trace_id", "value", "note", "rater"}]``, Forge trace ids) carried by Langfuse
+    scores named ``score`` on the imported traces ``ids`` ({Langfuse id: Forge id}), and why others were skipped."""
     reasons: Counter[str] = Counter()
     rows = []
     for s in raw_scores:
@@ -425,7 +432,4 @@ def _import_scores(db, actor, workspace_id, score, eval_set, raw_scores, ids, su
         rows.append(
             {"trace_id": ids[s["traceId"]], "value": value, "note": s.get("comment"), "rater": f"langfuse:{score}"}
         )
-    if rows:
-        summary["ratings"]["stored"] = ratings_store.upsert_ratings(db, actor, workspace_id, es["id"], rows)
-    summary["ratings"]["skipped"] = sum(reasons.values())
-    summary["ratings"]["skipped_reasons"] = dict(reasons)
+    return rows, reasons

@@ -9,19 +9,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from forge.store.types import Trace
+from forge.store.values import is_number
 from forge.traces.model import maybe_json, normalize_step, normalize_trace, trace_from_steps
 
 
 def _num(v):
-    return v if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+    return v if is_number(v) else None
 
 
 def _first_num(*values):
     """The first value that is a number (not a bool), else None."""
-    for v in values:
-        if isinstance(v, (int, float)) and not isinstance(v, bool):
-            return v
-    return None
+    return next((v for v in values if is_number(v)), None)
 
 
 def observation_to_step(o: dict) -> dict:
@@ -87,7 +86,7 @@ def _obs_order(o: dict):
 
 def langfuse_to_unified(
     trace: dict | None, observations: list[dict] | None = None, prepared: dict[int, tuple] | None = None
-) -> dict:
+) -> Trace:
     """A Langfuse trace (v1 Trace/TraceWithFullDetails, or None) and its observations -> unified trace.
 
     With ``trace`` None (v2 observations only) the trace is rebuilt from the
@@ -165,7 +164,7 @@ def is_langfuse_trace(obj: Any) -> bool:
     )
 
 
-def export_to_unified(obj: dict) -> tuple[dict, list[dict]]:
+def export_to_unified(obj: dict) -> tuple[Trace, list[dict]]:
     """A Langfuse JSON object (export or API trace) -> (unified trace, its raw scores)."""
     if isinstance(obj.get("trace"), dict):
         trace, observations = obj["trace"], obj.get("observations")

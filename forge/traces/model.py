@@ -10,17 +10,20 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
-import math
 import re
-from datetime import UTC, datetime
 from typing import Any
+
+from forge.store.types import SOURCES, Step, Trace
+from forge.store.values import INT64, TraceFieldError, iso, iso_time, parse_time
+from forge.store.values import to_number as _number
+
+__all__ = ["SOURCES", "Step", "Trace", "TraceFieldError", "iso", "iso_time", "parse_time"]
 
 try:  # optional speed-up; results are the same as with the standard library
     import orjson as _orjson
 except ImportError:  # pragma: no cover - orjson is in requirements.txt
     _orjson = None
 
-SOURCES = ("langfuse", "file", "playground")
 # Keys whose value is usually the useful text of a dict-shaped input/output.
 _TEXT_KEYS = (
     "content",
@@ -41,15 +44,6 @@ _TEXT_KEYS = (
     "message",
     "contents",
 )
-
-
-class TraceFieldError(ValueError):
-    """A value of the wrong type or shape; ``field`` names it (``tags``, ``steps[2].model``)."""
-
-    def __init__(self, field: str, message: str):
-        self.field = field
-        self.message = message
-        super().__init__(f"{field}: {message}")
 
 
 # ---------------------------------------------------------------- values
@@ -251,116 +245,6 @@ def to_text(value: Any, answer: bool = False) -> str:
     return str(value)
 
 
-# The common wire form, already UTC: "2024-05-01T12:00:00.123Z" (fraction optional).
-_UTC_Z = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{3}(?:[0-9]{3})?)?Z")
-# The canonical form ``iso`` writes; such a string is its own canonical form once it is a valid date.
-_CANONICAL = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z")
-_fromiso = datetime.fromisoformat
-
-
-_EPOCH_STR = re.compile(r"[0-9]{9,19}(?:\.[0-9]+)?")
-
-
-def _epoch(value: float, field: str) -> datetime:
-    """Epoch seconds, milliseconds, microseconds or nanoseconds (told apart by size) -> aware UTC."""
-    try:
-        size = abs(value)
-        scaled = value / 1e9 if size > 1e17 else value / 1e6 if size > 1e14 else value / 1e3 if size > 1e11 else value
-        return datetime.fromtimestamp(scaled, UTC)
-    except (OverflowError, OSError, ValueError):
-        raise TraceFieldError(field, f"not a valid epoch time: {str(value)[:40]}") from None
-
-
-def _other_time(value: str) -> datetime | None:
-    """'2024-05-01 12:00:00 UTC' or an RFC 2822 date ('Wed, 01 May 2024 12:00:00 GMT'); None otherwise."""
-    s = value.strip()
-    if s[-4:].upper() in (" UTC", " GMT"):
-        try:
-            return datetime.fromisoformat(s[:-4].strip().replace(" ", "T", 1) + "+00:00")
-        except ValueError:
-            pass
-    try:
-        from email.utils import parsedate_to_datetime
-
-        return parsedate_to_datetime(s)
-    except (TypeError, ValueError, IndexError):
-        return None
-
-
-def parse_time(value: Any, field: str) -> datetime | None:
-    """ISO-8601 (any zone) or epoch seconds/ms -> naive UTC datetime."""
-    if type(value) is str and _UTC_Z.fullmatch(value):  # fast path, same result as below
-        try:
-            return _fromiso(value[:-1])
-        except ValueError:
-            raise TraceFieldError(field, f"not an ISO-8601 time: {value[:40]!r}") from None
-    if value in (None, ""):
-        return None
-    if isinstance(value, datetime):
-        dt = value
-    elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        dt = _epoch(value, field)
-    elif isinstance(value, str) and _EPOCH_STR.fullmatch(value.strip()):  # CSV cells: "1714564800"
-        dt = _epoch(float(value), field)
-    elif isinstance(value, str):
-        s = value.strip().replace("Z", "+00:00").replace("z", "+00:00")
-        if " " in s and "T" not in s:
-            s = s.replace(" ", "T", 1)
-        try:
-            dt = datetime.fromisoformat(s)
-        except ValueError:
-            dt = _other_time(value)
-            if dt is None:
-                raise TraceFieldError(field, f"not an ISO-8601 time: {value[:40]!r}") from None
-    else:
-        raise TraceFieldError(field, f"expected an ISO-8601 time, got {type(value).__name__}")
-    if dt.tzinfo is not None:
-        dt = dt.astimezone(UTC).replace(tzinfo=None)
-    return dt
-
-
-def iso(dt: datetime | None) -> str | None:
-    return dt.isoformat(timespec="milliseconds") + "Z" if dt else None
-
-
-def iso_time(value: Any, field: str) -> str | None:
-    """``iso(parse_time(value, field))`` without the round trip when ``value`` is already canonical."""
-    if type(value) is str and len(value) == 24 and _CANONICAL.fullmatch(value):
-        try:
-            _fromiso(value[:-1])  # still refuse "2024-13-45T…"
-        except ValueError:
-            raise TraceFieldError(field, f"not an ISO-8601 time: {value[:40]!r}") from None
-        return value
-    return iso(parse_time(value, field))
-
-
-_INT64 = 2**63 - 1
-
-
-def _number(value: Any, field: str, integer: bool = False):
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool):
-        raise TraceFieldError(field, "expected a number, got a boolean")
-    if isinstance(value, str):
-        try:
-            value = float(value)
-        except ValueError:
-            raise TraceFieldError(field, f"expected a number, got {value[:30]!r}") from None
-    if not isinstance(value, (int, float)):
-        raise TraceFieldError(field, f"expected a number, got {type(value).__name__}")
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if integer:
-        if not -_INT64 <= value <= _INT64:  # the token columns are 64-bit
-            raise TraceFieldError(field, f"number too large: {str(value)[:40]}")
-        return int(value)
-    try:
-        return float(value)
-    except OverflowError:
-        raise TraceFieldError(field, f"number too large: {str(value)[:40]}") from None
-
-
 def _opt_str(value: Any, field: str) -> str | None:
     if value is None:
         return None
@@ -427,7 +311,7 @@ def _usage(raw: dict) -> dict | None:
     return {k: v for k, v in found.items() if v is not None} or None
 
 
-def normalize_step(raw: Any, index: int) -> dict:
+def normalize_step(raw: Any, index: int) -> Step:
     field = f"steps[{index}]"
     if not isinstance(raw, dict):
         raise TraceFieldError(field, f"expected an object, got {type(raw).__name__}")
@@ -461,13 +345,13 @@ def normalize_step(raw: Any, index: int) -> dict:
             v = get("input_tokens")
     in_tok = (
         v
-        if v is None or (type(v) is int and -_INT64 <= v <= _INT64)
+        if v is None or (type(v) is int and -INT64 <= v <= INT64)
         else _number(v, f"{field}.input_tokens", integer=True)
     )
     v = get("output_tokens")
     out_tok = (
         v
-        if v is None or (type(v) is int and -_INT64 <= v <= _INT64)
+        if v is None or (type(v) is int and -INT64 <= v <= INT64)
         else _number(v, f"{field}.output_tokens", integer=True)
     )
     v = get("cost_usd")
@@ -498,7 +382,7 @@ def _root_step(steps: list[dict]) -> dict | None:
     return steps[0] if steps else None  # parent ids in a cycle: the first step stands in for the root
 
 
-def normalize_trace(raw: Any, source: str = "file", require_output: bool = False) -> dict:
+def normalize_trace(raw: Any, source: str = "file", require_output: bool = False) -> Trace:
     """The unified trace for ``raw``; TraceFieldError names the offending field.
 
     ``require_output``: a trace without an ``output`` key (and no steps to take it
@@ -515,7 +399,7 @@ def normalize_trace(raw: Any, source: str = "file", require_output: bool = False
     return trace_from_steps(raw, steps, source, require_output)
 
 
-def trace_from_steps(raw: dict, steps: list[dict], source: str = "file", require_output: bool = False) -> dict:
+def trace_from_steps(raw: dict, steps: list[Step], source: str = "file", require_output: bool = False) -> Trace:
     """The rest of ``normalize_trace`` once ``steps`` are ``normalize_step`` of ``raw["steps"]``
     (lets an importer normalise steps early, e.g. while it downloads the next page)."""
     if require_output and "output" not in raw and "output_text" not in raw and not steps:
@@ -585,18 +469,3 @@ def trace_from_steps(raw: dict, steps: list[dict], source: str = "file", require
         "source": src,
         "source_id": source_id,
     }
-
-
-def step_models(trace: dict) -> list[str]:
-    """Distinct step models, in first-seen order."""
-    seen: dict[str, None] = {}
-    for s in trace.get("steps") or []:
-        if s.get("model"):
-            seen.setdefault(s["model"], None)
-    return list(seen)
-
-
-def token_totals(trace: dict) -> tuple[int | None, int | None]:
-    ins = [s["input_tokens"] for s in trace.get("steps") or [] if s.get("input_tokens") is not None]
-    outs = [s["output_tokens"] for s in trace.get("steps") or [] if s.get("output_tokens") is not None]
-    return (sum(ins) if ins else None, sum(outs) if outs else None)

@@ -1,6 +1,6 @@
 """Per-run state every page needs: the database, the logged-in user, the workspace.
 
-Pages start with ``db, user, ws = guard("rate")``: it stops the page with a clear
+Pages start with ``access = guard("rate")`` (db, user, workspace, role): it stops the page with a clear
 message when nobody is logged in, when the user belongs to no workspace, or when
 the user's role cannot do ``action`` (read, rate, import, run, edit).
 
@@ -72,8 +72,8 @@ _ACTION_WORDS = {
 }
 
 
-def guard(action: str = "read") -> tuple[Database, auth.User, auth.Workspace]:
-    """(db, user, workspace) for the top of a page, or a message and ``st.stop()``."""
+def guard(action: str = "read") -> auth.Access:
+    """The page's one permission check: an ``Access`` (db, user, workspace, role), or a message and ``st.stop()``."""
     db = get_db()
     user = current_user(db)
     if user is None:
@@ -84,7 +84,7 @@ def guard(action: str = "read") -> tuple[Database, auth.User, auth.Workspace]:
         st.info("You are not a member of any workspace yet: ask an admin to add you to a workspace.")
         st.stop()
     try:
-        auth.require(db, user, ws.id, action)
+        return auth.access(db, user, ws.id, action)
     except auth.PermissionDenied:
         what = _ACTION_WORDS.get(action, action)
         st.warning(
@@ -92,4 +92,4 @@ def guard(action: str = "read") -> tuple[Database, auth.User, auth.Workspace]:
             "Ask an admin if you need more access."
         )
         st.stop()
-    return db, user, ws
+        raise  # st.stop() ends the script run; never reached
