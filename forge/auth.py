@@ -20,7 +20,17 @@ from forge.store import workspaces as ws_store
 from forge.store.access import Access, AuthError, PermissionDenied, User, Workspace
 from forge.store.grant import grant
 
-__all__ = ["Access", "AuthError", "LockedOut", "PermissionDenied", "User", "Workspace", "access", "require", "resolve_access"]
+__all__ = [
+    "Access",
+    "AuthError",
+    "LockedOut",
+    "PermissionDenied",
+    "User",
+    "Workspace",
+    "access",
+    "require",
+    "resolve_access",
+]
 
 ROLES = ("admin", "analyst", "viewer")
 DEFAULT_WORKSPACE = "default"

@@ -16,9 +16,7 @@ DEMO_CRITERION = (
 )
 
 
-def load_demo(
-    db: Database, actor: auth.User, workspace_id: str, progress: Progress | None = None
-) -> ImportSummary:
+def load_demo(db: Database, actor: auth.User, workspace_id: str, progress: Progress | None = None) -> ImportSummary:
     """Import the demo traces and their ratings into ``workspace_id``; the import summary."""
     access = auth.access(db, actor, workspace_id, "import")
     from forge.traces.files import import_files

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import logging
 
+from forge import auth
 from forge.llm.playground import run_prompt
 from forge.llm.prompts import PromptSpec
 from forge.llm.retry import RetryPolicy
@@ -32,9 +33,7 @@ def test_model_runs_store_no_key(db, admin, default_ws, tmp_path, monkeypatch, c
         monkeypatch.setenv("ANTHROPIC_BASE_URL", an.base_url)
         spec = PromptSpec("Say hi to {{who}}", {"who": "Sam"}, [], None, None, 64, True)
         out = run_prompt(
-            db,
-            admin,
-            default_ws.id,
+            auth.access(db, admin, default_ws.id),
             ["openai/gpt-4o-mini", "anthropic/claude-haiku-4-5"],
             spec,
             policy=RetryPolicy(timeout=5, max_retries=0),
@@ -43,7 +42,10 @@ def test_model_runs_store_no_key(db, admin, default_ws, tmp_path, monkeypatch, c
         # A rejected key must not echo the key into the stored error either.
         monkeypatch.setenv("OPENAI_API_KEY", OPENAI_KEY + "-wrong")
         bad = run_prompt(
-            db, admin, default_ws.id, ["openai/gpt-4o-mini"], spec, policy=RetryPolicy(timeout=5, max_retries=0)
+            auth.access(db, admin, default_ws.id),
+            ["openai/gpt-4o-mini"],
+            spec,
+            policy=RetryPolicy(timeout=5, max_retries=0),
         )
         assert bad.results[0].error
     blob = _database_bytes(db, tmp_path / "forge.duckdb")
@@ -61,7 +63,7 @@ def test_langfuse_import_stores_no_key(db, admin, default_ws, tmp_path, monkeypa
         for k, v in stub.env().items():
             monkeypatch.setenv(k, v)
         secret = stub.env()["LANGFUSE_SECRET_KEY"]
-        summary = langfuse.import_langfuse(db, admin, default_ws.id)
+        summary = langfuse.import_langfuse(auth.access(db, admin, default_ws.id))
         assert summary["imported"] == 19
         status = langfuse.connection_status()
     blob = _database_bytes(db, tmp_path / "forge.duckdb")

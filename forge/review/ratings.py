@@ -56,8 +56,6 @@ def normalize_rating(value: Any) -> str:
     raise ValueError(f"rating must be pass/fail/neutral, up/down, 1/0 or true/false; got {str(value)[:40]!r}")
 
 
-
-
 def get_or_create_eval_set(access: Access, name: str, criterion: str = "") -> dict:
     """The eval set called ``name`` in the workspace, created when missing (needs ``rate``)."""
     access.need("rate")

@@ -132,8 +132,6 @@ def to_number(value: Any, field: str, integer: bool = False) -> int | float | No
         raise TraceFieldError(field, f"number too large: {str(value)[:40]}") from None
 
 
-
-
 def is_number(value: Any) -> bool:
     """True for an int or float that is not a bool (no text conversion)."""
     return isinstance(value, (int, float)) and not isinstance(value, bool)

@@ -76,9 +76,7 @@ class _Api:
             raise LangfuseError("Langfuse is not configured: set " + ", ".join(status["missing"]))
         host, pk, sk = _settings()
         self.host = host
-        self._http = httpx.Client(
-            base_url=host + "/", auth=(pk, sk), headers={"X-Langfuse-Public-Key": pk}, timeout=60
-        )
+        self._http = httpx.Client(base_url=host + "/", auth=(pk, sk), headers={"X-Langfuse-Public-Key": pk}, timeout=60)
         self.requests = 0
 
     def _send(self, path: str, params: dict | None) -> httpx.Response:

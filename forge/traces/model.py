@@ -10,7 +10,6 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
-import re
 from typing import Any
 
 from forge.store.types import SOURCES, Step, Trace

@@ -9,6 +9,7 @@ import sys
 
 import pytest
 
+from forge import auth
 from forge.cli import main
 from forge.store import runs
 from tests.conftest import PASSWORD, ROOT
@@ -71,7 +72,7 @@ def test_json_one_object_per_model_and_runs_kept(db, logged_in, default_ws, stub
     assert sent["messages"][0] == {"role": "system", "content": "Answer briefly"}
     user_text = sent["messages"][1]["content"]
     assert "The meeting is on Friday." in user_text and user_text.endswith("When is the meeting?")
-    stored = runs.list_runs(db, logged_in, default_ws.id)
+    stored = runs.list_runs(auth.access(db, logged_in, default_ws.id))
     assert sorted(r["model"] for r in stored) == ["offline/echo", "openai/gpt-4o", "openai/gpt-4o-mini"]
     assert all(r["trace_id"] for r in stored)
 
@@ -99,7 +100,7 @@ def test_bad_input_exits_2_with_one_line(db, logged_in, argv, message, capsys):
     assert main(["run", *argv]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("forge: ") and message in err and "\n" not in err
-    assert runs.list_runs(db, logged_in, runs_ws(db, logged_in)) == []
+    assert runs.list_runs(auth.access(db, logged_in, runs_ws(db, logged_in))) == []
 
 
 def runs_ws(db, actor):

@@ -34,7 +34,7 @@ def test_load_demo_data_fills_the_workspace_and_counts_update(db, app_as, admin,
     assert any("Demo data loaded: 72 new" in s.value for s in at.success)
     sets = at.dataframe[0].value
     assert list(sets["eval set"]) == [demo.DEMO_EVAL_SET] and list(sets["ratings"]) == [36]
-    summary = workspace_summary(db, admin, default_ws.id)
+    summary = workspace_summary(auth.access(db, admin, default_ws.id))
     assert summary.traces == int(figures["Traces"])
     assert summary.rated_traces * 2 in range(summary.traces - 6, summary.traces + 7)  # about half
     # Loading again updates the same traces, never duplicates them.

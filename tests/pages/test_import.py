@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from forge import jobs
+from forge import auth, jobs
 from forge.store.traces import count_traces
 
 GOOD = [{"id": f"q{i}", "input": f"question {i}", "output": f"answer {i}"} for i in range(4)]
@@ -31,7 +31,7 @@ def test_file_import_shows_summary_and_the_bad_line(db, admin, default_ws, app_a
     _wait_for_jobs(db, admin, default_ws)
     at.run()
     assert not at.exception
-    assert count_traces(db, admin, default_ws.id) == 4
+    assert count_traces(auth.access(db, admin, default_ws.id)) == 4
     assert _metric(at, "Imported") == "4" and _metric(at, "Failed") == "1"
     errors = at.dataframe[0].value
     assert list(errors["line"]) == [5] and "chats.jsonl" in errors["file"].iloc[0]
@@ -43,7 +43,7 @@ def test_file_import_shows_summary_and_the_bad_line(db, admin, default_ws, app_a
     at.button(key="import_start").click().run()
     _wait_for_jobs(db, admin, default_ws)
     at.run()
-    assert count_traces(db, admin, default_ws.id) == 4
+    assert count_traces(auth.access(db, admin, default_ws.id)) == 4
     newest = jobs.recent(db, admin, default_ws.id)[0]
     assert newest.result["imported"] == 0 and newest.result["updated"] + newest.result["skipped"] == 4
 
@@ -103,7 +103,7 @@ def test_langfuse_import_runs_as_a_job_against_a_real_http_stub(
         at.run()
     job = jobs.recent(db, admin, default_ws.id)[0]
     assert job.kind == "import-langfuse" and job.status == "done", job.error
-    assert count_traces(db, admin, default_ws.id) == 19
+    assert count_traces(auth.access(db, admin, default_ws.id)) == 19
     assert _metric(at, "Imported") == "19"
 
 

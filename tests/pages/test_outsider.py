@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from forge import demo
+from forge import auth, demo
 from tests.pages.conftest import ROOT
 
 # Strings only the demo data holds (the home page names the demo eval set itself).
@@ -64,15 +64,13 @@ def test_a_foreign_workspace_id_in_session_state_shows_nothing_of_it(db, app_as,
     from forge.ui import keys
 
     demo.load_demo(db, admin, default_ws.id)
-    foreign_run = runs.list_runs(db, admin, default_ws.id)  # demo has no runs: make one
+    foreign_run = runs.list_runs(auth.access(db, admin, default_ws.id))  # demo has no runs: make one
     from forge.llm.playground import run_prompt
     from forge.llm.prompts import PromptSpec
     from forge.llm.retry import RetryPolicy
 
     out = run_prompt(
-        db,
-        admin,
-        default_ws.id,
+        auth.access(db, admin, default_ws.id),
         ["offline/echo"],
         PromptSpec(template="Ridgeline secret"),
         policy=RetryPolicy(timeout=2, max_retries=0),
@@ -103,9 +101,7 @@ def test_trace_data_cannot_inject_links_or_images_into_the_page(db, app_as, admi
     from forge.store.traces import upsert_traces
 
     upsert_traces(
-        db,
-        admin,
-        default_ws.id,
+        auth.access(db, admin, default_ws.id),
         [
             {
                 "source": "file",

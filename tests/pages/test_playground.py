@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from forge import auth
 from forge.store import runs
 
 PAGE = "pages/playground.py"
@@ -46,7 +47,7 @@ def test_run_offline_and_stub_models_side_by_side(app_as, db, admin, default_ws,
     sent = stub.requests_for("gpt-4o-mini")[0]["body"]["messages"][-1]["content"]
     assert "Tides follow the moon." in sent and sent.endswith("Explain tides simply")
 
-    stored = runs.list_runs(db, admin, default_ws.id)
+    stored = runs.list_runs(auth.access(db, admin, default_ws.id))
     assert sorted(r["model"] for r in stored) == ["nosuch/model", "offline/echo", "openai/gpt-4o-mini"]
 
 

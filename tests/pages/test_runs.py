@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from forge import auth
 from forge.llm.playground import run_prompt
 from forge.llm.prompts import PromptSpec
 from forge.store import runs
@@ -10,8 +11,10 @@ PAGE = "pages/runs.py"
 
 
 def _seed(db, admin, ws):
-    run_prompt(db, admin, ws.id, ["offline/echo", "nosuch/model"], PromptSpec("Describe {{x}}", {"x": "rain"}))
-    run_prompt(db, admin, ws.id, ["offline/slow"], PromptSpec("Write a haiku", system="Be poetic"))
+    run_prompt(
+        auth.access(db, admin, ws.id), ["offline/echo", "nosuch/model"], PromptSpec("Describe {{x}}", {"x": "rain"})
+    )
+    run_prompt(auth.access(db, admin, ws.id), ["offline/slow"], PromptSpec("Write a haiku", system="Be poetic"))
 
 
 def test_list_filter_compare_rerun(app_as, db, admin, default_ws):
@@ -31,7 +34,7 @@ def test_list_filter_compare_rerun(app_as, db, admin, default_ws):
     at.text_input(key="runs_text").input("")
     at.run()
 
-    ids = {r["model"]: r["id"] for r in runs.list_runs(db, admin, default_ws.id)}
+    ids = {r["model"]: r["id"] for r in runs.list_runs(auth.access(db, admin, default_ws.id))}
     at.selectbox(key="runs_a").set_value(ids["offline/echo"])
     at.selectbox(key="runs_b").set_value(ids["offline/slow"])
     at.run()
@@ -44,7 +47,7 @@ def test_list_filter_compare_rerun(app_as, db, admin, default_ws):
     at.button(key="runs_rerun").click()
     at.run()
     assert not at.exception
-    echo_runs = runs.list_runs(db, admin, default_ws.id, model="offline/echo")
+    echo_runs = runs.list_runs(auth.access(db, admin, default_ws.id), model="offline/echo")
     assert len(echo_runs) == 2 and echo_runs[0]["batch_id"] != echo_runs[1]["batch_id"]
     assert len(at.dataframe[0].value) == 4
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from forge import auth
 from forge.store.traces import upsert_traces
 
 
@@ -55,7 +56,7 @@ def test_empty_workspace_says_where_to_get_traces(app_as):
 
 
 def test_text_filter_changes_the_count_and_a_trace_opens_with_its_steps(db, admin, default_ws, app_as):
-    upsert_traces(db, admin, default_ws.id, _traces())
+    upsert_traces(auth.access(db, admin, default_ws.id), _traces())
     at = app_as("admin", page="pages/traces.py")
     assert not at.exception
     assert _metric(at, "Matching traces") == "30"
@@ -85,7 +86,7 @@ def test_text_filter_changes_the_count_and_a_trace_opens_with_its_steps(db, admi
 
 
 def test_paging_moves_through_the_results(db, admin, default_ws, app_as):
-    upsert_traces(db, admin, default_ws.id, _traces(60))
+    upsert_traces(auth.access(db, admin, default_ws.id), _traces(60))
     at = app_as("admin", page="pages/traces.py")
     assert _metric(at, "Page") == "1 / 2"
     at.button(key="traces_next").click().run()

@@ -2,6 +2,7 @@
 
 import pytest
 
+from forge import auth
 from forge.review import ratings
 from forge.store import traces as store
 from forge.traces.model import normalize_trace
@@ -34,12 +35,19 @@ def test_unknown_rating_is_refused():
 
 
 def test_upsert_ratings_replaces_same_rater(db, admin, analyst, default_ws):
-    (tid,) = store.upsert_traces(db, admin, default_ws.id, [normalize_trace({"id": "x", "output": ""})])["ids"]
-    es = ratings.get_or_create_eval_set(db, analyst, default_ws.id, "Grounded")
-    assert ratings.get_or_create_eval_set(db, admin, default_ws.id, "Grounded")["id"] == es["id"]
-    ratings.upsert_ratings(db, analyst, default_ws.id, es["id"], [{"trace_id": tid, "value": "up"}])
-    ratings.upsert_ratings(db, analyst, default_ws.id, es["id"], [{"trace_id": tid, "value": "down", "note": "n"}])
-    ratings.upsert_ratings(db, admin, default_ws.id, es["id"], [{"trace_id": tid, "value": "neutral"}])
-    got = {r["rater"]: r["value"] for r in ratings.ratings_for_trace(db, admin, default_ws.id, tid)}
+    (tid,) = store.upsert_traces(auth.access(db, admin, default_ws.id), [normalize_trace({"id": "x", "output": ""})])[
+        "ids"
+    ]
+    es = ratings.get_or_create_eval_set(auth.access(db, analyst, default_ws.id), "Grounded")
+    assert ratings.get_or_create_eval_set(auth.access(db, admin, default_ws.id), "Grounded")["id"] == es["id"]
+    ratings.upsert_ratings(auth.access(db, analyst, default_ws.id), es["id"], [{"trace_id": tid, "value": "up"}])
+    ratings.upsert_ratings(
+        auth.access(db, analyst, default_ws.id), es["id"], [{"trace_id": tid, "value": "down", "note": "n"}]
+    )
+    ratings.upsert_ratings(auth.access(db, admin, default_ws.id), es["id"], [{"trace_id": tid, "value": "neutral"}])
+    got = {r["rater"]: r["value"] for r in ratings.ratings_for_trace(auth.access(db, admin, default_ws.id), tid)}
     assert got == {"ana": "fail", "admin": "neutral"}
-    assert ratings.upsert_ratings(db, admin, default_ws.id, es["id"], [{"trace_id": "other-ws", "value": 1}]) == 0
+    assert (
+        ratings.upsert_ratings(auth.access(db, admin, default_ws.id), es["id"], [{"trace_id": "other-ws", "value": 1}])
+        == 0
+    )

@@ -29,9 +29,9 @@ def _spec(**kw):
 
 
 def test_every_field_is_kept(db, admin, default_ws):
-    out = run_prompt(db, admin, default_ws.id, ["offline/echo", "nosuch/x"], _spec(), policy=FAST)
+    out = run_prompt(auth.access(db, admin, default_ws.id), ["offline/echo", "nosuch/x"], _spec(), policy=FAST)
     assert len(out.run_ids) == 2
-    ok, bad = runs.get_runs(db, admin, default_ws.id, out.run_ids)
+    ok, bad = runs.get_runs(auth.access(db, admin, default_ws.id), out.run_ids)
     assert ok["model"] == "offline/echo" and ok["provider"] == "offline"
     assert ok["prompt_template"] == "Summarise {{topic}} for {{who}}"
     assert ok["prompt"].endswith("Summarise tea for kids") and "Tea is a drink." in ok["prompt"]
@@ -46,66 +46,72 @@ def test_every_field_is_kept(db, admin, default_ws):
 
 
 def test_runs_are_recorded_as_playground_traces(db, admin, default_ws):
-    out = run_prompt(db, admin, default_ws.id, ["offline/echo", "nosuch/x"], _spec(), policy=FAST)
-    stored = runs.get_runs(db, admin, default_ws.id, out.run_ids)
+    out = run_prompt(auth.access(db, admin, default_ws.id), ["offline/echo", "nosuch/x"], _spec(), policy=FAST)
+    stored = runs.get_runs(auth.access(db, admin, default_ws.id), out.run_ids)
     for run in stored:
         assert run["trace_id"], "each run points at its trace"
-        trace = traces.get_trace(db, admin, default_ws.id, run["trace_id"])
+        trace = traces.get_trace(auth.access(db, admin, default_ws.id), run["trace_id"])
         assert trace["source"] == "playground" and trace["source_id"] == run["id"]
         assert "Summarise tea for kids" in trace["input_text"]
-    ok_trace = traces.get_trace(db, admin, default_ws.id, stored[0]["trace_id"])
+    ok_trace = traces.get_trace(auth.access(db, admin, default_ws.id), stored[0]["trace_id"])
     assert ok_trace["output_text"] == stored[0]["output"]
     assert ok_trace["steps"][0]["model"] == "offline/echo"
-    err_trace = traces.get_trace(db, admin, default_ws.id, stored[1]["trace_id"])
+    err_trace = traces.get_trace(auth.access(db, admin, default_ws.id), stored[1]["trace_id"])
     assert "Unknown provider" in err_trace["output_text"]
 
 
 def test_list_and_filter(db, admin, default_ws):
-    run_prompt(db, admin, default_ws.id, ["offline/echo"], _spec(), policy=FAST)
+    run_prompt(auth.access(db, admin, default_ws.id), ["offline/echo"], _spec(), policy=FAST)
     run_prompt(
-        db,
-        admin,
-        default_ws.id,
+        auth.access(db, admin, default_ws.id),
         ["offline/slow", "nosuch/x"],
         _spec(template="Write a haiku about {{topic}}", variables={"topic": "rain"}),
         policy=FAST,
     )
     ws = default_ws.id
-    assert len(runs.list_runs(db, admin, ws)) == 3
-    assert [r["model"] for r in runs.list_runs(db, admin, ws, model="offline/echo")] == ["offline/echo"]
-    assert {r["model"] for r in runs.list_runs(db, admin, ws, text="haiku")} == {"offline/slow", "nosuch/x"}
-    assert [r["model"] for r in runs.list_runs(db, admin, ws, errors_only=True)] == ["nosuch/x"]
+    assert len(runs.list_runs(auth.access(db, admin, ws))) == 3
+    assert [r["model"] for r in runs.list_runs(auth.access(db, admin, ws), model="offline/echo")] == ["offline/echo"]
+    assert {r["model"] for r in runs.list_runs(auth.access(db, admin, ws), text="haiku")} == {
+        "offline/slow",
+        "nosuch/x",
+    }
+    assert [r["model"] for r in runs.list_runs(auth.access(db, admin, ws), errors_only=True)] == ["nosuch/x"]
     today = date.today()
-    assert len(runs.list_runs(db, admin, ws, since=today - timedelta(days=1), until=today + timedelta(days=1))) == 3
-    assert runs.list_runs(db, admin, ws, since=today + timedelta(days=2)) == []
-    assert runs.list_runs(db, admin, ws)[0]["user"] == "admin"
-    assert runs.run_models(db, admin, ws) == ["nosuch/x", "offline/echo", "offline/slow"]
+    assert (
+        len(
+            runs.list_runs(auth.access(db, admin, ws), since=today - timedelta(days=1), until=today + timedelta(days=1))
+        )
+        == 3
+    )
+    assert runs.list_runs(auth.access(db, admin, ws), since=today + timedelta(days=2)) == []
+    assert runs.list_runs(auth.access(db, admin, ws))[0]["user"] == "admin"
+    assert runs.run_models(auth.access(db, admin, ws)) == ["nosuch/x", "offline/echo", "offline/slow"]
 
 
 def test_rerun_makes_a_new_batch_with_the_same_prompt(db, admin, default_ws):
-    first = run_prompt(db, admin, default_ws.id, ["offline/echo"], _spec(), policy=FAST)
-    again = rerun(db, admin, default_ws.id, first.run_ids[0], policy=FAST)
+    first = run_prompt(auth.access(db, admin, default_ws.id), ["offline/echo"], _spec(), policy=FAST)
+    again = rerun(auth.access(db, admin, default_ws.id), first.run_ids[0], policy=FAST)
     assert again.batch_id != first.batch_id
-    a, b = runs.get_runs(db, admin, default_ws.id, [first.run_ids[0], again.run_ids[0]])
+    a, b = runs.get_runs(auth.access(db, admin, default_ws.id), [first.run_ids[0], again.run_ids[0]])
     for key in ("prompt", "prompt_template", "variables", "context", "params", "system_prompt", "output"):
         assert a[key] == b[key], key
-    other = rerun(db, admin, default_ws.id, first.run_ids[0], models=["offline/slow"], policy=FAST)
-    assert runs.get_run(db, admin, default_ws.id, other.run_ids[0])["model"] == "offline/slow"
+    other = rerun(auth.access(db, admin, default_ws.id), first.run_ids[0], models=["offline/slow"], policy=FAST)
+    assert runs.get_run(auth.access(db, admin, default_ws.id), other.run_ids[0])["model"] == "offline/slow"
     with pytest.raises(LookupError):
-        rerun(db, admin, default_ws.id, "no-such-run")
+        rerun(auth.access(db, admin, default_ws.id), "no-such-run")
 
 
 def test_workspace_isolation_and_roles(db, admin, default_ws, outsider, analyst):
-    out = run_prompt(db, admin, default_ws.id, ["offline/echo"], _spec(), policy=FAST)
+    out = run_prompt(auth.access(db, admin, default_ws.id), ["offline/echo"], _spec(), policy=FAST)
     with pytest.raises(auth.PermissionDenied):
-        runs.list_runs(db, outsider, default_ws.id)
+        runs.list_runs(auth.access(db, outsider, default_ws.id))
     with pytest.raises(auth.PermissionDenied):
-        runs.get_run(db, outsider, default_ws.id, out.run_ids[0])
+        runs.get_run(auth.access(db, outsider, default_ws.id), out.run_ids[0])
     otto_ws = auth.resolve_workspace(db, outsider, "otto-space")
-    assert runs.get_run(db, outsider, otto_ws.id, out.run_ids[0]) is None  # not across workspaces
+    assert runs.get_run(auth.access(db, outsider, otto_ws.id), out.run_ids[0]) is None  # not across workspaces
     viewer = auth.create_user(db, admin, "vic", "correct horse battery staple", "viewer")
     auth.add_member(db, admin, default_ws.id, "vic")
-    assert len(runs.list_runs(db, viewer, default_ws.id)) == 1  # viewers may read
+    assert len(runs.list_runs(auth.access(db, viewer, default_ws.id))) == 1  # viewers may read
     with pytest.raises(auth.PermissionDenied):
-        run_prompt(db, viewer, default_ws.id, ["offline/echo"], _spec(), policy=FAST)
-    assert run_prompt(db, analyst, default_ws.id, ["offline/echo"], _spec(), policy=FAST).run_ids
+        run_prompt(auth.access(db, viewer, default_ws.id), ["offline/echo"], _spec(), policy=FAST)
+    assert run_prompt(auth.access(db, analyst, default_ws.id), ["offline/echo"], _spec(), policy=FAST).run_ids

@@ -10,7 +10,7 @@ from forge.store.summary import ENOUGH_RATINGS, workspace_summary
 
 
 def test_empty_workspace_says_bring_in_traces(db, admin, default_ws):
-    s = workspace_summary(db, admin, default_ws.id)
+    s = workspace_summary(auth.access(db, admin, default_ws.id))
     assert (s.traces, s.eval_sets, s.ratings_total, s.evals, s.runs) == (0, 0, 0, 0, 0)
     assert s.next_step.title == "Bring in some traces"
     assert s.next_step.page == "pages/import.py"
@@ -18,7 +18,7 @@ def test_empty_workspace_says_bring_in_traces(db, admin, default_ws):
 
 def test_demo_data_counts_and_next_step(db, admin, default_ws):
     demo.load_demo(db, admin, default_ws.id)
-    s = workspace_summary(db, admin, default_ws.id)
+    s = workspace_summary(auth.access(db, admin, default_ws.id))
     assert s.traces == 72 and s.eval_sets == 1
     assert s.ratings["pass"] + s.ratings["fail"] == 36 == s.rated_traces
     assert s.next_step.title == "Create evals"
@@ -26,11 +26,13 @@ def test_demo_data_counts_and_next_step(db, admin, default_ws):
 
 def test_few_ratings_ask_for_more_rating(db, admin, default_ws):
     demo.load_demo(db, admin, default_ws.id)
-    es = ratings.get_or_create_eval_set(db, admin, default_ws.id, "Polite tone")
+    es = ratings.get_or_create_eval_set(auth.access(db, admin, default_ws.id), "Polite tone")
     db.execute("DELETE FROM ratings WHERE workspace_id = ?", [default_ws.id])
     trace_ids = [r[0] for r in db.fetchall("SELECT id FROM traces ORDER BY id LIMIT 5")]
-    ratings.upsert_ratings(db, admin, default_ws.id, es["id"], [{"trace_id": t, "value": "pass"} for t in trace_ids])
-    s = workspace_summary(db, admin, default_ws.id)
+    ratings.upsert_ratings(
+        auth.access(db, admin, default_ws.id), es["id"], [{"trace_id": t, "value": "pass"} for t in trace_ids]
+    )
+    s = workspace_summary(auth.access(db, admin, default_ws.id))
     assert s.ratings == {"pass": 5, "fail": 0, "neutral": 0}
     assert s.next_step.title == "Rate more traces"
     assert f"at least {ENOUGH_RATINGS}" in s.next_step.detail
@@ -39,9 +41,9 @@ def test_few_ratings_ask_for_more_rating(db, admin, default_ws):
 def test_outsider_gets_no_summary_of_another_workspace(db, admin, default_ws, outsider):
     demo.load_demo(db, admin, default_ws.id)
     with pytest.raises(auth.PermissionDenied):
-        workspace_summary(db, outsider, default_ws.id)
+        workspace_summary(auth.access(db, outsider, default_ws.id))
     own = auth.workspaces_for(db, outsider)[0]
-    assert workspace_summary(db, outsider, own.id).traces == 0
+    assert workspace_summary(auth.access(db, outsider, own.id)).traces == 0
 
 
 def test_viewer_may_read_the_summary_but_not_load_demo_data(db, admin, default_ws):
@@ -49,4 +51,4 @@ def test_viewer_may_read_the_summary_but_not_load_demo_data(db, admin, default_w
     auth.add_member(db, admin, default_ws.id, "vic")
     with pytest.raises(auth.PermissionDenied):
         demo.load_demo(db, viewer, default_ws.id)
-    assert workspace_summary(db, viewer, default_ws.id).traces == 0
+    assert workspace_summary(auth.access(db, viewer, default_ws.id)).traces == 0

@@ -19,20 +19,20 @@ def _t(i, out="a"):
 
 
 def test_upsert_updates_in_place(db, admin, default_ws):
-    first = store.upsert_traces(db, admin, default_ws.id, [_t(1), _t(2)])
+    first = store.upsert_traces(auth.access(db, admin, default_ws.id), [_t(1), _t(2)])
     assert (first["imported"], first["updated"]) == (2, 0)
-    second = store.upsert_traces(db, admin, default_ws.id, [_t(1, "changed"), _t(3)])
+    second = store.upsert_traces(auth.access(db, admin, default_ws.id), [_t(1, "changed"), _t(3)])
     assert (second["imported"], second["updated"]) == (1, 1) and second["ids"][0] == first["ids"][0]
-    t = store.get_trace(db, admin, default_ws.id, first["ids"][0])
+    t = store.get_trace(auth.access(db, admin, default_ws.id), first["ids"][0])
     assert t["output_text"] == "changed" and t["models"] == ["m1"] and t["input_tokens"] == 3
-    assert store.count_traces(db, admin, default_ws.id) == 3
+    assert store.count_traces(auth.access(db, admin, default_ws.id)) == 3
 
 
 def test_viewers_and_outsiders_cannot_write_or_read(db, admin, default_ws, outsider):
-    ids = store.upsert_traces(db, admin, default_ws.id, [_t(1)])["ids"]
+    ids = store.upsert_traces(auth.access(db, admin, default_ws.id), [_t(1)])["ids"]
     with pytest.raises(auth.PermissionDenied):
-        store.upsert_traces(db, outsider, default_ws.id, [_t(2)])
+        store.upsert_traces(auth.access(db, outsider, default_ws.id), [_t(2)])
     with pytest.raises(auth.PermissionDenied):
-        store.get_trace(db, outsider, default_ws.id, ids[0])
-    assert store.delete_traces(db, admin, default_ws.id, ids) == 1
-    assert store.get_trace(db, admin, default_ws.id, ids[0]) is None
+        store.get_trace(auth.access(db, outsider, default_ws.id), ids[0])
+    assert store.delete_traces(auth.access(db, admin, default_ws.id), ids) == 1
+    assert store.get_trace(auth.access(db, admin, default_ws.id), ids[0]) is None

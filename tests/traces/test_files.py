@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from forge import auth
 from forge.review import ratings
 from forge.store import traces as store
 from forge.traces.files import MAX_FIELD_BYTES, import_bytes, import_files
@@ -18,16 +19,16 @@ def _steps_total(db, ws):
 def test_framework_traces_import_idempotently(db, admin, default_ws, shared_data):
     files = sorted((shared_data / FRAMEWORK).glob("*.json"))
     assert len(files) == 20
-    first = import_files(db, admin, default_ws.id, files)
+    first = import_files(auth.access(db, admin, default_ws.id), files)
     assert (first["imported"], first["updated"], first["failed"], first["errors"]) == (19, 0, 0, [])
     assert first["skipped"] == 1  # two files hold the same trace id
-    assert store.count_traces(db, admin, default_ws.id) == 19 and _steps_total(db, default_ws) == 135
-    again = import_files(db, admin, default_ws.id, files)
+    assert store.count_traces(auth.access(db, admin, default_ws.id)) == 19 and _steps_total(db, default_ws) == 135
+    again = import_files(auth.access(db, admin, default_ws.id), files)
     assert (again["imported"], again["updated"]) == (0, 19)
-    assert store.count_traces(db, admin, default_ws.id) == 19 and _steps_total(db, default_ws) == 135
+    assert store.count_traces(auth.access(db, admin, default_ws.id)) == 19 and _steps_total(db, default_ws) == 135
 
     rows = db.fetchall("SELECT id FROM traces WHERE name = 'joke-generator'")
-    t = store.get_trace(db, admin, default_ws.id, rows[0][0])
+    t = store.get_trace(auth.access(db, admin, default_ws.id), rows[0][0])
     assert t["input_text"] and "bugs" in t["output_text"]
     assert t["models"] == ["gpt-4o-mini-2024-07-18"]
     gen = [s for s in t["steps"] if s["type"] == "GENERATION" and s["input_tokens"] == 417][0]
@@ -36,7 +37,7 @@ def test_framework_traces_import_idempotently(db, admin, default_ws, shared_data
     types = {
         s["type"]
         for (tid,) in db.fetchall("SELECT id FROM traces")
-        for s in store.get_trace(db, admin, default_ws.id, tid)["steps"]
+        for s in store.get_trace(auth.access(db, admin, default_ws.id), tid)["steps"]
     }
     assert {"GENERATION", "TOOL", "AGENT", "SPAN", "CHAIN"} <= types
 
@@ -53,7 +54,7 @@ def test_bad_rows_are_reported_and_good_rows_kept(db, admin, default_ws):
         json.dumps({"id": "t6", "input": "q", "output": "x" * (MAX_FIELD_BYTES + 10)}).encode(),
         json.dumps({"id": "t7", "input": "q", "output": "a", "steps": [{"input_tokens": "many"}]}).encode(),
     ]
-    s = import_bytes(db, admin, default_ws.id, "bad.jsonl", b"\n".join(lines))
+    s = import_bytes(auth.access(db, admin, default_ws.id), "bad.jsonl", b"\n".join(lines))
     by_line = {e["line"]: e for e in s["errors"]}
     assert "invalid JSON" in by_line[2]["message"]
     assert by_line[4]["field"] == "tags"
@@ -62,12 +63,12 @@ def test_bad_rows_are_reported_and_good_rows_kept(db, admin, default_ws):
     assert by_line[8]["field"] == "steps[0].input_tokens"
     assert any(w["line"] == 6 and "UTF-8" in w["message"] for w in s["warnings"])
     assert (s["imported"], s["failed"]) == (3, 5)
-    t5 = store.get_trace_by_source(db, admin, default_ws.id, "file", "t5")
+    t5 = store.get_trace_by_source(auth.access(db, admin, default_ws.id), "file", "t5")
     assert t5["input_text"] == "caf\ufffd"
 
 
 def test_empty_file_says_so(db, admin, default_ws):
-    s = import_bytes(db, admin, default_ws.id, "empty.jsonl", b"")
+    s = import_bytes(auth.access(db, admin, default_ws.id), "empty.jsonl", b"")
     assert s["imported"] == 0 and s["errors"][0]["message"] == "file is empty"
 
 
@@ -77,13 +78,13 @@ def test_ratings_go_into_the_named_eval_set(db, admin, default_ws):
         for i, v in enumerate(["pass", "down", 1, "maybe"])
     ]
     data = "\n".join(json.dumps(r) for r in rows).encode()
-    s = import_bytes(db, admin, default_ws.id, "rated.jsonl", data)
+    s = import_bytes(auth.access(db, admin, default_ws.id), "rated.jsonl", data)
     assert s["ratings"]["skipped"] == 4 and any(w["field"] == "rating" for w in s["warnings"])
-    s = import_bytes(db, admin, default_ws.id, "rated.jsonl", data, eval_set="Grounded")
+    s = import_bytes(auth.access(db, admin, default_ws.id), "rated.jsonl", data, eval_set="Grounded")
     assert s["updated"] == 4 and s["ratings"]["stored"] == 3
     assert [e["line"] for e in s["errors"] if e["field"] == "rating"] == [4]
-    tid = store.get_trace_by_source(db, admin, default_ws.id, "file", "r1")["id"]
-    (r,) = ratings.ratings_for_trace(db, admin, default_ws.id, tid)
+    tid = store.get_trace_by_source(auth.access(db, admin, default_ws.id), "file", "r1")["id"]
+    (r,) = ratings.ratings_for_trace(auth.access(db, admin, default_ws.id), tid)
     assert (r["value"], r["rater"], r["eval_set"], r["note"]) == ("fail", "file:rated.jsonl", "Grounded", "n")
 
 
@@ -98,19 +99,19 @@ def test_openai_chat_log_and_csv_and_json_array(db, admin, default_ws):
             "usage": {"prompt_tokens": 5, "completion_tokens": 2},
         },
     }
-    s = import_bytes(db, admin, default_ws.id, "chat.jsonl", json.dumps(log).encode())
-    t = store.get_trace_by_source(db, admin, default_ws.id, "file", "chatcmpl-1")
+    s = import_bytes(auth.access(db, admin, default_ws.id), "chat.jsonl", json.dumps(log).encode())
+    t = store.get_trace_by_source(auth.access(db, admin, default_ws.id), "file", "chatcmpl-1")
     assert s["imported"] == 1 and t["output_text"] == "Hello!" and t["input_text"] == "user: Hi?"
     assert t["models"] == ["gpt-4o-mini"] and (t["input_tokens"], t["output_tokens"]) == (5, 2)
 
     csv_data = b'id,input,output,tags,metadata\nc1,"{""q"": ""x""}",answer,"a;b","{""k"": 1}"\nc2,q2,\n'
-    s = import_bytes(db, admin, default_ws.id, "rows.csv", csv_data)
+    s = import_bytes(auth.access(db, admin, default_ws.id), "rows.csv", csv_data)
     assert s["imported"] == 2, s
-    c1 = store.get_trace_by_source(db, admin, default_ws.id, "file", "c1")
+    c1 = store.get_trace_by_source(auth.access(db, admin, default_ws.id), "file", "c1")
     assert c1["input"] == {"q": "x"} and c1["tags"] == ["a", "b"] and c1["metadata"] == {"k": 1}
 
     arr = [{"id": "j1", "input": "a", "output": "b"}, {"id": "j2", "input": "a", "tags": 3, "output": "b"}]
-    s = import_bytes(db, admin, default_ws.id, "arr.json", json.dumps(arr).encode())
+    s = import_bytes(auth.access(db, admin, default_ws.id), "arr.json", json.dumps(arr).encode())
     assert s["imported"] == 1 and s["errors"][0]["line"] == 2 and s["errors"][0]["field"] == "tags"
 
 
@@ -125,7 +126,7 @@ def test_a_50_mb_field_is_refused_by_name_and_the_rest_of_the_file_kept(db, admi
             + "\n"
         )
         fh.write(json.dumps({"id": "after", "input": "q3", "output": "a3"}) + "\n")
-    s = import_files(db, admin, default_ws.id, [path])
+    s = import_files(auth.access(db, admin, default_ws.id), [path])
     assert (s["imported"], s["failed"]) == (2, 1)
     (err,) = s["errors"]
     assert err["line"] == 2 and err["field"].startswith("metadata") and "MB" in err["message"]

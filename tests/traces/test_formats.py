@@ -5,6 +5,7 @@ import time
 
 import pytest
 
+from forge import auth
 from forge.review import ratings
 from forge.store import traces as store
 from forge.traces.files import import_bytes, import_files
@@ -15,7 +16,7 @@ def _jsonl(*rows) -> bytes:
 
 
 def _get(db, admin, ws, sid, source="file"):
-    return store.get_trace_by_source(db, admin, ws.id, source, sid)
+    return store.get_trace_by_source(auth.access(db, admin, ws.id), source, sid)
 
 
 def test_odd_epoch_times_are_row_errors_or_parsed_never_a_crash(db, admin, default_ws):
@@ -28,7 +29,7 @@ def test_odd_epoch_times_are_row_errors_or_parsed_never_a_crash(db, admin, defau
         {"id": "utc", "input": "q", "output": "a", "timestamp": "2024-05-01 12:00:00 UTC"},
         {"id": "rfc", "input": "q", "output": "a", "timestamp": "Wed, 01 May 2024 14:00:00 +0200"},
     )
-    s = import_bytes(db, admin, default_ws.id, "times.jsonl", data)
+    s = import_bytes(auth.access(db, admin, default_ws.id), "times.jsonl", data)
     assert (s["imported"], s["failed"]) == (6, 1)
     (err,) = s["errors"]
     assert (err["file"], err["line"], err["field"]) == ("times.jsonl", 2, "timestamp")
@@ -46,7 +47,7 @@ def test_a_token_count_beyond_64_bits_fails_its_row_not_the_import(db, admin, de
         {"id": "after", "input": "q", "output": "a", "steps": [{"id": "s", "input_tokens": "12"}]},
         {"id": "cost", "input": "q", "output": "a", "cost_usd": 10**400},
     )
-    s = import_bytes(db, admin, default_ws.id, "tokens.jsonl", data)
+    s = import_bytes(auth.access(db, admin, default_ws.id), "tokens.jsonl", data)
     assert (s["imported"], s["failed"]) == (2, 3)
     assert [(e["line"], e["field"]) for e in s["errors"]] == [
         (2, "steps[0].input_tokens"),
@@ -63,7 +64,7 @@ def test_steps_with_a_parent_cycle_still_give_the_output(db, admin, default_ws):
         "input": "q",
         "steps": [{"id": "a", "parent_id": "b", "output": "A"}, {"id": "b", "parent_id": "a", "output": "B"}],
     }
-    s = import_bytes(db, admin, default_ws.id, "cycle.jsonl", _jsonl(row))
+    s = import_bytes(auth.access(db, admin, default_ws.id), "cycle.jsonl", _jsonl(row))
     assert s["imported"] == 1
     t = _get(db, admin, default_ws, "cyc")
     assert t["output_text"] == "A" and len(t["steps"]) == 2
@@ -91,7 +92,7 @@ def test_step_usage_objects_in_sdk_shapes_give_tokens_and_cost(db, admin, defaul
             "steps": [{"id": "g", "usage": json.dumps({"prompt_tokens": 3, "completion_tokens": 4})}],
         },
     ]
-    import_bytes(db, admin, default_ws.id, "usage.jsonl", _jsonl(*rows))
+    import_bytes(auth.access(db, admin, default_ws.id), "usage.jsonl", _jsonl(*rows))
     lf = _get(db, admin, default_ws, "lf")
     assert (lf["input_tokens"], lf["output_tokens"], lf["cost_usd"]) == (7, 8, 0.5)
     oa = _get(db, admin, default_ws, "oa")
@@ -103,7 +104,7 @@ def test_openai_log_with_json_encoded_request_and_response(db, admin, default_ws
         "request": json.dumps({"model": "gpt-4o", "messages": [{"role": "user", "content": "Hi"}]}),
         "response": json.dumps({"id": "cc-9", "choices": [{"message": {"role": "assistant", "content": "Yo"}}]}),
     }
-    s = import_bytes(db, admin, default_ws.id, "log.jsonl", _jsonl(row))
+    s = import_bytes(auth.access(db, admin, default_ws.id), "log.jsonl", _jsonl(row))
     assert s["imported"] == 1, s["errors"]
     t = _get(db, admin, default_ws, "cc-9")
     assert (t["input_text"], t["output_text"], t["models"]) == ("user: Hi", "Yo", ["gpt-4o"])
@@ -119,13 +120,13 @@ def test_a_langfuse_list_page_never_wipes_the_steps_of_a_full_trace(db, admin, d
         assert len(t["steps"]) == 1 and t["models"] == ["qwen3"]
         assert (t["input_text"], t["output_text"], t["input_tokens"]) == ("user: test", "test", 13)
 
-    s = import_files(db, admin, default_ws.id, [detail, listing])  # one import, list entry last
+    s = import_files(auth.access(db, admin, default_ws.id), [detail, listing])  # one import, list entry last
     assert (s["imported"], s["skipped"], s["failed"]) == (1, 1, 0)
     check()
-    s = import_files(db, admin, default_ws.id, [listing])  # a later import of the list page alone
+    s = import_files(auth.access(db, admin, default_ws.id), [listing])  # a later import of the list page alone
     assert (s["imported"], s["updated"]) == (0, 1)
     check()
-    assert store.count_traces(db, admin, default_ws.id) == 1
+    assert store.count_traces(auth.access(db, admin, default_ws.id)) == 1
 
 
 @pytest.mark.parametrize(
@@ -154,17 +155,17 @@ def test_unknown_rating_spellings_are_refused(value):
 
 def test_jsonl_rows_with_trailing_commas_and_a_pretty_printed_object(db, admin, default_ws):
     data = b'{"id": "c1", "input": "q", "output": "a"},\r\n{"id": "c2", "input": "q", "output": "a"}\r\n]\r\n'
-    s = import_bytes(db, admin, default_ws.id, "pasted.jsonl", data)
+    s = import_bytes(auth.access(db, admin, default_ws.id), "pasted.jsonl", data)
     assert s["imported"] == 2 and [(e["line"], e["field"]) for e in s["errors"]] == [(3, None)]
     pretty = json.dumps({"id": "p1", "input": "q", "output": "a"}, indent=2).encode()
-    s = import_bytes(db, admin, default_ws.id, "one.jsonl", pretty)
+    s = import_bytes(auth.access(db, admin, default_ws.id), "one.jsonl", pretty)
     assert (s["imported"], s["failed"]) == (1, 0)
 
 
 @pytest.mark.parametrize("name,sep", [("semi.csv", ";"), ("tabs.tsv", "\t"), ("semi.txt", ";")])
 def test_csv_with_semicolons_or_tabs(db, admin, default_ws, name, sep):
     text = sep.join(["id", "input", "output", "tags"]) + "\n" + sep.join(["k1", "q", "a, b", "x,y"]) + "\n"
-    s = import_bytes(db, admin, default_ws.id, name, ("\ufeff" + text).encode())
+    s = import_bytes(auth.access(db, admin, default_ws.id), name, ("\ufeff" + text).encode())
     assert (s["imported"], s["failed"]) == (1, 0), s["errors"]
     t = _get(db, admin, default_ws, "k1")
     assert (t["output_text"], t["tags"]) == ("a, b", ["x", "y"])
@@ -173,7 +174,7 @@ def test_csv_with_semicolons_or_tabs(db, admin, default_ws, name, sep):
 def test_halueval_imports_completely_with_its_human_labels_as_ratings(db, admin, default_ws, shared_data):
     path = shared_data / "halueval_general.jsonl"
     start = time.perf_counter()
-    s = import_files(db, admin, default_ws.id, [path], eval_set="Hallucination")
+    s = import_files(auth.access(db, admin, default_ws.id), [path], eval_set="Hallucination")
     elapsed = time.perf_counter() - start
     assert (s["failed"], s["errors"]) == (0, [])
     # 4,507 rows; two different rows carry the placeholder id "halueval-general-ID": the later one is kept
@@ -183,14 +184,14 @@ def test_halueval_imports_completely_with_its_human_labels_as_ratings(db, admin,
     counts = dict(db.fetchall("SELECT value, count(*) FROM ratings GROUP BY 1"))
     assert counts == {"pass": 3692, "fail": 814}
     assert elapsed < 15
-    again = import_files(db, admin, default_ws.id, [path], eval_set="Hallucination")
+    again = import_files(auth.access(db, admin, default_ws.id), [path], eval_set="Hallucination")
     assert (again["imported"], again["updated"]) == (0, 4506)
     assert db.scalar("SELECT count(*) FROM ratings") == 4506
 
 
 def test_csv_headers_as_spreadsheets_write_them(db, admin, default_ws):
     data = b"ID,Input,Output,User ID,Rating\r\nh1,q,a,u7,Thumbs Up\r\n"
-    s = import_bytes(db, admin, default_ws.id, "sheet.csv", data, eval_set="Sheet")
+    s = import_bytes(auth.access(db, admin, default_ws.id), "sheet.csv", data, eval_set="Sheet")
     assert (s["imported"], s["failed"], s["ratings"]["stored"]) == (1, 0, 1), s["errors"]
     t = _get(db, admin, default_ws, "h1")
     assert (t["output_text"], t["user_id"]) == ("a", "u7")
@@ -198,14 +199,14 @@ def test_csv_headers_as_spreadsheets_write_them(db, admin, default_ws):
 
 def test_utf16_file_with_its_bom(db, admin, default_ws):
     data = "id\tinput\toutput\r\nu1\tcaf\u00e9\tok\r\n".encode("utf-16")
-    s = import_bytes(db, admin, default_ws.id, "excel.txt", data)
+    s = import_bytes(auth.access(db, admin, default_ws.id), "excel.txt", data)
     assert (s["imported"], s["failed"], s["warnings"]) == (1, 0, [])
     assert _get(db, admin, default_ws, "u1")["input_text"] == "caf\u00e9"
 
 
 def test_a_jsonl_file_starting_with_a_junk_line_is_not_read_as_csv(db, admin, default_ws):
     data = b"# exported by tool, v2; do not edit\n" + _jsonl({"id": "j1", "input": "q", "output": "a"})
-    s = import_bytes(db, admin, default_ws.id, "export.jsonl", data)
+    s = import_bytes(auth.access(db, admin, default_ws.id), "export.jsonl", data)
     assert (s["imported"], s["failed"]) == (1, 1)
     assert (s["errors"][0]["line"], s["errors"][0]["field"]) == (1, None)
 
@@ -224,7 +225,7 @@ def test_langfuse_cost_details_without_a_total_are_summed(db, admin, default_ws)
             }
         ],
     }
-    s = import_bytes(db, admin, default_ws.id, "lf.json", json.dumps(export).encode())
+    s = import_bytes(auth.access(db, admin, default_ws.id), "lf.json", json.dumps(export).encode())
     assert s["imported"] == 1, s["errors"]
     t = _get(db, admin, default_ws, "lf-cost", source="langfuse")
     assert (t["cost_usd"], t["input_tokens"], t["output_tokens"]) == (0.75, 3, 4)

@@ -4,6 +4,7 @@ import itertools
 
 import pytest
 
+from forge import auth
 from forge.review import ratings
 from forge.store import traces as store
 from forge.traces import langfuse
@@ -34,17 +35,17 @@ def test_imports_all_framework_traces_then_only_new_ones(db, admin, default_ws, 
     first_half, later = ordered[:-1], ordered[-1]
     stub = _stub(monkeypatch, first_half, mode=mode, short_pages=True)
     try:
-        s = langfuse.import_langfuse(db, admin, default_ws.id)
+        s = langfuse.import_langfuse(auth.access(db, admin, default_ws.id))
         assert s["api"] == mode and (s["imported"], s["failed"]) == (18, 0)
         if mode == "v1":
             assert ("/api/public/v2/observations", 404) in stub.log
         stub.add(*later)  # newer than everything imported so far
-        again = langfuse.import_langfuse(db, admin, default_ws.id)
+        again = langfuse.import_langfuse(auth.access(db, admin, default_ws.id))
         assert (again["imported"], again["updated"]) == (1, 0)
-        assert store.count_traces(db, admin, default_ws.id) == 19 and _steps_total(db) == 135
-        forced = langfuse.import_langfuse(db, admin, default_ws.id, since="2000-01-01T00:00:00Z")
+        assert store.count_traces(auth.access(db, admin, default_ws.id)) == 19 and _steps_total(db) == 135
+        forced = langfuse.import_langfuse(auth.access(db, admin, default_ws.id), since="2000-01-01T00:00:00Z")
         assert (forced["imported"], forced["updated"]) == (0, 19)
-        assert store.count_traces(db, admin, default_ws.id) == 19
+        assert store.count_traces(auth.access(db, admin, default_ws.id)) == 19
     finally:
         stub.__exit__(None, None, None)
 
@@ -53,10 +54,10 @@ def test_v2_pages_through_short_pages_and_json_strings(db, admin, default_ws, fr
     stub = _stub(monkeypatch, framework, short_pages=True)
     try:
         monkeypatch.setattr(langfuse, "V2_PAGE", 10)  # many small pages, some short but not last
-        s = langfuse.import_langfuse(db, admin, default_ws.id)
+        s = langfuse.import_langfuse(auth.access(db, admin, default_ws.id))
         assert s["imported"] == 19 and _steps_total(db) == 135
         tid = db.scalar("SELECT id FROM traces WHERE name = 'joke-generator'")
-        t = store.get_trace(db, admin, default_ws.id, tid)
+        t = store.get_trace(auth.access(db, admin, default_ws.id), tid)
         assert t["input"] == {"args": ["programming"], "kwargs": {}}  # came as a JSON string
         assert "bugs" in t["output_text"] and t["models"] == ["gpt-4o-mini-2024-07-18"]
     finally:
@@ -69,7 +70,7 @@ def test_honours_429_retry_after(db, admin, default_ws, framework, monkeypatch):
     stub = _stub(monkeypatch, framework[:3], rate_limit=1)
     try:
         t0 = time.monotonic()
-        s = langfuse.import_langfuse(db, admin, default_ws.id, limit=2)
+        s = langfuse.import_langfuse(auth.access(db, admin, default_ws.id), limit=2)
         assert time.monotonic() - t0 >= 0.9  # waited Retry-After: 1
         assert stub.log[0][1] == 429 and s["imported"] == 2
     finally:
@@ -112,16 +113,16 @@ def test_boolean_and_categorical_scores_become_ratings(db, admin, default_ws, fr
     ]
     stub = _stub(monkeypatch, framework, mode=mode, scores=scores)
     try:
-        s = langfuse.import_langfuse(db, admin, default_ws.id, score="ok", eval_set="Helpful")
+        s = langfuse.import_langfuse(auth.access(db, admin, default_ws.id), score="ok", eval_set="Helpful")
         assert s["ratings"]["stored"] == 2
-        s = langfuse.import_langfuse(db, admin, default_ws.id, since="2000-01-01", score="verdict")
+        s = langfuse.import_langfuse(auth.access(db, admin, default_ws.id), since="2000-01-01", score="verdict")
         assert s["ratings"]["stored"] == 1 and s["ratings"]["skipped"] == 1
-        s = langfuse.import_langfuse(db, admin, default_ws.id, since="2000-01-01", score="hallucination")
+        s = langfuse.import_langfuse(auth.access(db, admin, default_ws.id), since="2000-01-01", score="hallucination")
         assert s["ratings"]["stored"] == 0 and "NUMERIC" in " ".join(s["ratings"]["skipped_reasons"])
-        names = {e["name"]: e["ratings"] for e in ratings.list_eval_sets(db, admin, default_ws.id)}
+        names = {e["name"]: e["ratings"] for e in ratings.list_eval_sets(auth.access(db, admin, default_ws.id))}
         assert names["Helpful"] == 2 and names["verdict"] == 1
-        t0 = store.get_trace_by_source(db, admin, default_ws.id, "langfuse", ids[1])
-        (r,) = ratings.ratings_for_trace(db, admin, default_ws.id, t0["id"])
+        t0 = store.get_trace_by_source(auth.access(db, admin, default_ws.id), "langfuse", ids[1])
+        (r,) = ratings.ratings_for_trace(auth.access(db, admin, default_ws.id), t0["id"])
         assert (r["value"], r["rater"]) == ("fail", "langfuse:ok")
     finally:
         stub.__exit__(None, None, None)
@@ -132,7 +133,7 @@ def test_status_and_connection_errors_never_show_keys(db, admin, default_ws, fra
     assert st["configured"] is False and "LANGFUSE_SECRET_KEY" in st["missing"]
     assert langfuse.test_connection()[0] is False
     with pytest.raises(langfuse.LangfuseError, match="not configured"):
-        langfuse.import_langfuse(db, admin, default_ws.id)
+        langfuse.import_langfuse(auth.access(db, admin, default_ws.id))
     stub = _stub(monkeypatch, framework[:1])
     try:
         assert langfuse.test_connection() == (True, f"Connected to {stub.url} (v2 observations API)")
@@ -149,4 +150,4 @@ def test_viewer_cannot_import(db, admin, default_ws, framework, monkeypatch):
     viewer = auth.create_user(db, admin, "vic", "x" * 12, "viewer")
     auth.add_member(db, admin, default_ws.id, "vic")
     with pytest.raises(auth.PermissionDenied):
-        langfuse.import_langfuse(db, viewer, default_ws.id)
+        langfuse.import_langfuse(auth.access(db, viewer, default_ws.id))

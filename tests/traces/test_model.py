@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from forge import auth
 from forge.store import traces as trace_store
 from forge.traces import files, model
 
@@ -11,7 +12,7 @@ from forge.traces import files, model
 @pytest.fixture
 def framework(db, admin, default_ws, shared_data):
     paths = sorted((shared_data / "langfuse" / "framework_traces").glob("*.trace.json"))
-    files.import_files(db, admin, default_ws.id, paths)
+    files.import_files(auth.access(db, admin, default_ws.id), paths)
     rows = db.fetchall("SELECT name, input_text, output_text FROM traces")
     return {name: (i, o) for name, i, o in rows}
 
@@ -65,7 +66,7 @@ def test_stored_trace_keeps_source_json_and_flat_text(db, admin, default_ws):
         "input": [{"role": "user", "content": "Q?"}],
         "output": {"choices": [{"message": {"role": "assistant", "content": "A."}}]},
     }
-    res = trace_store.upsert_traces(db, admin, default_ws.id, [model.normalize_trace(raw)])
-    got = trace_store.get_trace(db, admin, default_ws.id, res["ids"][0])
+    res = trace_store.upsert_traces(auth.access(db, admin, default_ws.id), [model.normalize_trace(raw)])
+    got = trace_store.get_trace(auth.access(db, admin, default_ws.id), res["ids"][0])
     assert got["output"] == raw["output"]
     assert (got["input_text"], got["output_text"]) == ("user: Q?", "A.")

@@ -50,35 +50,39 @@ def seeded(db, admin, default_ws):
     traces[7].update(output_text="We issued a full REFUND yesterday.", source="langfuse", source_id="lf-7")
     traces[8].update(input_text="Where is my refund?")
     traces[9].update(input_text="100% sure_thing")
-    ids = upsert_traces(db, admin, default_ws.id, traces)["ids"]
+    ids = upsert_traces(auth.access(db, admin, default_ws.id), traces)["ids"]
     return ids
 
 
 def test_pages_and_total_over_the_whole_workspace(db, admin, default_ws, seeded):
-    first = list_traces(db, admin, default_ws.id, page=1, page_size=25)
+    first = list_traces(auth.access(db, admin, default_ws.id), page=1, page_size=25)
     assert first.total == 60 and first.pages == 3 and len(first.rows) == 25
-    last = list_traces(db, admin, default_ws.id, page=3, page_size=25)
+    last = list_traces(auth.access(db, admin, default_ws.id), page=3, page_size=25)
     assert len(last.rows) == 10
-    seen = {r["id"] for p in range(1, 4) for r in list_traces(db, admin, default_ws.id, page=p, page_size=25).rows}
+    seen = {
+        r["id"]
+        for p in range(1, 4)
+        for r in list_traces(auth.access(db, admin, default_ws.id), page=p, page_size=25).rows
+    }
     assert seen == set(seeded)
     # Newest first by default; previews, not whole JSON.
     stamps = [r["timestamp"] for r in first.rows]
     assert stamps == sorted(stamps, reverse=True)
     assert "input" not in first.rows[0] and "input_preview" in first.rows[0]
-    beyond = list_traces(db, admin, default_ws.id, page=9, page_size=25)
+    beyond = list_traces(auth.access(db, admin, default_ws.id), page=9, page_size=25)
     assert beyond.total == 60 and beyond.rows == []
 
 
 def test_text_search_is_case_insensitive_over_input_and_output(db, admin, default_ws, seeded):
-    hits = list_traces(db, admin, default_ws.id, TraceFilters(text="refund"))
+    hits = list_traces(auth.access(db, admin, default_ws.id), TraceFilters(text="refund"))
     assert {r["id"] for r in hits.rows} == {seeded[7], seeded[8]} and hits.total == 2
     # Characters that are special in LIKE or regular expressions are matched literally.
-    assert list_traces(db, admin, default_ws.id, TraceFilters(text="100% sure_")).total == 1
-    assert list_traces(db, admin, default_ws.id, TraceFilters(text="(.*)")).total == 0
+    assert list_traces(auth.access(db, admin, default_ws.id), TraceFilters(text="100% sure_")).total == 1
+    assert list_traces(auth.access(db, admin, default_ws.id), TraceFilters(text="(.*)")).total == 0
 
 
 def test_filters_combine(db, admin, default_ws, seeded):
-    q = lambda **kw: list_traces(db, admin, default_ws.id, TraceFilters(**kw), page_size=100)  # noqa: E731
+    q = lambda **kw: list_traces(auth.access(db, admin, default_ws.id), TraceFilters(**kw), page_size=100)  # noqa: E731
     assert q(sources=["langfuse"]).total == 1
     assert q(names=["chat"]).total == 30
     assert q(tags=["prod"]).total == 15
@@ -90,12 +94,10 @@ def test_filters_combine(db, admin, default_ws, seeded):
 
 
 def test_rating_status_filters(db, admin, default_ws, seeded):
-    es = ratings.get_or_create_eval_set(db, admin, default_ws.id, "no invention")
-    other = ratings.get_or_create_eval_set(db, admin, default_ws.id, "polite")
+    es = ratings.get_or_create_eval_set(auth.access(db, admin, default_ws.id), "no invention")
+    other = ratings.get_or_create_eval_set(auth.access(db, admin, default_ws.id), "polite")
     ratings.upsert_ratings(
-        db,
-        admin,
-        default_ws.id,
+        auth.access(db, admin, default_ws.id),
         es["id"],
         [
             {"trace_id": seeded[0], "value": "pass"},
@@ -103,8 +105,11 @@ def test_rating_status_filters(db, admin, default_ws, seeded):
             {"trace_id": seeded[2], "value": "neutral"},
         ],
     )
-    ratings.upsert_ratings(db, admin, default_ws.id, other["id"], [{"trace_id": seeded[3], "value": "fail"}])
-    q = lambda **kw: {r["id"] for r in list_traces(db, admin, default_ws.id, TraceFilters(**kw), page_size=100).rows}  # noqa: E731
+    ratings.upsert_ratings(
+        auth.access(db, admin, default_ws.id), other["id"], [{"trace_id": seeded[3], "value": "fail"}]
+    )
+    access = auth.access(db, admin, default_ws.id)
+    q = lambda **kw: {r["id"] for r in list_traces(access, TraceFilters(**kw), page_size=100).rows}  # noqa: E731
     assert q(rating="rated") == set(seeded[:4])
     assert q(rating="rated", eval_set_id=es["id"]) == set(seeded[:3])
     assert q(rating="fail") == {seeded[1], seeded[3]}
@@ -112,34 +117,34 @@ def test_rating_status_filters(db, admin, default_ws, seeded):
     assert q(rating="pass") == {seeded[0]}
     assert q(rating="neutral") == {seeded[2]}
     assert len(q(rating="unrated")) == 56
-    row = next(r for r in list_traces(db, admin, default_ws.id, TraceFilters(rating="pass")).rows)
+    row = next(r for r in list_traces(auth.access(db, admin, default_ws.id), TraceFilters(rating="pass")).rows)
     assert (row["passes"], row["fails"]) == (1, 0)
     with pytest.raises(ValueError):
         TraceFilters(rating="maybe")
 
 
 def test_sorting(db, admin, default_ws, seeded):
-    slow = list_traces(db, admin, default_ws.id, sort="slowest", page_size=3).rows
+    slow = list_traces(auth.access(db, admin, default_ws.id), sort="slowest", page_size=3).rows
     assert [r["latency_ms"] for r in slow] == [159.0, 158.0, 157.0]
     with pytest.raises(ValueError):
-        list_traces(db, admin, default_ws.id, sort="id; DROP TABLE traces")
+        list_traces(auth.access(db, admin, default_ws.id), sort="id; DROP TABLE traces")
 
 
 def test_workspace_isolation(db, admin, default_ws, outsider, seeded):
     theirs = auth.workspaces_for(db, outsider)[0]
     with pytest.raises(auth.PermissionDenied):
-        list_traces(db, outsider, default_ws.id)
+        list_traces(auth.access(db, outsider, default_ws.id))
     with pytest.raises(auth.PermissionDenied):
-        trace_detail(db, outsider, default_ws.id, seeded[0])
+        trace_detail(auth.access(db, outsider, default_ws.id), seeded[0])
     with pytest.raises(auth.PermissionDenied):
-        facet_values(db, outsider, default_ws.id)
-    assert list_traces(db, outsider, theirs.id).total == 0
+        facet_values(auth.access(db, outsider, default_ws.id))
+    assert list_traces(auth.access(db, outsider, theirs.id)).total == 0
     # A trace id from another workspace is not found through one's own.
-    assert trace_detail(db, outsider, theirs.id, seeded[0]) is None
+    assert trace_detail(auth.access(db, outsider, theirs.id), seeded[0]) is None
 
 
 def test_facets_offer_the_values_present(db, admin, default_ws, seeded):
-    f = facet_values(db, admin, default_ws.id)
+    f = facet_values(auth.access(db, admin, default_ws.id))
     assert set(f["names"]) == {"chat", "rag-answer"}
     assert set(f["tags"]) == {"prod", "dev"} and f["tags"][0] == "dev"  # most common first
     assert set(f["sources"]) == {"file", "langfuse"}
@@ -180,9 +185,11 @@ def test_detail_has_json_steps_ratings_and_verdicts(db, admin, default_ws):
             "end_time": "2026-10-01T12:00:01Z",
         },
     ]
-    tid = upsert_traces(db, admin, default_ws.id, [_trace(1, steps=steps)])["ids"][0]
-    es = ratings.get_or_create_eval_set(db, admin, default_ws.id, "no invention")
-    ratings.upsert_ratings(db, admin, default_ws.id, es["id"], [{"trace_id": tid, "value": "up", "note": "fine"}])
+    tid = upsert_traces(auth.access(db, admin, default_ws.id), [_trace(1, steps=steps)])["ids"][0]
+    es = ratings.get_or_create_eval_set(auth.access(db, admin, default_ws.id), "no invention")
+    ratings.upsert_ratings(
+        auth.access(db, admin, default_ws.id), es["id"], [{"trace_id": tid, "value": "up", "note": "fine"}]
+    )
     eval_id, version_id = new_id(), new_id()
     db.execute(
         "INSERT INTO evals (id, workspace_id, eval_set_id, name, origin) VALUES (?, ?, ?, 'no_urls', 'manual')",
@@ -198,7 +205,7 @@ def test_detail_has_json_steps_ratings_and_verdicts(db, admin, default_ws):
         [version_id, tid, default_ws.id, utcnow()],
     )
 
-    d = trace_detail(db, admin, default_ws.id, tid)
+    d = trace_detail(auth.access(db, admin, default_ws.id), tid)
     assert d["input"] == {"question": "question 1"} and d["metadata"] == {"i": 1}
     assert [(r["eval_set"], r["value"], r["note"]) for r in d["ratings"]] == [("no invention", "pass", "fine")]
     assert [(v["eval"], v["version"], v["verdict"], v["reason"]) for v in d["verdicts"]] == [
