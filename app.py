@@ -1,13 +1,10 @@
 """Forge: auth gate, workspace picker and navigation. Nothing else."""
 
-from pathlib import Path
-
 import streamlit as st
 
 from forge.ui import login, state
 
-ROOT = Path(__file__).resolve().parent
-# (file, title, url path, icon, admins only). A page whose file is missing is left out.
+# (file, title, url path, icon, admins only).
 # URL paths differ from the file names on purpose: with a pages/ folder, Streamlit's
 # legacy folder mode (the server's first run, and AppTest on every run) would match
 # a file-name URL and run that page file alone, without this auth gate and sidebar.
@@ -36,6 +33,6 @@ login.sidebar(db, user)
 pages = [
     st.Page(path, title=title, url_path=url, icon=icon, default=path == "pages/home.py")
     for path, title, url, icon, admin_only in PAGES
-    if (ROOT / path).exists() and (user.is_admin or not admin_only)
+    if user.is_admin or not admin_only
 ]
 st.navigation(pages).run()

@@ -127,7 +127,7 @@ def _import_text(summary: ImportSummary) -> str:
 
 def cmd_import(args: argparse.Namespace) -> int:
     """forge import FILE... [--eval-set NAME]: JSONL/JSON/CSV, Langfuse JSON, OpenAI chat logs."""
-    from forge.traces.files import import_files, nothing_valid
+    from forge.traces.files import import_files
 
     db = open_db()
     try:
@@ -144,7 +144,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     finally:
         db.close()
     emit(summary.to_json(), args.json, _import_text(summary))
-    if nothing_valid(summary):
+    if summary.nothing_valid:
         first = (summary["errors"] or [{"message": "no rows"}])[0]
         where = ":".join(str(x) for x in (first.get("file"), first.get("line")) if x not in (None, ""))
         raise UsageError(f"nothing imported: {where} {first['message']}".replace("  ", " "))

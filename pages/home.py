@@ -11,7 +11,6 @@ from forge.ui import keys, state
 
 access = state.guard("read")
 db, user, ws = access.db, access.user, access.workspace
-ROOT = Path(__file__).resolve().parent.parent
 
 st.title(f"Workspace · {ws.name}")
 if ws.description:
@@ -45,7 +44,7 @@ step = summary.next_step
 with st.container(border=True):
     st.subheader(f"Next: {step.title}")
     st.write(step.detail)
-    if step.page and (ROOT / step.page).exists():
+    if step.page:
         st.page_link(step.page, label=f"Go to {Path(step.page).stem.title()}", icon=":material/arrow_forward:")
 
 st.divider()
@@ -72,8 +71,6 @@ if clicked and may_import:
         result = demo.load_demo(db, user, ws.id, progress=progress)
     except auth.PermissionDenied as exc:
         st.error(str(exc))
-    except NotImplementedError:
-        st.error("The file importer is not available in this build yet.")
     else:
         errors = result.get("errors") or []
         st.session_state[keys.HOME_NOTICE] = (

@@ -39,10 +39,6 @@ class _RowError(Exception):
         super().__init__(message)
 
 
-def new_summary() -> ImportSummary:
-    return ImportSummary()
-
-
 # ---------------------------------------------------------------- decoding and parsing
 
 
@@ -485,8 +481,3 @@ def import_bytes(
 ) -> ImportSummary:
     """import_uploads for one file."""
     return import_uploads(access, [(name, data)], eval_set, progress)
-
-
-def nothing_valid(summary: ImportSummary) -> bool:
-    """True when no row of the input was usable (the CLI exits 2 then)."""
-    return summary.nothing_valid

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
-
 from forge import auth, demo
-from tests.pages.conftest import ROOT
 
 # Strings only the demo data holds (the home page names the demo eval set itself).
 SECRETS = ("rdg-0", "Ridgeline", "isobutane", "Trail Club", "Firefly 20")
@@ -48,8 +45,6 @@ def test_outsider_sees_no_data_of_another_workspace_on_any_page(db, app_as, admi
 def test_the_same_check_finds_the_data_for_a_member(db, app_as, admin, default_ws):
     """Control: the text walk above does see demo data where it is shown."""
     demo.load_demo(db, admin, default_ws.id)
-    if not (ROOT / "pages" / "traces.py").exists():
-        pytest.skip("pages/traces.py not written yet")
     at = app_as("admin", page="pages/traces.py")
     shown = "\n".join(_texts(at.main))
     assert [s for s in SECRETS if s in shown]
