@@ -7,12 +7,11 @@ FORGE_LLM_BACKOFF (first backoff, default 1 s).
 
 from __future__ import annotations
 
-import email.utils
 import random
-import time
 from dataclasses import dataclass
 
 from forge import config
+from forge.store import values
 
 
 @dataclass(frozen=True)
@@ -43,28 +42,7 @@ class RetryPolicy:
 
 def retry_after_seconds(exc: Exception) -> float | None:
     """Retry-After (seconds or HTTP date) or retry-after-ms from an SDK error's response."""
-    response = getattr(exc, "response", None)
-    headers = getattr(response, "headers", None)
-    if headers is None:
-        return None
-    ms = headers.get("retry-after-ms")
-    if ms:
-        try:
-            return float(ms) / 1000
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-        return max(0.0, when.timestamp() - time.time())
-    except (TypeError, ValueError, IndexError):
-        return None
+    return values.retry_after(getattr(getattr(exc, "response", None), "headers", None))
 
 
 def error_detail(exc: Exception) -> str:

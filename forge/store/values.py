@@ -6,8 +6,11 @@ importer can report it per row.
 
 from __future__ import annotations
 
+import email.utils
 import math
 import re
+import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -135,3 +138,27 @@ def to_number(value: Any, field: str, integer: bool = False) -> int | float | No
 def is_number(value: Any) -> bool:
     """True for an int or float that is not a bool (no text conversion)."""
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def retry_after(headers: Mapping[str, str] | None) -> float | None:
+    """Seconds an HTTP response asks to wait: ``retry-after-ms``, or ``Retry-After`` in seconds or as a date."""
+    if headers is None:
+        return None
+    ms = headers.get("retry-after-ms")
+    if ms:
+        try:
+            return float(ms) / 1000
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+        return max(0.0, when.timestamp() - time.time())
+    except (TypeError, ValueError, IndexError):
+        return None

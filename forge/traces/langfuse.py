@@ -19,8 +19,6 @@ import random
 import threading
 import time
 from collections import Counter
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
@@ -31,6 +29,7 @@ from forge.store import import_cursors
 from forge.store import traces as trace_store
 from forge.store.access import Access
 from forge.store.types import ImportSummary, Progress, Trace
+from forge.store.values import retry_after
 from forge.traces.langfuse_mapping import langfuse_to_unified, prepare_observation
 from forge.traces.model import TraceFieldError, iso, loads, parse_time
 
@@ -120,17 +119,9 @@ _MAX_RETRY_DELAY = 60.0
 
 def _retry_delay(resp: httpx.Response, attempt: int) -> float:
     """Seconds to wait before retry ``attempt + 1``: the server's Retry-After, else exponential with jitter."""
-    header = resp.headers.get("retry-after")
-    if header:
-        try:
-            wait = float(header)
-        except ValueError:
-            try:
-                wait = (parsedate_to_datetime(header) - datetime.now(UTC)).total_seconds()
-            except (TypeError, ValueError, IndexError):
-                wait = None
-        if wait is not None and wait > 0:
-            return min(wait, _MAX_RETRY_DELAY)
+    wait = retry_after(resp.headers)
+    if wait:
+        return min(wait, _MAX_RETRY_DELAY)
     return min(1.0 * 2**attempt, _MAX_RETRY_DELAY) * (1 + (random.random() - 0.5) * 0.2)
 
 
