@@ -333,13 +333,20 @@ def import_langfuse(
 
         traces: list[Trace] = []
         raw_scores: list[dict] = []
-        for tid, item in fetched.items():
+        for tid in list(fetched):
+            # Popped as mapped: each trace's raw observations are freed once its unified trace exists,
+            # so the live heap (and what the cyclic GC walks) does not hold both at once.
+            item = fetched.pop(tid)
+            prepared = item.get("prepared")
             try:
-                t = langfuse_to_unified(item["trace"], item["observations"], item.get("prepared"))
+                t = langfuse_to_unified(item["trace"], item["observations"], prepared)
             except TraceFieldError as exc:
                 summary.failed += 1
                 summary.error(f"langfuse:{tid}", None, exc.field, exc.message)
                 continue
+            finally:
+                for o in (item["observations"] or ()) if prepared else ():
+                    prepared.pop(id(o), None)
             ts = parse_time(t["timestamp"], "timestamp")
             if since_dt is None and ts is not None and ts == last_ts and tid in seen_before:
                 summary.skipped += 1  # the boundary trace of the last import, already stored
