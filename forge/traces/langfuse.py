@@ -14,6 +14,7 @@ for what started at or after it. Re-imports update in place (upsert).
 
 from __future__ import annotations
 
+import gc
 import queue
 import random
 import threading
@@ -208,6 +209,7 @@ def _fetch_v2(api: _Api, since, limit, progress) -> dict[str, dict]:
                     pass
         if progress:
             progress(0, None, f"fetched {n} observations of {len(groups)} traces")
+        _settle()
         # A short page is not the last one: only a missing cursor ends the listing.
         if limit and len(groups) > limit:
             break
@@ -220,6 +222,19 @@ def _fetch_v2(api: _Api, since, limit, progress) -> dict[str, dict]:
         if not has_root or orphan:
             groups[tid] = _observations_of(api, tid)
     return {tid: {"trace": None, "observations": obs, "prepared": prepared} for tid, obs in groups.items()}
+
+
+def _settle() -> None:
+    """Keep the cyclic GC's full collections off the pages fetched so far (no process-wide switch-off).
+
+    The fetched observations stay alive until the import ends, and each full collection walked
+    all of them again: measured on bench/import_traces (10,000 traces x 5 steps), 7 full
+    collections took 0.75 s of 2.7 s importer CPU; with this, one took 0.01 s and the CPU is
+    back to 2.0 s. ``gc.freeze()`` moves what is alive now into the permanent generation; the
+    collector stays on for everything created afterwards (in every thread), and reference
+    counting frees garbage as always. ``import_langfuse`` calls ``gc.unfreeze()`` when it ends.
+    """
+    gc.freeze()
 
 
 def _pages_one_by_one(api: _Api, path: str, params: dict):
@@ -401,6 +416,7 @@ def import_langfuse(
         summary.requests = api.requests
     finally:
         api.close()
+        gc.unfreeze()  # what _settle exempted goes back to the oldest generation
     if progress:
         progress(
             summary.imported + summary.updated,
