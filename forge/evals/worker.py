@@ -68,6 +68,7 @@ _PRELOAD = (
     "encodings.utf_32",
     "encodings.cp1252",
 )
+_INTERNAL_IMPORTS = frozenset(n for n in _PRELOAD if not n.startswith(("json", "collections", "html")))
 # Audit events an eval may cause; every other event (open, os.*, socket.*, subprocess.*,
 # ctypes.*, import, sys._getframe, gc.get_referrers, ...) is refused.
 _ALLOWED_EVENTS = frozenset({"exec", "compile", "time.sleep", "builtins.id", "object.__setattr__", "array.__new__"})
@@ -205,6 +206,13 @@ def _module_shell(mod, allowed_roots: frozenset[str], cache: dict):
                 continue
             value = _module_shell(value, allowed_roots, cache)
         setattr(shell, key, value)
+    if name == "collections":  # namedtuple looks up its caller's frame, which the audit hook refuses
+        real = mod.namedtuple
+
+        def namedtuple(typename, field_names, *, rename=False, defaults=None, module=None):
+            return real(typename, field_names, rename=rename, defaults=defaults, module=module or _EVAL_MODULE)
+
+        shell.namedtuple = namedtuple
     return shell
 
 
@@ -218,6 +226,8 @@ def _restricted_builtins(allowed_roots: frozenset[str]) -> dict:
             raise ImportError("relative imports are not allowed in an eval")
         if type(name) is not str:
             raise ImportError("bad import")
+        if name in _INTERNAL_IMPORTS and name in sys.modules:  # C code of allowed modules importing helpers
+            return sys.modules[name]
         root = name.partition(".")[0]
         if root not in allowed_roots or name not in sys.modules:
             raise ImportError(f"import of '{name}' is not allowed in an eval (allowed: {', '.join(sorted(allowed_roots))})")
@@ -327,6 +337,11 @@ def main() -> int:
         return 0
     for name in ("ctypes", "ctypes.util", "pyseccomp", "mmap", "resource"):  # not reachable by name afterwards
         sys.modules.pop(name, None)
+    import _thread
+
+    for name in ("start_new_thread", "start_new", "_start_joinable_thread"):  # no threads (seccomp too)
+        if hasattr(_thread, name):
+            delattr(_thread, name)
     trusted = [False]
     namespace = {"__name__": _EVAL_MODULE, "__builtins__": _restricted_builtins(allowed_roots)}
     _write_frame(proto_out, orjson.dumps({"ready": True, "seccomp": seccomp_error}))
