@@ -51,6 +51,7 @@ STARTUP_TIMEOUT_S = 20.0  # python start + imports on a busy machine; not an eva
 WORKER_CPU_S = 600  # RLIMIT_CPU backstop per worker; the per-call timer is the real limit
 CHUNKS_PER_WORKER = 100  # a worker is recycled after this many chunks (keeps it under RLIMIT_CPU)
 NOBODY = 65534
+MAX_FRAME_BYTES = 32 * 1024 * 1024  # a bigger frame is a worker gone wrong, not a result
 _IN_SANDBOX_LIB = "/forge/lib"
 _IN_SANDBOX_WORKER = "/forge/worker.py"
 
@@ -226,12 +227,12 @@ class _Worker:
                 )
             )
             ready = self._receive(deadline=time.monotonic() + STARTUP_TIMEOUT_S, watch=False)
-            self.seccomp_error = ready.get("seccomp")
+            self.seccomp_error = ready.get("seccomp") if isinstance(ready, dict) else "no ready frame"
             loaded = self._receive(deadline=time.monotonic() + cfg.timeout_s, watch=False)
         except _WorkerDied as exc:
             self.close()
             raise _LoadFailed(exc.reason) from None
-        if "load_error" in loaded:
+        if isinstance(loaded, dict) and "load_error" in loaded:
             self.close()
             raise _LoadFailed(str(loaded["load_error"]))
 
@@ -245,6 +246,9 @@ class _Worker:
     def _frame(self) -> bytes | None:
         if len(self.buf) >= 4:
             n = int.from_bytes(self.buf[:4], "big")
+            if n > MAX_FRAME_BYTES:
+                self.kill()
+                raise _WorkerDied(None, "the eval corrupted the worker's output (oversized frame)")
             if len(self.buf) >= 4 + n:
                 frame = bytes(self.buf[4 : 4 + n])
                 del self.buf[: 4 + n]
@@ -258,7 +262,14 @@ class _Worker:
         while True:
             frame = self._frame()
             if frame is not None:
-                return orjson.loads(frame)
+                try:
+                    decoded = orjson.loads(frame)
+                except orjson.JSONDecodeError:
+                    decoded = None
+                if not isinstance(decoded, (dict, list)):
+                    self.kill()
+                    raise _WorkerDied(None, "the eval corrupted the worker's output (unreadable frame)")
+                return decoded
             ready, _, _ = select.select([self.out_fd], [], [], poll)
             if ready:
                 data = os.read(self.out_fd, 1 << 20)
@@ -291,6 +302,9 @@ class _Worker:
         base = self.hb[0]
         self._send(payload)
         results = self._receive(deadline=0.0, watch=True, base=base)
+        if not isinstance(results, list):
+            self.kill()
+            raise _WorkerDied(None, "the eval corrupted the worker's output (unexpected frame)")
         self.chunks += 1
         return results
 
@@ -377,10 +391,15 @@ def _verdicts(raw: list, n: int) -> list[Verdict]:
     for item in raw[:n]:
         try:
             verdict, reason, error, ms = item
-            if verdict is True or verdict is False:
+            ms = float(ms)
+            if isinstance(reason, str) and len(reason) > MAX_REASON_CHARS:
+                out.append(Verdict.failed(f"output too large: reason is {len(reason)} characters"))
+            elif isinstance(error, str) and len(error) > 4 * MAX_REASON_CHARS:
+                out.append(Verdict.failed(error[: 4 * MAX_REASON_CHARS] + "..."))
+            elif verdict is True or verdict is False:
                 out.append(Verdict(verdict=verdict, reason=reason if isinstance(reason, str) else None, duration_ms=ms))
             else:
-                out.append(Verdict.failed(str(error or "error"), duration_ms=float(ms)))
+                out.append(Verdict.failed(str(error or "error"), duration_ms=ms))
         except (TypeError, ValueError):
             out.append(Verdict.failed("the worker returned a malformed result"))
     while len(out) < n:
