@@ -124,7 +124,7 @@ def run_eval_file(
         print(f"forge: skipped {warning}", file=err)
     if len(warnings) > 20:
         print(f"forge: ... and {len(warnings) - 20} more rows skipped", file=err)
-    outcome = run_evals({"eval": source}, [r.trace for r in rows], timeout_s=timeout_s)
+    outcome = run_evals({"eval": source}, [r.trace for r in rows], timeout_s=timeout_s, keep_warm=False)
     if outcome.isolation != "full":
         print(f"forge: reduced isolation (missing: {'; '.join(outcome.missing)})", file=err)
     verdicts = outcome.verdicts["eval"]

@@ -16,7 +16,9 @@ imported cannot change another eval's verdicts; each trace reaches the eval fres
 
 from __future__ import annotations
 
+import atexit
 import ctypes.util
+import fcntl
 import importlib.util
 import mmap
 import os
@@ -27,6 +29,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -42,7 +45,7 @@ from forge.evals.contract import (
     ProgressFn,
     Verdict,
 )
-from forge.evals.validate import validate_source
+from forge.evals.validate import imported_modules, validate_source
 
 WORKER_FILE = Path(__file__).with_name("worker.py")
 CHUNK_SIZE = 100
@@ -51,6 +54,8 @@ STARTUP_TIMEOUT_S = 20.0  # python start + imports on a busy machine; not an eva
 WORKER_CPU_S = 600  # RLIMIT_CPU backstop per worker; the per-call timer is the real limit
 CHUNKS_PER_WORKER = 100  # a worker is recycled after this many chunks (keeps it under RLIMIT_CPU)
 NOBODY = 65534
+_F_SETPIPE_SZ = 1031
+WARM_IDLE_S = 60.0  # a warm, never-used worker is closed after this long idle
 MAX_FRAME_BYTES = 32 * 1024 * 1024  # a bigger frame is a worker gone wrong, not a result
 _IN_SANDBOX_LIB = "/forge/lib"
 _IN_SANDBOX_WORKER = "/forge/worker.py"
@@ -140,6 +145,9 @@ def _bwrap_args() -> list[str]:
     args += ["--ro-bind", str(orjson_dir), f"{_IN_SANDBOX_LIB}/orjson"]
     if seccomp_file:
         args += ["--ro-bind", str(seccomp_file), f"{_IN_SANDBOX_LIB}/pyseccomp.py"]
+        cached = seccomp_file.parent / "__pycache__"
+        for pyc in cached.glob("pyseccomp.*.pyc") if cached.is_dir() else ():
+            args += ["--ro-bind", str(pyc), f"{_IN_SANDBOX_LIB}/__pycache__/{pyc.name}"]
     args += ["--ro-bind", str(WORKER_FILE), _IN_SANDBOX_WORKER]
     args += ["--proc", "/proc", "--dev", "/dev", "--chdir", "/", "--remount-ro", "/"]
     return args
@@ -164,12 +172,58 @@ class _Config:
     drop_uid: bool
 
 
-class _WorkerDied(Exception):
-    """The worker stopped answering: ``index`` is the chunk position of the call it was in."""
+def _descendants(pid: int) -> list[int]:
+    """Child processes of ``pid``, recursively (from /proc/PID/task/PID/children)."""
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except OSError:
+            continue
+        for child in children:
+            found.append(int(child))
+            todo.append(int(child))
+    return found
 
-    def __init__(self, index: int | None, reason: str):
+
+def _kill_tree(proc: subprocess.Popen) -> None:
+    """SIGKILL a worker and everything under it (bwrap's namespace init and the python inside).
+
+    The inner processes are killed directly and waited for: bwrap's --die-with-parent alone
+    would end them a moment after this returns.
+    """
+    inner = _descendants(proc.pid) if proc.poll() is None else []
+    for pid in [proc.pid, *inner]:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    try:
+        proc.wait(timeout=5.0)
+    except subprocess.TimeoutExpired:
+        pass
+    deadline = time.monotonic() + 2.0
+    while inner and time.monotonic() < deadline:
+        inner = [pid for pid in inner if _running(pid)]
+        if inner:
+            time.sleep(0.005)
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` is still a live (non-zombie) process."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+class _WorkerDied(Exception):
+    """The worker stopped answering; ``seq`` is the heartbeat (calls started) when it did, if known."""
+
+    def __init__(self, seq: int | None, reason: str):
         super().__init__(reason)
-        self.index = index
+        self.seq = seq
         self.reason = reason
 
 
@@ -177,26 +231,23 @@ class _LoadFailed(Exception):
     """The eval could not be loaded: every verdict is an error with this reason."""
 
 
-class _Worker:
-    """One sandboxed worker process running one eval source."""
+class _Spawned:
+    """A started worker process (python + orjson + pyseccomp loaded) still waiting for its eval."""
 
-    def __init__(self, source: str, cfg: _Config, cancel: threading.Event):
-        self.cfg = cfg
-        self.cancel = cancel
-        self.calls = 0  # calls the worker has finished and reported (heartbeat baseline)
-        self.chunks = 0
-        self.seccomp_error: str | None = None
+    def __init__(self, full: bool, drop_uid: bool):
+        self.created = time.monotonic()
         self.hb_fd = os.memfd_create("forge-eval-heartbeat", 0)
         os.ftruncate(self.hb_fd, 8)
         self.hb = memoryview(mmap.mmap(self.hb_fd, 8)).cast("q")
-        orjson_dir, seccomp_file = _site_paths()
-        if cfg.full:
+        orjson_dir, _ = _site_paths()
+        tail = [str(self.hb_fd), "1" if full else "0"]
+        if full:
             cmd = [shutil.which("bwrap") or "bwrap", *_bwrap_args(), "--", _python()]
-            cmd += ["-I", "-S", "-B", _IN_SANDBOX_WORKER, _IN_SANDBOX_LIB]
+            cmd += ["-I", "-S", "-B", _IN_SANDBOX_WORKER, _IN_SANDBOX_LIB, *tail]
             extra: dict[str, Any] = {}
         else:
-            cmd = [_python(), "-I", "-S", "-B", str(WORKER_FILE), str(orjson_dir.parent)]
-            extra = {"user": NOBODY, "group": NOBODY, "extra_groups": []} if cfg.drop_uid else {}
+            cmd = [_python(), "-I", "-S", "-B", str(WORKER_FILE), str(orjson_dir.parent), *tail]
+            extra = {"user": NOBODY, "group": NOBODY, "extra_groups": []} if drop_uid else {}
         self.proc = subprocess.Popen(
             cmd,
             stdin=subprocess.PIPE,
@@ -209,6 +260,145 @@ class _Worker:
             close_fds=True,
             **extra,
         )
+        for stream in (self.proc.stdin, self.proc.stdout):
+            try:  # a whole chunk fits in the pipe: fewer wake-ups on both sides
+                fcntl.fcntl(stream.fileno(), _F_SETPIPE_SZ, 1 << 20)  # type: ignore[union-attr]
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+            try:
+                if stream:
+                    stream.close()  # EOF: a waiting worker exits
+            except OSError:
+                pass
+        try:
+            self.proc.wait(timeout=1.0)
+        except subprocess.TimeoutExpired:
+            _kill_tree(self.proc)
+        try:
+            self.hb.release()
+        except (ValueError, BufferError):
+            pass
+        try:
+            os.close(self.hb_fd)
+        except OSError:
+            pass
+
+
+class _WarmPool:
+    """A few started, never-used worker processes, so a new eval rarely waits for python to start.
+
+    A warm process has run no eval code; it is handed out once and never reused. Idle ones are
+    closed after WARM_IDLE_S, by close_idle_workers(), or when Forge exits (bwrap's
+    --die-with-parent; EOF on stdin in reduced mode).
+    """
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.idle: dict[tuple[bool, bool], list[_Spawned]] = {}
+        self.filling: set[tuple[bool, bool]] = set()
+        self.fillers: list[threading.Thread] = []
+        self.generation = 0  # bumped by reap(everything=True): fills started before stop
+
+    def take(self, key: tuple[bool, bool]) -> _Spawned | None:
+        stale = []
+        found = None
+        with self.lock:
+            procs = self.idle.get(key) or []
+            while procs:
+                spawned = procs.pop()
+                if spawned.proc.poll() is None and time.monotonic() - spawned.created < WARM_IDLE_S:
+                    found = spawned
+                    break
+                stale.append(spawned)
+        for spawned in stale:
+            spawned.close()
+        return found
+
+    def fill(self, key: tuple[bool, bool], size: int) -> None:
+        """Start processes in the background until ``size`` are idle for ``key``."""
+        with self.lock:
+            if key in self.filling:
+                return
+            self.filling.add(key)
+
+        generation = self.generation
+
+        def work() -> None:
+            try:
+                while True:
+                    with self.lock:
+                        if len(self.idle.get(key, [])) >= size or generation != self.generation:
+                            return
+                    spawned = _Spawned(*key)
+                    with self.lock:
+                        stale = generation != self.generation
+                        if not stale:
+                            self.idle.setdefault(key, []).append(spawned)
+                    if stale:
+                        spawned.close()
+                        return
+            except OSError:
+                return
+            finally:
+                with self.lock:
+                    self.filling.discard(key)
+                self._schedule_reap()
+
+        thread = threading.Thread(target=work, name="forge-eval-warm", daemon=True)
+        with self.lock:
+            self.fillers = [t for t in self.fillers if t.is_alive()] + [thread]
+        thread.start()
+
+    def _schedule_reap(self) -> None:
+        timer = threading.Timer(WARM_IDLE_S + 1.0, self.reap)
+        timer.daemon = True
+        timer.start()
+
+    def reap(self, everything: bool = False) -> None:
+        if everything:
+            with self.lock:
+                self.generation += 1
+                fillers = list(self.fillers)
+            for thread in fillers:
+                thread.join(timeout=STARTUP_TIMEOUT_S)
+        with self.lock:
+            old = []
+            for key, procs in self.idle.items():
+                keep = [p for p in procs if not everything and time.monotonic() - p.created < WARM_IDLE_S]
+                old += [p for p in procs if p not in keep]
+                self.idle[key] = keep
+        for spawned in old:
+            spawned.close()
+
+    def pids(self) -> list[int]:
+        with self.lock:
+            return [p.proc.pid for procs in self.idle.values() for p in procs]
+
+
+_POOL = _WarmPool()
+atexit.register(lambda: _POOL.reap(everything=True))
+
+
+def close_idle_workers() -> None:
+    """Close the warm, never-used worker processes now (tests; shutting down)."""
+    _POOL.reap(everything=True)
+
+
+class _Worker:
+    """One sandboxed worker process running one eval source."""
+
+    def __init__(self, source: str, cfg: _Config, cancel: threading.Event):
+        self.cfg = cfg
+        self.cancel = cancel
+        self.sent = 0  # calls queued to the worker so far (the heartbeat counts calls started)
+        self.key: str | None = None
+        self.chunks = 0
+        self.seccomp_error: str | None = None
+        spawned = _POOL.take((cfg.full, cfg.drop_uid)) or _Spawned(cfg.full, cfg.drop_uid)
+        self.proc, self.hb_fd, self.hb = spawned.proc, spawned.hb_fd, spawned.hb
         self.out_fd = self.proc.stdout.fileno()  # type: ignore[union-attr]
         self.buf = bytearray()
         try:
@@ -218,11 +408,10 @@ class _Worker:
                         "op": "init",
                         "source": source,
                         "allowed": sorted(ALLOWED_IMPORTS),
+                        "preload": imported_modules(source),
                         "memory_mb": cfg.memory_mb,
                         "cpu_s": WORKER_CPU_S,
                         "max_reason": MAX_REASON_CHARS,
-                        "hb_fd": self.hb_fd,
-                        "seccomp": cfg.full,
                     }
                 )
             )
@@ -255,7 +444,7 @@ class _Worker:
                 return frame
         return None
 
-    def _receive(self, deadline: float, watch: bool, base: int = 0) -> Any:
+    def _receive(self, deadline: float, watch: bool) -> Any:
         """The next frame, decoded. With ``watch``, a call that stalls past the time limit kills the worker."""
         poll = min(0.05, self.cfg.timeout_s / 4)
         last_seq, since = self.hb[0], time.monotonic()
@@ -274,8 +463,7 @@ class _Worker:
             if ready:
                 data = os.read(self.out_fd, 1 << 20)
                 if not data:
-                    index = self.hb[0] - base - 1 if watch else None
-                    raise _WorkerDied(index if index is None or index >= 0 else None, self._death_reason())
+                    raise _WorkerDied(self.hb[0] if watch else None, self._death_reason())
                 self.buf += data
                 continue
             now = time.monotonic()
@@ -288,20 +476,21 @@ class _Worker:
                     last_seq, since = seq, now
                 elif now - since > self.cfg.timeout_s:
                     self.kill()
-                    index = seq - base - 1
-                    raise _WorkerDied(
-                        index if index >= 0 else None,
-                        f"timeout: evaluate took longer than {self.cfg.timeout_s:g} s (stopped)",
-                    )
+                    raise _WorkerDied(seq, f"timeout: evaluate took longer than {self.cfg.timeout_s:g} s (stopped)")
             elif now > deadline:
                 self.kill()
                 raise _WorkerDied(None, f"timeout: loading the eval took longer than {self.cfg.timeout_s:g} s")
 
-    def run_chunk(self, payload: bytes) -> list:
-        """The raw results of one chunk; raises _WorkerDied (the worker is then dead)."""
-        base = self.hb[0]
+    def send_chunk(self, payload: bytes, n: int) -> int:
+        """Queue a chunk of ``n`` traces; the heartbeat base of its first call."""
+        base = self.sent
         self._send(payload)
-        results = self._receive(deadline=0.0, watch=True, base=base)
+        self.sent += n
+        return base
+
+    def receive_chunk(self) -> list:
+        """The raw results of the oldest queued chunk; raises _WorkerDied (the worker is then dead)."""
+        results = self._receive(deadline=0.0, watch=True)
         if not isinstance(results, list):
             self.kill()
             raise _WorkerDied(None, "the eval corrupted the worker's output (unexpected frame)")
@@ -321,7 +510,7 @@ class _Worker:
             if sig == signal.SIGSEGV:
                 return "the eval crashed the worker (SIGSEGV: too deep recursion or memory exhausted in C code)"
             return f"the eval ended the worker process (signal {signal.Signals(sig).name})"
-        if code == 1 and self.cfg.full and self.chunks == 0 and self.calls == 0:
+        if code == 1 and self.cfg.full and self.chunks == 0 and self.sent == 0:
             err = self._stderr_tail()
             if err:
                 return f"the sandbox worker failed to start: {err}"
@@ -345,15 +534,7 @@ class _Worker:
         return ""
 
     def kill(self) -> None:
-        if self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                self.proc.kill()
-        try:
-            self.proc.wait(timeout=5.0)
-        except subprocess.TimeoutExpired:
-            pass
+        _kill_tree(self.proc)
 
     def close(self) -> None:
         """End the worker: EOF first (it exits), SIGKILL if it lingers; always reaped."""
@@ -425,11 +606,14 @@ class _Run:
         self.queue = [(key, c) for key in self.sources for c in range(n_chunks)]
         self.next = 0
 
-    def take(self) -> tuple[str, int] | None:
+    def take(self, key: str | None = None) -> tuple[str, int] | None:
+        """The next (eval, chunk) item; with ``key``, only if it is that eval's."""
         with self.lock:
             if self.cancel.is_set() or self.next >= len(self.queue):
                 return None
             item = self.queue[self.next]
+            if key is not None and item[0] != key:
+                return None
             self.next += 1
             return item
 
@@ -447,53 +631,94 @@ class _Run:
             self.verdicts[key][index : index + len(verdicts)] = verdicts
             self.done += len(verdicts)
 
+    def _fail_load(self, key: str, start: int, positions: list[int]) -> None:
+        for i in positions:
+            self.store(key, start + i, [Verdict.failed(self.load_errors[key])])
+
     def slot(self) -> None:
-        """One core's loop: take (eval, chunk) items; keep a worker per eval; restart it when it dies."""
+        """One core's loop: take (eval, chunk) items; keep a worker per eval; restart it when it dies.
+
+        Two chunks are kept in flight per worker, so it never waits for the parent between chunks.
+        A call that hangs or crashes gets the error; the other traces of its chunk (and of the
+        chunk queued behind it) run again in a fresh worker.
+        """
         worker: _Worker | None = None
-        worker_key: str | None = None
+        inflight: deque[tuple[str, int, list[int], int]] = deque()  # (key, chunk, positions, heartbeat base)
+        retry: deque[tuple[str, int, list[int]]] = deque()
         try:
-            while (item := self.take()) is not None:
-                key, chunk = item
-                start = chunk * CHUNK_SIZE
-                n = min(CHUNK_SIZE, len(self.traces) - start)
-                if worker is not None and (worker_key != key or worker.chunks >= CHUNKS_PER_WORKER):
-                    worker.close()
-                    worker = None
-                pending = list(range(n))  # chunk positions still without a verdict
-                payload = self.payload(chunk)
-                while pending and not self.cancel.is_set():
+            while True:
+                # Fill the window: up to two chunks of the worker's eval.
+                while len(inflight) < 2 and not self.cancel.is_set():
+                    if retry:
+                        if inflight and worker is not None and worker.key != retry[0][0]:
+                            break
+                        key, chunk, positions = retry.popleft()
+                    else:
+                        item = self.take(worker.key if inflight and worker is not None else None)
+                        if item is None:
+                            break  # nothing left, or the next chunk is another eval's: drain first
+                        key, chunk = item
+                        positions = list(range(min(CHUNK_SIZE, len(self.traces) - chunk * CHUNK_SIZE)))
+                    start = chunk * CHUNK_SIZE
                     if key in self.load_errors:
-                        for i in pending:
-                            self.store(key, start + i, [Verdict.failed(self.load_errors[key])])
-                        break
+                        self._fail_load(key, start, positions)
+                        continue
+                    if worker is not None and (worker.key != key or worker.chunks >= CHUNKS_PER_WORKER) and not inflight:
+                        worker.close()
+                        worker = None
                     if worker is None:
                         try:
                             worker = _Worker(self.sources[key], self.cfg, self.cancel)
-                            worker_key = key
+                            worker.key = key
                             if worker.seccomp_error:
                                 self.seccomp_errors.add(worker.seccomp_error)
                         except _LoadFailed as exc:
                             with self.lock:
                                 self.load_errors.setdefault(key, str(exc))
+                            self._fail_load(key, start, positions)
                             continue
+                    if len(positions) == min(CHUNK_SIZE, len(self.traces) - start):
+                        payload = self.payload(chunk)
+                    else:
+                        payload = orjson.dumps([self.traces[start + i] for i in positions], default=str,
+                                               option=orjson.OPT_NON_STR_KEYS)
                     try:
-                        raw = worker.run_chunk(payload)
-                    except _WorkerDied as exc:
+                        base = worker.send_chunk(payload, len(positions))
+                    except _WorkerDied:
+                        retry.appendleft((key, chunk, positions))
                         worker.close()
                         worker = None
-                        if self.cancel.is_set():
-                            break
-                        # The call that hung or crashed gets the error; the others run again in a new worker.
-                        culprit = pending[exc.index] if exc.index is not None and exc.index < len(pending) else pending[0]
-                        self.store(key, start + culprit, [Verdict.failed(exc.reason, self.cfg.timeout_s * 1000.0
-                                                                         if exc.reason.startswith("timeout") else 0.0)])
-                        pending = [i for i in pending if i != culprit]
-                        payload = orjson.dumps([self.traces[start + i] for i in pending], default=str,
-                                               option=orjson.OPT_NON_STR_KEYS)
+                        for item in reversed(inflight):
+                            retry.appendleft(item[:3])
+                        inflight.clear()
                         continue
-                    for i, verdict in zip(pending, _verdicts(raw, len(pending))):
-                        self.store(key, start + i, [verdict])
-                    pending = []
+                    inflight.append((key, chunk, positions, base))
+                if not inflight or self.cancel.is_set():
+                    break
+                key, chunk, positions, base = inflight[0]
+                start = chunk * CHUNK_SIZE
+                assert worker is not None
+                try:
+                    raw = worker.receive_chunk()
+                except _WorkerDied as exc:
+                    worker.close()
+                    worker = None
+                    if self.cancel.is_set():
+                        break
+                    index = exc.seq - base - 1 if exc.seq is not None else -1
+                    culprit = positions[index] if 0 <= index < len(positions) else positions[0]
+                    duration = self.cfg.timeout_s * 1000.0 if exc.reason.startswith("timeout") else 0.0
+                    self.store(key, start + culprit, [Verdict.failed(exc.reason, duration)])
+                    rest = [(key, chunk, [i for i in positions if i != culprit])]
+                    rest += [item[:3] for item in list(inflight)[1:]]
+                    inflight.clear()
+                    for item in reversed(rest):
+                        if item[2]:
+                            retry.appendleft(item)
+                    continue
+                inflight.popleft()
+                for i, verdict in zip(positions, _verdicts(raw, len(positions))):
+                    self.store(key, start + i, [verdict])
         finally:
             if worker is not None:
                 worker.close()
@@ -509,11 +734,13 @@ def run_evals(
     progress: ProgressFn | None = None,
     cancelled: Callable[[], bool] | None = None,
     isolation: str = "auto",
+    keep_warm: bool = True,
     _skip_static: bool = False,
 ) -> RunOutcome:
     """Run every eval source over every trace in the sandbox; failures are error verdicts.
 
-    ``_skip_static`` is for tests only: it bypasses static validation so the deeper layers
+    ``keep_warm`` leaves a few started, never-used workers for the next run (closed after a
+    minute idle). ``_skip_static`` is for tests only: it bypasses static validation so the deeper layers
     (builtins, audit hook, seccomp, bubblewrap, rlimits, timer) are exercised on their own.
     """
     level, missing = isolation_status(isolation)
@@ -537,15 +764,15 @@ def run_evals(
     total = len(sources) * len(traces)
     done_before = len(statically_failed) * len(traces)
     slots = max(1, min(workers or os.cpu_count() or 1, len(run.queue)))
+    if len(run.queue) > slots or len(sources) > 1:
+        _POOL.fill((cfg.full, cfg.drop_uid), slots)  # the next eval's worker starts while this one runs
     threads = [threading.Thread(target=run.slot, name=f"forge-eval-slot-{i}", daemon=True) for i in range(slots)]
     for t in threads:
         t.start()
     last_report = 0.0
     try:
-        while any(t.is_alive() for t in threads):
-            for t in threads:
-                t.join(timeout=0.1)
-                break
+        while alive := [t for t in threads if t.is_alive()]:
+            alive[0].join(timeout=0.1)
             if cancelled is not None and not run.cancel.is_set() and cancelled():
                 run.cancel.set()
             if progress is not None and time.monotonic() - last_report > 0.25:
@@ -567,6 +794,8 @@ def run_evals(
         missing = [*missing, *(f"seccomp ({e})" for e in sorted(run.seccomp_errors))]
     if progress is not None:
         progress(total, total, "done")
+    if keep_warm and run.queue:
+        _POOL.fill((cfg.full, cfg.drop_uid), slots)
     return RunOutcome(verdicts=verdicts, isolation=level, missing=missing)
 
 

@@ -151,6 +151,22 @@ def _format_problem(tree: ast.AST) -> tuple[int, str] | None:
     return None
 
 
+def imported_modules(source: str) -> list[str]:
+    """The allowed modules the source imports (and ``from X import Y`` submodule candidates), for preloading."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return []
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module)
+            names.update(f"{node.module}.{a.name}" for a in node.names if a.name != "*")
+    return sorted(n for n in names if n.partition(".")[0] in ALLOWED_IMPORTS)
+
+
 def validate_source(source: str) -> str | None:
     """None when the source may run, else the reason (with its line) it may not."""
     if not isinstance(source, str):

@@ -1,6 +1,6 @@
 """The sandbox worker: runs ONE eval over chunks of traces, inside bubblewrap (or reduced).
 
-Started by forge/evals/sandbox.py as ``python -I -S -B worker.py LIBDIR`` with an empty
+Started by forge/evals/sandbox.py as ``python -I -S -B worker.py LIBDIR HB_FD SECCOMP`` with an empty
 environment. It imports nothing from forge (only this file is mounted in the sandbox).
 Protocol on fds 0/1: frames of a 4-byte big-endian length + JSON (orjson), never pickle.
 
@@ -49,15 +49,9 @@ _NOT_ALLOWED_BUILTINS = frozenset(
         "license",
     }
 )
-# Modules loaded before the gates close because allowed modules import them lazily.
+# Modules loaded before the gates close because allowed modules import them lazily
+# (the eval's own imports are preloaded too: the parent lists them from the source).
 _PRELOAD = (
-    "json.decoder",
-    "json.encoder",
-    "json.scanner",
-    "collections.abc",
-    "html.entities",
-    "html.parser",
-    "_strptime",
     "encodings.idna",
     "encodings.punycode",
     "encodings.unicode_escape",
@@ -68,7 +62,18 @@ _PRELOAD = (
     "encodings.utf_32",
     "encodings.cp1252",
 )
-_INTERNAL_IMPORTS = frozenset(n for n in _PRELOAD if not n.startswith(("json", "collections", "html")))
+_PRELOAD_WITH = {  # what these modules import inside their functions (found by scanning their source)
+    "collections": ("collections.abc", "heapq", "copy"),
+    "datetime": ("_strptime",),
+    "difflib": ("re",),
+    "functools": ("types", "typing", "weakref"),
+    "html": ("html.entities", "html.parser"),
+    "json": ("json.decoder", "json.encoder", "json.scanner"),
+    "re": ("warnings", "unicodedata"),
+    "statistics": ("collections", "heapq", "copy"),
+    "string": ("re", "warnings", "unicodedata"),
+}
+_INTERNAL_IMPORTS = frozenset((*_PRELOAD, "_strptime"))
 # Audit events an eval may cause; every other event (open, os.*, socket.*, subprocess.*,
 # ctypes.*, import, sys._getframe, gc.get_referrers, ...) is refused.
 _ALLOWED_EVENTS = frozenset({"exec", "compile", "time.sleep", "builtins.id", "object.__setattr__", "array.__new__"})
@@ -121,6 +126,12 @@ def _describe_event(event: str) -> str:
     return f"forbidden: {kind} access ({event}) is not allowed in an eval"
 
 
+def _describe(event: str, args: tuple) -> str:
+    if event == "import" and args and type(args[0]) is str:
+        return f"forbidden: import of '{args[0][:100]}' is not allowed in an eval"
+    return _describe_event(event)
+
+
 def _make_audit_hook(trusted: list[bool]):
     """The hook refuses every audit event an eval has no business causing."""
     allowed = _ALLOWED_EVENTS
@@ -130,7 +141,7 @@ def _make_audit_hook(trusted: list[bool]):
             return
         if event == "object.__getattr__":  # __code__, tb_frame, gi_frame: the frame-walking escapes
             raise SandboxViolation(f"forbidden: introspection ({args[1] if len(args) > 1 else event})")
-        raise SandboxViolation(_describe_event(event))
+        raise SandboxViolation(_describe(event, args))
 
     return hook
 
@@ -150,16 +161,21 @@ def _set_rlimits(memory_mb: int, cpu_s: int) -> None:
         resource.setrlimit(which, (value, value))
 
 
-def _install_seccomp() -> None:
-    """Deny network, exec, process creation (threads too), ptrace and kernel-admin syscalls."""
+def _import_pyseccomp():
+    """pyseccomp, imported before the eval is known (a warm worker has it ready)."""
     import ctypes.util
 
     sonames = {"c": "libc.so.6", "seccomp": "libseccomp.so.2"}
     real_find = ctypes.util.find_library
     ctypes.util.find_library = lambda name: sonames.get(name) or real_find(name)  # no ldconfig in the sandbox
-    import errno
+    import pyseccomp
 
-    import pyseccomp as sc
+    return pyseccomp
+
+
+def _install_seccomp(sc) -> None:
+    """Deny network, exec, process creation (threads too), ptrace and kernel-admin syscalls."""
+    import errno
 
     flt = sc.SyscallFilter(sc.ALLOW)
     denied = (
@@ -229,8 +245,10 @@ def _restricted_builtins(allowed_roots: frozenset[str]) -> dict:
         if name in _INTERNAL_IMPORTS and name in sys.modules:  # C code of allowed modules importing helpers
             return sys.modules[name]
         root = name.partition(".")[0]
-        if root not in allowed_roots or name not in sys.modules:
+        if root not in allowed_roots:
             raise ImportError(f"import of '{name}' is not allowed in an eval (allowed: {', '.join(sorted(allowed_roots))})")
+        if name not in sys.modules:  # imports are resolved from the source before the eval runs
+            raise ImportError(f"'{name}' can only be imported with an import statement in the eval")
         target = name if fromlist else root
         return _module_shell(sys.modules[target], allowed_roots, shells)
 
@@ -298,7 +316,7 @@ def _check_result(result, max_reason: int):
 
 
 def main() -> int:
-    libdir = sys.argv[1]
+    libdir, hb_fd, want_seccomp = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1"
     proto_in, proto_out = os.dup(0), os.dup(1)
     devnull = os.open(os.devnull, os.O_RDWR)
     os.dup2(devnull, 0)
@@ -309,21 +327,33 @@ def main() -> int:
 
     import orjson
 
-    init = orjson.loads(_read_frame(proto_in) or b"{}")
+    heartbeat = memoryview(mmap.mmap(hb_fd, 8)).cast("q")
+    seccomp_error = None
+    sc = None
+    if want_seccomp:
+        try:
+            sc = _import_pyseccomp()
+        except BaseException as exc:  # reported to the parent, which then reports reduced isolation
+            seccomp_error = f"{type(exc).__name__}: {exc}"
+    # A warm worker waits here until the parent has an eval for it.
+    frame = _read_frame(proto_in)
+    if frame is None:
+        return 0
+    init = orjson.loads(frame)
     allowed_roots = frozenset(init["allowed"])
     memory_mb = int(init["memory_mb"])
     max_reason = int(init["max_reason"])
-    heartbeat = memoryview(mmap.mmap(init["hb_fd"], 8)).cast("q")
-    for name in sorted(allowed_roots) + list(_PRELOAD):
+    wanted = [n for n in init["preload"] if n.partition(".")[0] in allowed_roots]
+    roots = {n.partition(".")[0] for n in wanted}
+    for name in wanted + [m for n in sorted(roots) for m in _PRELOAD_WITH.get(n, ())] + list(_PRELOAD):
         try:
             __import__(name)
-        except ImportError:
+        except ImportError:  # ``from json import loads`` lists json.loads: not a module, fine
             pass
     os.environ.clear()  # empty already; cleared again for the reduced path's sake
-    seccomp_error = None
-    if init["seccomp"]:
+    if sc is not None:
         try:
-            _install_seccomp()
+            _install_seccomp(sc)
         except BaseException as exc:  # reported to the parent, which then reports reduced isolation
             seccomp_error = f"{type(exc).__name__}: {exc}"
     _set_rlimits(memory_mb, int(init["cpu_s"]))
@@ -356,7 +386,7 @@ def main() -> int:
         _write_frame(proto_out, orjson.dumps({"load_error": _describe_exception(exc, memory_mb, trusted)}))
         return 0
     _write_frame(proto_out, orjson.dumps({"loaded": True}))
-    del namespace, code, init
+    del namespace, code, init, sc
     seq = 0
     perf = time.perf_counter
     while True:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from forge.evals.sandbox import WORKER_FILE, isolation_status
+from forge.evals.sandbox import WORKER_FILE, close_idle_workers, isolation_status
 
 SECRET = "sk-secret-forge-sandbox-7f3a9c"
 MODES = ["full", "reduced"]
@@ -44,6 +44,8 @@ def processes_with(marker: str) -> list[str]:
 
 
 def workers_alive() -> list[str]:
+    """Worker processes still running once the warm (never-used) ones are closed."""
+    close_idle_workers()
     return processes_with(str(WORKER_FILE))
 
 

@@ -149,13 +149,12 @@ def test_progress_and_cancel():
     calls = []
     src = "def evaluate(trace):\n    for _ in range(1000000):\n        pass\n    return True\n"
     traces = [dict(TRACES[0], id=str(i)) for i in range(400)]
-    start = time.monotonic()
     out = run_evals(
         {"slow": src},
         traces,
         workers=1,
         progress=lambda done, total, msg: calls.append((done, total)),
-        cancelled=lambda: time.monotonic() - start > 0.8,
+        cancelled=lambda: bool(calls) and calls[-1][0] >= 100,  # cancel once the first chunk is in
     )
     errors = [v for v in out.verdicts["slow"] if v.is_error]
     assert errors and all(v.error == "cancelled" for v in errors)
