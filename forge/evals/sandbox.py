@@ -31,6 +31,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -231,6 +232,9 @@ class _LoadFailed(Exception):
     """The eval could not be loaded: every verdict is an error with this reason."""
 
 
+_SPAWNER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="forge-eval-spawner")
+
+
 class _Spawned:
     """A started worker process (python + orjson + pyseccomp loaded) still waiting for its eval."""
 
@@ -248,7 +252,10 @@ class _Spawned:
         else:
             cmd = [_python(), "-I", "-S", "-B", str(WORKER_FILE), str(orjson_dir.parent), *tail]
             extra = {"user": NOBODY, "group": NOBODY, "extra_groups": []} if drop_uid else {}
-        self.proc = subprocess.Popen(
+        # Started from one long-lived thread: bwrap's --die-with-parent (PR_SET_PDEATHSIG) fires when
+        # the *thread* that started it ends, which would kill workers started by short-lived threads.
+        self.proc = _SPAWNER.submit(
+            subprocess.Popen,
             cmd,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -259,7 +266,7 @@ class _Spawned:
             start_new_session=True,
             close_fds=True,
             **extra,
-        )
+        ).result()
         for stream in (self.proc.stdin, self.proc.stdout):
             try:  # a whole chunk fits in the pipe: fewer wake-ups on both sides
                 fcntl.fcntl(stream.fileno(), _F_SETPIPE_SZ, 1 << 20)  # type: ignore[union-attr]
@@ -717,8 +724,12 @@ class _Run:
                             retry.appendleft(item)
                     continue
                 inflight.popleft()
-                for i, verdict in zip(positions, _verdicts(raw, len(positions))):
-                    self.store(key, start + i, [verdict])
+                verdicts = _verdicts(raw, len(positions))
+                if positions == list(range(positions[0], positions[0] + len(positions))):
+                    self.store(key, start + positions[0], verdicts)
+                else:
+                    for i, verdict in zip(positions, verdicts):
+                        self.store(key, start + i, [verdict])
         finally:
             if worker is not None:
                 worker.close()

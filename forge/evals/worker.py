@@ -322,6 +322,7 @@ def main() -> int:
     os.dup2(devnull, 0)
     os.dup2(devnull, 1)
     sys.path.insert(0, libdir)
+    import gc
     import mmap
     import time
 
@@ -386,6 +387,7 @@ def main() -> int:
         _write_frame(proto_out, orjson.dumps({"load_error": _describe_exception(exc, memory_mb, trusted)}))
         return 0
     _write_frame(proto_out, orjson.dumps({"loaded": True}))
+    gc.freeze()  # the worker's own objects are never garbage: keep the collector to the eval's
     del namespace, code, init, sc
     seq = 0
     perf = time.perf_counter
