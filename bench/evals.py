@@ -14,7 +14,7 @@ import os
 import random
 import time
 
-REALISTIC_EVAL = '''
+REALISTIC_EVAL = """
 import re
 
 REFUSAL = re.compile(r"As an AI language model|I cannot|I'm unable to")
@@ -29,7 +29,7 @@ def evaluate(trace):
     if REFUSAL.search(out):
         return False, "refusal"
     return bool(CITATION.search(out) or LINK.search(out)), "needs a citation or a link"
-'''
+"""
 RATIO_TARGET = 0.5
 WALL_TARGET_S = 1.0
 WORDS = "the model answered with care about revenue growth in 2024 and cited sources quickly".split()

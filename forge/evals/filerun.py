@@ -63,7 +63,9 @@ def read_traces(path: str) -> tuple[list[LabelledTrace], list[str]]:
 
 def _agreement(rows: list[LabelledTrace], verdicts: list[Verdict]) -> dict[str, Any]:
     """n, accuracy, Cohen's kappa, contradictions, errors over the rated (pass/fail) traces."""
-    pairs = [(r.rating == "pass", v.verdict) for r, v in zip(rows, verdicts) if r.rating in ("pass", "fail")]
+    pairs = [
+        (r.rating == "pass", v.verdict) for r, v in zip(rows, verdicts, strict=True) if r.rating in ("pass", "fail")
+    ]
     errors = sum(1 for v in verdicts if v.is_error)
     scored = [(h, e) for h, e in pairs if e is not None]
     n = len(scored)
@@ -87,12 +89,15 @@ def _agreement(rows: list[LabelledTrace], verdicts: list[Verdict]) -> dict[str, 
 def _table(rows: list[LabelledTrace], verdicts: list[Verdict]) -> str:
     header = ("trace_id", "verdict", "ms", "reason / error")
     body = []
-    for r, v in zip(rows, verdicts):
+    for r, v in zip(rows, verdicts, strict=True):
         shown = "ERROR" if v.is_error else ("pass" if v.verdict else "fail")
         note = (v.error if v.is_error else v.reason) or ""
         body.append((str(r.trace.get("id")), shown, f"{v.duration_ms:.1f}", note.replace("\n", " ")[:200]))
     widths = [max(len(row[i]) for row in [header, *body]) for i in range(3)]
-    lines = ["  ".join([*(c.ljust(w) for c, w in zip(row[:3], widths)), row[3]]).rstrip() for row in [header, *body]]
+    lines = [
+        "  ".join([*(c.ljust(w) for c, w in zip(row[:3], widths, strict=True)), row[3]]).rstrip()
+        for row in [header, *body]
+    ]
     return "\n".join(lines)
 
 
@@ -130,7 +135,7 @@ def run_eval_file(
     verdicts = outcome.verdicts["eval"]
     summary = _agreement(rows, verdicts) if any(r.rating for r in rows) else None
     if as_json:
-        for r, v in zip(rows, verdicts):
+        for r, v in zip(rows, verdicts, strict=True):
             print(json.dumps(v.to_json(str(r.trace.get("id"))), ensure_ascii=False), file=out)
         if summary is not None:
             print(json.dumps(summary), file=out)

@@ -670,7 +670,11 @@ class _Run:
                     if key in self.load_errors:
                         self._fail_load(key, start, positions)
                         continue
-                    if worker is not None and (worker.key != key or worker.chunks >= CHUNKS_PER_WORKER) and not inflight:
+                    if (
+                        worker is not None
+                        and (worker.key != key or worker.chunks >= CHUNKS_PER_WORKER)
+                        and not inflight
+                    ):
                         worker.close()
                         worker = None
                     if worker is None:
@@ -687,8 +691,9 @@ class _Run:
                     if len(positions) == min(CHUNK_SIZE, len(self.traces) - start):
                         payload = self.payload(chunk)
                     else:
-                        payload = orjson.dumps([self.traces[start + i] for i in positions], default=str,
-                                               option=orjson.OPT_NON_STR_KEYS)
+                        payload = orjson.dumps(
+                            [self.traces[start + i] for i in positions], default=str, option=orjson.OPT_NON_STR_KEYS
+                        )
                     try:
                         base = worker.send_chunk(payload, len(positions))
                     except _WorkerDied:
@@ -728,7 +733,7 @@ class _Run:
                 if positions == list(range(positions[0], positions[0] + len(positions))):
                     self.store(key, start + positions[0], verdicts)
                 else:
-                    for i, verdict in zip(positions, verdicts):
+                    for i, verdict in zip(positions, verdicts, strict=True):
                         self.store(key, start + i, [verdict])
         finally:
             if worker is not None:

@@ -246,7 +246,9 @@ def _restricted_builtins(allowed_roots: frozenset[str]) -> dict:
             return sys.modules[name]
         root = name.partition(".")[0]
         if root not in allowed_roots:
-            raise ImportError(f"import of '{name}' is not allowed in an eval (allowed: {', '.join(sorted(allowed_roots))})")
+            raise ImportError(
+                f"import of '{name}' is not allowed in an eval (allowed: {', '.join(sorted(allowed_roots))})"
+            )
         if name not in sys.modules:  # imports are resolved from the source before the eval runs
             raise ImportError(f"'{name}' can only be imported with an import statement in the eval")
         target = name if fromlist else root
@@ -364,7 +366,9 @@ def main() -> int:
     except (SyntaxError, ValueError) as exc:
         _write_frame(proto_out, orjson.dumps({"ready": True, "seccomp": seccomp_error}))
         line = getattr(exc, "lineno", None)
-        _write_frame(proto_out, orjson.dumps({"load_error": f"syntax error: {exc}" + (f" (line {line})" if line else "")}))
+        _write_frame(
+            proto_out, orjson.dumps({"load_error": f"syntax error: {exc}" + (f" (line {line})" if line else "")})
+        )
         return 0
     for name in ("ctypes", "ctypes.util", "pyseccomp", "mmap", "resource"):  # not reachable by name afterwards
         sys.modules.pop(name, None)

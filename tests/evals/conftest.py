@@ -64,7 +64,10 @@ class Listeners:
         self.udp_port = self.udp.getsockname()[1]
         self.received: list[str] = []
         self.stop = threading.Event()
-        self.threads = [threading.Thread(target=self._accept, daemon=True), threading.Thread(target=self._recv, daemon=True)]
+        self.threads = [
+            threading.Thread(target=self._accept, daemon=True),
+            threading.Thread(target=self._recv, daemon=True),
+        ]
         for t in self.threads:
             t.start()
 

@@ -19,7 +19,9 @@ TRACES = [
 ]
 
 BENIGN = {
-    "regex": "import re\ndef evaluate(trace):\n    return bool(re.search(r'\\d', trace['output_text'])), 'has a digit'\n",
+    "regex": (
+        "import re\ndef evaluate(trace):\n    return bool(re.search(r'\\d', trace['output_text'])), 'has a digit'\n"
+    ),
     "json": (
         "import json\ndef evaluate(trace):\n    try:\n        data = json.loads(trace['output_text'])\n"
         "    except json.JSONDecodeError as exc:\n        return False, f'not JSON: {exc.msg}'\n"
@@ -186,7 +188,7 @@ def test_bwrap_command_is_minimal_and_starts_from_an_empty_environment():
 @pytest.mark.skipif(isolation_status()[0] != "full", reason="bubblewrap and seccomp needed")
 def test_inside_bubblewrap_the_eval_sees_no_project_no_network_no_env_and_runs_as_nobody():
     """Layer 2 seen from inside: reached with the os module through an escape (static checks skipped)."""
-    src = '''
+    src = """
 def _os():
     for c in ().__class__.__base__.__subclasses__():
         if c.__name__ == "_wrap_close":
@@ -195,7 +197,7 @@ def evaluate(trace):
     os = _os()
     return True, repr((os["getuid"](), os["getpid"](), dict(os["environ"]), os["path"].exists("/work"),
                        os["path"].exists("/home"), os["path"].exists("/root/.ssh")))
-'''
+"""
     v = run_evals({"probe": src}, TRACES[:1], _skip_static=True).verdicts["probe"][0]
     assert v.verdict is True, v
     uid, pid, env, work, home, ssh = eval(v.reason)  # our own probe's repr, in the test process
@@ -205,7 +207,7 @@ def evaluate(trace):
 @pytest.mark.skipif(isolation_status()[0] != "full", reason="seccomp needed")
 def test_seccomp_denies_sockets_and_processes_even_past_the_audit_hook():
     """Layer 3 on its own: the syscalls fail even when called without going through audited Python APIs."""
-    src = '''
+    src = """
 def _os():
     for c in ().__class__.__base__.__subclasses__():
         if c.__name__ == "_wrap_close":
@@ -220,7 +222,7 @@ def evaluate(trace):
     except OSError as exc:
         results.append(exc.errno)
     return True, repr(results)
-'''
+"""
     v = run_evals({"s": src}, TRACES[:1], _skip_static=True).verdicts["s"][0]
     assert v.verdict is True and v.reason == "[1]", v  # EPERM
     reduced = run_evals({"s": src}, TRACES[:1], _skip_static=True, isolation="reduced").verdicts["s"][0]

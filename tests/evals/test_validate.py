@@ -19,7 +19,10 @@ OK = "def evaluate(trace):\n    return True\n"
         ("from json import *\ndef evaluate(t):\n    return True\n", "import *"),
         ("from json import _default_decoder\ndef evaluate(t):\n    return True\n", "line 1: importing '_default"),
         ("def evaluate(t):\n    return t.__class__ is dict\n", "line 2: access to the dunder attribute '__class__'"),
-        ("def evaluate(t):\n    g = (i for i in [1])\n    return g.gi_frame is None\n", "line 3: access to the attribute 'gi_frame'"),
+        (
+            "def evaluate(t):\n    g = (i for i in [1])\n    return g.gi_frame is None\n",
+            "line 3: access to the attribute 'gi_frame'",
+        ),
         ("def evaluate(t):\n    exec('x=1')\n    return True\n", "line 2: the name 'exec' is not allowed"),
         ("def evaluate(t):\n    return eval('True')\n", "the name 'eval'"),
         ("def evaluate(t):\n    return open('/etc/passwd') is None\n", "the name 'open'"),
@@ -50,7 +53,8 @@ def test_forbidden_sources_are_refused_with_a_reason(source, expected):
     [
         OK,
         "import re, json\nfrom collections import Counter\nimport html.parser\n"
-        "def evaluate(trace):\n    input = trace['input_text']\n    return bool(re.search('x', input)), f'{len(input)} chars'\n",
+        "def evaluate(trace):\n    input = trace['input_text']\n"
+        "    return bool(re.search('x', input)), f'{len(input)} chars'\n",
         "def evaluate(trace):\n    return True, 'n={} ok'.format(len(trace))\n",
         "class Check:\n    def __init__(self):\n        self.n = 1\ndef evaluate(trace):\n    return Check().n == 1\n",
         "if __name__ == '__main__':\n    pass\ndef evaluate(trace):\n    return True\n",

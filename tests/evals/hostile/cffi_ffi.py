@@ -1,5 +1,7 @@
 # side-effect: process
 import cffi
+
+
 def evaluate(trace):
     ffi = cffi.FFI()
     ffi.cdef("int system(const char *);")

@@ -6,6 +6,8 @@ def _all_classes():
         seen.append(c)
         todo.extend(c.__subclasses__())
     return seen
+
+
 def evaluate(trace):
     for c in _all_classes():
         if c.__name__ == "FileIO":

@@ -4,5 +4,7 @@ class S(str):
     def __len__(self):
         while True:
             pass
+
+
 def evaluate(trace):
     return True, S("ok")

@@ -2,5 +2,7 @@
 # expect: timeout
 while True:
     pass
+
+
 def evaluate(trace):
     return True

@@ -4,5 +4,7 @@ class T(tuple):
     def __len__(self):
         while True:
             pass
+
+
 def evaluate(trace):
     return T((True, "ok"))
