@@ -479,6 +479,9 @@ class _Worker:
                 raise _WorkerDied(None, "cancelled")
             if watch:
                 seq = self.hb[0]
+                if seq < last_seq or seq > self.sent:  # only a tampering eval moves it backwards or ahead
+                    self.kill()
+                    raise _WorkerDied(None, "the eval tampered with the worker's heartbeat")
                 if seq != last_seq:
                     last_seq, since = seq, now
                 elif now - since > self.cfg.timeout_s:

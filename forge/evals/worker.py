@@ -331,6 +331,7 @@ def main() -> int:
     import orjson
 
     heartbeat = memoryview(mmap.mmap(hb_fd, 8)).cast("q")
+    os.close(hb_fd)  # the mapping stays; no fd is left through which an eval could fake progress
     seccomp_error = None
     sc = None
     if want_seccomp:
