@@ -133,7 +133,8 @@ def _python() -> str:
     return os.path.realpath(sys.executable)
 
 
-def _bwrap_args() -> list[str]:
+@lru_cache(maxsize=1)
+def _bwrap_args() -> tuple[str, ...]:
     """A minimal read-only filesystem: system libraries, the Python install, orjson, pyseccomp, the worker."""
     args = ["--unshare-all", "--die-with-parent", "--new-session", "--uid", str(NOBODY), "--gid", str(NOBODY)]
     for path in ("/usr", "/bin", "/lib", "/lib64", "/lib32", "/libx32", "/etc/ld.so.cache"):
@@ -151,7 +152,7 @@ def _bwrap_args() -> list[str]:
             args += ["--ro-bind", str(pyc), f"{_IN_SANDBOX_LIB}/__pycache__/{pyc.name}"]
     args += ["--ro-bind", str(WORKER_FILE), _IN_SANDBOX_WORKER]
     args += ["--proc", "/proc", "--dev", "/dev", "--chdir", "/", "--remount-ro", "/"]
-    return args
+    return tuple(args)
 
 
 def _world_accessible(path: str) -> bool:
@@ -252,26 +253,39 @@ class _Spawned:
         else:
             cmd = [_python(), "-I", "-S", "-B", str(WORKER_FILE), str(orjson_dir.parent), *tail]
             extra = {"user": NOBODY, "group": NOBODY, "extra_groups": []} if drop_uid else {}
+        try:
+            self.proc = self._popen(cmd, extra)
+        except BaseException:
+            self.hb.release()
+            os.close(self.hb_fd)
+            raise
+
+    def _popen(self, cmd: list[str], extra: dict[str, Any]) -> subprocess.Popen:
         # Started from one long-lived thread: bwrap's --die-with-parent (PR_SET_PDEATHSIG) fires when
         # the *thread* that started it ends, which would kill workers started by short-lived threads.
-        self.proc = _SPAWNER.submit(
-            subprocess.Popen,
-            cmd,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env={},  # bwrap itself starts from an empty environment: no key can be inherited
-            cwd="/",
-            pass_fds=(self.hb_fd,),
-            start_new_session=True,
-            close_fds=True,
-            **extra,
-        ).result()
-        for stream in (self.proc.stdin, self.proc.stdout):
+        try:
+            future = _SPAWNER.submit(
+                subprocess.Popen,
+                cmd,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env={},  # bwrap itself starts from an empty environment: no key can be inherited
+                cwd="/",
+                pass_fds=(self.hb_fd,),
+                start_new_session=True,
+                close_fds=True,
+                **extra,
+            )
+        except RuntimeError as exc:  # the interpreter is shutting down
+            raise OSError(f"cannot start a sandbox worker: {exc}") from None
+        proc = future.result()
+        for stream in (proc.stdin, proc.stdout):
             try:  # a whole chunk fits in the pipe: fewer wake-ups on both sides
                 fcntl.fcntl(stream.fileno(), _F_SETPIPE_SZ, 1 << 20)  # type: ignore[union-attr]
             except OSError:
                 pass
+        return proc
 
     def close(self) -> None:
         for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
@@ -404,7 +418,10 @@ class _Worker:
         self.key: str | None = None
         self.chunks = 0
         self.seccomp_error: str | None = None
-        spawned = _POOL.take((cfg.full, cfg.drop_uid)) or _Spawned(cfg.full, cfg.drop_uid)
+        try:
+            spawned = _POOL.take((cfg.full, cfg.drop_uid)) or _Spawned(cfg.full, cfg.drop_uid)
+        except OSError as exc:
+            raise _LoadFailed(f"the sandbox worker could not start: {exc}") from None
         self.proc, self.hb_fd, self.hb = spawned.proc, spawned.hb_fd, spawned.hb
         self.out_fd = self.proc.stdout.fileno()  # type: ignore[union-attr]
         self.buf = bytearray()
@@ -577,24 +594,40 @@ class _Worker:
 # ---------------------------------------------------------------- the run
 
 
+_SET_VERDICT, _SET_REASON, _SET_ERROR, _SET_MS = (
+    Verdict.__dict__[name].__set__ for name in ("verdict", "reason", "error", "duration_ms")
+)
+
+
+def _verdict(verdict: bool, reason: str | None, ms: float) -> Verdict:
+    """A passing/failing Verdict built without the frozen dataclass __init__ (a million per big run)."""
+    out = object.__new__(Verdict)
+    _SET_VERDICT(out, verdict)
+    _SET_REASON(out, reason)
+    _SET_ERROR(out, None)
+    _SET_MS(out, ms)
+    return out
+
+
 def _verdicts(raw: list, n: int) -> list[Verdict]:
-    out = []
+    """The worker's [verdict, reason, error, ms] rows as Verdicts; anything malformed is an error."""
+    out: list[Verdict] = []
+    append = out.append
     for item in raw[:n]:
-        try:
-            verdict, reason, error, ms = item
-            ms = float(ms)
-            if isinstance(reason, str) and len(reason) > MAX_REASON_CHARS:
-                out.append(Verdict.failed(f"output too large: reason is {len(reason)} characters"))
-            elif isinstance(error, str) and len(error) > 4 * MAX_REASON_CHARS:
-                out.append(Verdict.failed(error[: 4 * MAX_REASON_CHARS] + "..."))
-            elif verdict is True or verdict is False:
-                out.append(Verdict(verdict=verdict, reason=reason if isinstance(reason, str) else None, duration_ms=ms))
-            else:
-                out.append(Verdict.failed(str(error or "error"), duration_ms=ms))
-        except (TypeError, ValueError):
-            out.append(Verdict.failed("the worker returned a malformed result"))
+        if type(item) is not list or len(item) != 4:
+            append(Verdict.failed("the worker returned a malformed result"))
+            continue
+        verdict, reason, error, ms = item
+        ms = ms if type(ms) is float else float(ms) if type(ms) is int else 0.0
+        if reason is not None and (type(reason) is not str or len(reason) > MAX_REASON_CHARS):
+            append(Verdict.failed("output too large: the reason is over the limit", duration_ms=ms))
+        elif verdict is True or verdict is False:
+            append(_verdict(verdict, reason, ms))
+        else:
+            text = error if type(error) is str and error else "error"
+            append(Verdict.failed(text[: 4 * MAX_REASON_CHARS], duration_ms=ms))
     while len(out) < n:
-        out.append(Verdict.failed("the worker returned too few results"))
+        append(Verdict.failed("the worker returned too few results"))
     return out
 
 
