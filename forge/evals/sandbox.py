@@ -645,6 +645,7 @@ class _Run:
         self.payloads: dict[int, bytes] = {}
         self.done = 0
         self.seccomp_errors: set[str] = set()
+        self.crashes: list[str] = []
         n_chunks = (len(traces) + CHUNK_SIZE - 1) // CHUNK_SIZE
         self.queue = [(key, c) for key in self.sources for c in range(n_chunks)]
         self.next = 0
@@ -679,6 +680,14 @@ class _Run:
             self.store(key, start + i, [Verdict.failed(self.load_errors[key])])
 
     def slot(self) -> None:
+        """Run _slot; a bug in it becomes the error of the verdicts it leaves unfinished, not a hang."""
+        try:
+            self._slot()
+        except Exception as exc:  # reported as verdicts, never raised into the caller
+            with self.lock:
+                self.crashes.append(f"sandbox error: {type(exc).__name__}: {exc}")
+
+    def _slot(self) -> None:
         """One core's loop: take (eval, chunk) items; keep a worker per eval; restart it when it dies.
 
         Two chunks are kept in flight per worker, so it never waits for the parent between chunks.
@@ -803,20 +812,19 @@ def run_evals(
         if not drop_uid:
             missing = [*missing, "unprivileged uid (the Python install is not readable by nobody)"]
     cfg = _Config(timeout_s=float(timeout_s), memory_mb=int(memory_mb), full=level == "full", drop_uid=drop_uid)
-    run = _Run({}, traces, cfg)
     runnable: dict[str, str] = {}
+    statically_failed: dict[str, list[Verdict]] = {}
     for key, source in sources.items():
         problem = None if _skip_static else validate_source(source)
         if problem:
-            run.verdicts[key] = [Verdict.failed(problem) for _ in traces]
+            statically_failed[key] = [Verdict.failed(problem) for _ in traces]
         else:
             runnable[key] = source
-    statically_failed = {k: v for k, v in run.verdicts.items()}
     run = _Run(runnable, traces, cfg)
     total = len(sources) * len(traces)
     done_before = len(statically_failed) * len(traces)
     slots = max(1, min(workers or os.cpu_count() or 1, len(run.queue)))
-    if len(run.queue) > slots or len(sources) > 1:
+    if len(runnable) > 1:
         _POOL.fill((cfg.full, cfg.drop_uid), slots)  # the next eval's worker starts while this one runs
     threads = [threading.Thread(target=run.slot, name=f"forge-eval-slot-{i}", daemon=True) for i in range(slots)]
     for t in threads:
@@ -838,9 +846,10 @@ def run_evals(
     verdicts: dict[str, list[Verdict]] = {}
     for key in sources:
         if key in statically_failed:
-            verdicts[key] = statically_failed[key]  # type: ignore[assignment]
+            verdicts[key] = statically_failed[key]
         else:
-            verdicts[key] = [v if v is not None else Verdict.failed("cancelled") for v in run.verdicts[key]]
+            unfinished = Verdict.failed("cancelled" if run.cancel.is_set() or not run.crashes else run.crashes[0])
+            verdicts[key] = [v if v is not None else unfinished for v in run.verdicts[key]]
     if run.seccomp_errors:
         level = "reduced"
         missing = [*missing, *(f"seccomp ({e})" for e in sorted(run.seccomp_errors))]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import os
 import time
 
@@ -235,3 +236,17 @@ def test_the_secret_is_not_visible_in_any_mode():
     for mode in ("auto", "reduced"):
         out = run_evals({"p": src}, TRACES[:1], isolation=mode)
         assert SECRET not in repr(out)
+
+
+def test_empty_runs_and_traces_that_are_not_plain_json():
+    assert run_evals({}, []).verdicts == {}
+    assert run_evals({"a": BENIGN["length"]}, []).verdicts == {"a": []}
+    odd = [{"id": 1, "output_text": "x" * 30, "when": datetime.datetime(2026, 1, 2), 7: "int key"}]
+    src = "def evaluate(trace):\n    return trace['when'].startswith('2026') and trace['7'] == 'int key'\n"
+    assert run_evals({"odd": src}, odd).verdicts["odd"][0].verdict is True
+
+
+def test_a_statically_refused_eval_does_not_stop_the_others():
+    out = run_evals({"bad": "import os\ndef evaluate(t):\n    return True\n", "len": BENIGN["length"]}, TRACES)
+    assert all(v.is_error for v in out.verdicts["bad"])
+    assert [v.verdict for v in out.verdicts["len"]] == [False, True, True]
