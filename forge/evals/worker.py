@@ -371,7 +371,7 @@ def main() -> int:
             proto_out, orjson.dumps({"load_error": f"syntax error: {exc}" + (f" (line {line})" if line else "")})
         )
         return 0
-    for name in ("ctypes", "ctypes.util", "pyseccomp", "mmap", "resource"):  # not reachable by name afterwards
+    for name in ("ctypes", "ctypes.util", "_ctypes", "pyseccomp", "mmap", "resource"):  # unreachable by name now
         sys.modules.pop(name, None)
     import _thread
 
