@@ -317,6 +317,10 @@ def _check_result(result, max_reason: int):
     return None, None, f"wrong return type: evaluate returned {got}; expected bool or (bool, str)"
 
 
+def _valid_text(text: str | None) -> str | None:
+    return text.encode("utf-8", "replace").decode("utf-8") if text else text
+
+
 def main() -> int:
     libdir, hb_fd, want_seccomp = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1"
     proto_in, proto_out = os.dup(0), os.dup(1)
@@ -413,10 +417,8 @@ def main() -> int:
             del trace
         try:
             payload = orjson.dumps(results)
-        except TypeError:  # a reason with lone surrogates: made valid, never dropped
-            payload = orjson.dumps(
-                [(v, r.encode("utf-8", "replace").decode("utf-8") if r else r, e, d) for v, r, e, d in results]
-            )
+        except TypeError:  # a reason or message with lone surrogates: made valid, never dropped
+            payload = orjson.dumps([(v, _valid_text(r), _valid_text(e), d) for v, r, e, d in results])
         _write_frame(proto_out, payload)
 
 

@@ -250,3 +250,13 @@ def test_a_statically_refused_eval_does_not_stop_the_others():
     out = run_evals({"bad": "import os\ndef evaluate(t):\n    return True\n", "len": BENIGN["length"]}, TRACES)
     assert all(v.is_error for v in out.verdicts["bad"])
     assert [v.verdict for v in out.verdicts["len"]] == [False, True, True]
+
+
+def test_reasons_and_messages_with_lone_surrogates_are_kept_readable():
+    src = (
+        "def evaluate(trace):\n    if trace['id'] == 'a':\n        return True, 'bad \\ud800 text'\n"
+        "    raise ValueError('bad \\udfff')\n"
+    )
+    out = run_evals({"s": src}, TRACES[:2]).verdicts["s"]
+    assert out[0].verdict is True and out[0].reason.startswith("bad ")
+    assert out[1].is_error and out[1].error.startswith("ValueError: bad ")
