@@ -52,6 +52,7 @@ _NOT_ALLOWED_BUILTINS = frozenset(
 # Modules loaded before the gates close because allowed modules import them lazily
 # (the eval's own imports are preloaded too: the parent lists them from the source).
 _PRELOAD = (
+    "__future__",
     "encodings.idna",
     "encodings.punycode",
     "encodings.unicode_escape",
@@ -242,6 +243,8 @@ def _restricted_builtins(allowed_roots: frozenset[str]) -> dict:
             raise ImportError("relative imports are not allowed in an eval")
         if type(name) is not str:
             raise ImportError("bad import")
+        if name == "__future__" and fromlist and name in sys.modules:  # `from __future__ import annotations`
+            return sys.modules[name]
         if name in _INTERNAL_IMPORTS and name in sys.modules:  # C code of allowed modules importing helpers
             return sys.modules[name]
         root = name.partition(".")[0]

@@ -260,3 +260,12 @@ def test_reasons_and_messages_with_lone_surrogates_are_kept_readable():
     out = run_evals({"s": src}, TRACES[:2]).verdicts["s"]
     assert out[0].verdict is True and out[0].reason.startswith("bad ")
     assert out[1].is_error and out[1].error.startswith("ValueError: bad ")
+
+
+def test_future_imports_are_allowed():
+    src = (
+        "from __future__ import annotations\nimport re\n\n\n"
+        "def evaluate(trace: dict) -> bool | tuple[bool, str]:\n    return bool(re.search('4', trace['output_text']))\n"
+    )
+    for mode in ("auto", "reduced"):
+        assert [v.verdict for v in run_evals({"f": src}, TRACES, isolation=mode).verdicts["f"]] == [True, False, False]
