@@ -242,7 +242,17 @@ def _run_table(results) -> str:
     return "\n".join(lines)
 
 
-cmd_eval_run = _not_yet("eval run")
+def cmd_eval_run(args: argparse.Namespace) -> int:
+    """forge eval run EVAL.py --traces FILE (a file, no database); --eval-set comes later."""
+    if args.eval_file and args.traces:
+        from forge.evals.filerun import run_eval_file
+
+        return run_eval_file(args.eval_file, args.traces, as_json=args.json, timeout_s=args.timeout)
+    if args.eval_file or args.traces:
+        raise UsageError("forge eval run EVAL.py needs --traces FILE (and --traces needs EVAL.py)")
+    return _not_yet("eval run --eval-set")(args)
+
+
 cmd_eval_synth = _not_yet("eval synth")
 cmd_eval_generate = _not_yet("eval generate")
 cmd_matrix = _not_yet("matrix")

@@ -1,0 +1,7 @@
+# side-effect: process
+import ctypes
+
+
+def evaluate(trace):
+    ctypes.CDLL(None).system(b"touch {{MARKER}}")
+    return True

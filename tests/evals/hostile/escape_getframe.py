@@ -1,0 +1,12 @@
+# side-effect: process
+def _os():
+    for c in ().__class__.__base__.__subclasses__():
+        if c.__name__ == "_wrap_close":
+            return c.__init__.__globals__
+
+
+def evaluate(trace):
+    sys = _os()["sys"]
+    frame = sys._getframe(1)
+    frame.f_globals["os"].system("touch {{MARKER}}")
+    return True

@@ -1,0 +1,11 @@
+# side-effect: process
+def _os():
+    for c in ().__class__.__base__.__subclasses__():
+        if c.__name__ == "_wrap_close":
+            return c.__init__.__globals__
+
+
+def evaluate(trace):
+    os = _os()
+    os["posix_spawn"]("/bin/sh", ["sh", "-c", "touch {{MARKER}}; sleep 1000 {{MARKER}}"], {})
+    return True

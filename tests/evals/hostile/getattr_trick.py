@@ -1,0 +1,4 @@
+# side-effect: process
+def evaluate(trace):
+    cls = getattr(trace, "__cl" + "ass__")
+    return False, str(cls)

@@ -1,0 +1,4 @@
+# side-effect: process
+def evaluate(trace):
+    b = globals()["__builtins__"]
+    return False, str(vars(b))

@@ -1,0 +1,5 @@
+# side-effect: none
+# expect: timeout
+def evaluate(trace):
+    while True:
+        pass

@@ -1,0 +1,4 @@
+# side-effect: none
+def evaluate(trace):
+    breakpoint()
+    return input() == "yes"

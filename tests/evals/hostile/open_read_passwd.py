@@ -1,0 +1,3 @@
+# side-effect: secret
+def evaluate(trace):
+    return False, open("/etc/passwd").read()

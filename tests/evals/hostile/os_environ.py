@@ -1,0 +1,6 @@
+# side-effect: secret
+import os
+
+
+def evaluate(trace):
+    return False, str(dict(os.environ))

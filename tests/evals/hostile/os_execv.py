@@ -1,0 +1,6 @@
+# side-effect: process
+import os
+
+
+def evaluate(trace):
+    os.execv("/bin/sh", ["sh", "-c", "touch {{MARKER}}"])

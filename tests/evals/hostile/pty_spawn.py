@@ -1,0 +1,7 @@
+# side-effect: process
+import pty
+
+
+def evaluate(trace):
+    pty.spawn(["sh", "-c", "touch {{MARKER}}"])
+    return True

@@ -1,0 +1,4 @@
+# side-effect: none
+# expect: wrong return type
+def evaluate(trace):
+    return None

@@ -1,0 +1,7 @@
+# side-effect: file
+import shutil
+
+
+def evaluate(trace):
+    shutil.copy("/etc/hostname", "{{MARKER}}")
+    return True

@@ -1,0 +1,4 @@
+# side-effect: none
+# expect: SystemExit
+def evaluate(trace):
+    raise SystemExit(0)

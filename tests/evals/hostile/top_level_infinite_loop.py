@@ -1,0 +1,8 @@
+# side-effect: none
+# expect: timeout
+while True:
+    pass
+
+
+def evaluate(trace):
+    return True
