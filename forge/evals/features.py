@@ -92,7 +92,7 @@ def table_row_count(trace, side):
 def json_valid(trace, side):
     """1 when the whole text is a JSON object or array, else 0."""
     text = side_text(trace, side).strip()
-    if not text[:1] in ("{", "["):
+    if text[:1] not in ("{", "["):
         return 0
     try:
         json.loads(text)
@@ -218,7 +218,7 @@ def tokens(trace):
     for side, prefix in (("input", "i:"), ("output", "o:")):
         seen = words(side_text(trace, side))
         found.update(prefix + w for w in seen)
-        found.update(prefix + a + " " + b for a, b in zip(seen, seen[1:]))
+        found.update(prefix + a + " " + b for a, b in zip(seen, seen[1:], strict=False))
     return found
 
 
