@@ -495,7 +495,8 @@ def build_candidates(
         dense_features = [f for f in F.BASE_FEATURES if f.function not in (F.latency_ms, F.cost_usd)]
         dense_features += [f for f in (F.BASE_FEATURES) if f.function in (F.latency_ms, F.cost_usd)]
         dense = np.column_stack([table.column(f, traces) for f in dense_features])
-        keep = [i for i in range(dense.shape[1]) if np.nanstd(dense[:, i]) > 0] if dense.size else []
+        present = ~np.isnan(dense)
+        keep = [i for i in range(dense.shape[1]) if present[:, i].any() and np.ptp(dense[present[:, i], i]) > 0]
         found = _logistic(token_sets, [dense_features[i] for i in keep], dense[:, keep], fail, seed)
         if found:
             out["logistic"] = Candidate("logistic", found[0], found[1])
