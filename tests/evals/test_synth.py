@@ -101,3 +101,40 @@ def test_deterministic_for_the_same_input(halueval):
     first = build_candidates(traces[:300], labels[:300], seed=1)
     second = build_candidates(traces[:300], labels[:300], seed=1)
     assert {n: c.source for n, c in first.items()} == {n: c.source for n, c in second.items()}
+
+
+def test_synth_file_writes_one_eval_from_a_rating_field(tmp_path):
+    import json
+
+    from forge.evals.synthfile import synth_file
+
+    traces, labels = placeholder_set(60)
+    path = tmp_path / "rated.jsonl"
+    rows = [
+        {"id": t["id"], "input": t["input_text"], "output": t["output_text"], "rating": "up" if ok else "down"}
+        for t, ok in zip(traces, labels, strict=True)
+    ]
+    rows.append({"id": "n1", "input": "x", "output": "y [name]", "rating": "neutral"})
+    rows.append({"id": "u1", "input": "x", "output": "y"})
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\nnot json\n")
+    out = tmp_path / "eval.py"
+    summary = synth_file(path, out, runner=run_in_process)
+    assert summary["out"] == str(out) and (summary["rated"], summary["neutral"], summary["unlabelled"]) == (60, 1, 1)
+    assert summary["errors"] and summary["errors"][0]["line"] == 63
+    assert summary["held_out"]["kappa"] == pytest.approx(1.0) and summary["baseline"]["kappa"] == 0.0
+    source = out.read_text()
+    assert "placeholder_count(trace, 'output')" in source and "held-out" in source
+    assert _imports(source) <= ALLOWED_IMPORTS
+    check = [{"output_text": "Hello [name], thanks"}, {"output_text": "Hello Ann, thanks"}]
+    assert [v.verdict for v in run_in_process({"e": source}, check)["e"]] == [False, True]
+
+
+def test_synth_file_refuses_a_file_without_both_classes(tmp_path):
+    from forge.evals.synthfile import SynthInputError, synth_file
+
+    path = tmp_path / "one.jsonl"
+    path.write_text('{"input": "a", "output": "b", "rating": "pass"}\n{"input": "c", "output": "d", "rating": 1}\n')
+    with pytest.raises(SynthInputError, match="0 fail"):
+        synth_file(path, tmp_path / "e.py", runner=run_in_process)
+    with pytest.raises(SynthInputError, match="cannot read"):
+        synth_file(tmp_path / "missing.jsonl", tmp_path / "e.py", runner=run_in_process)
