@@ -299,7 +299,9 @@ def _phrases(token_sets: list[frozenset[str]], fail: np.ndarray) -> list[F.Featu
     return [F.phrase_feature(side[t[:2]], t[2:]) for t in chosen]
 
 
-def _pair(singles: list[tuple[F.Feature, np.ndarray]], fail: np.ndarray) -> tuple[ThresholdRule, float] | None:
+def _pair(
+    singles: list[tuple[F.Feature, np.ndarray]], fail: np.ndarray, modes: tuple[str, ...] = ("any", "all")
+) -> tuple[ThresholdRule, float] | None:
     """The best AND / OR of two thresholds among the given features (counts by matrix products)."""
     options = [(f, _conditions(f, v), v) for f, v in singles]
     masks = [np.array([c.fails(v) for c in conds], dtype=np.float32) for _, conds, v in options if conds]
@@ -313,6 +315,8 @@ def _pair(singles: list[tuple[F.Feature, np.ndarray]], fail: np.ndarray) -> tupl
             a_f, a_p = a[:, fail].sum(1)[:, None], a[:, ~fail].sum(1)[:, None]
             b_f, b_p = b[:, fail].sum(1)[None, :], b[:, ~fail].sum(1)[None, :]
             for mode, tp, fp in (("any", a_f + b_f - both_f, a_p + b_p - both_p), ("all", both_f, both_p)):
+                if mode not in modes:
+                    continue
                 kappa = _kappa(tp, fp, n_fail - tp, n_pass - fp)
                 x, y = np.unravel_index(int(np.argmax(kappa)), kappa.shape)
                 if best is None or kappa[x, y] > best[0] + 1e-12:
@@ -334,9 +338,10 @@ def _fit_logistic(x: sparse.csr_matrix, fail: np.ndarray, l2: float) -> np.ndarr
     return minimize(loss, np.zeros(x.shape[1] + 1), jac=True, method="L-BFGS-B", options={"maxiter": 300}).x
 
 
-def _logistic_design(
-    token_sets: list[frozenset[str]], vocab: list[str], dense: np.ndarray, stats: tuple[np.ndarray, np.ndarray]
-) -> sparse.csr_matrix:
+def _token_matrix(token_sets: list[frozenset[str]], min_count: int = 3) -> tuple[sparse.csr_matrix, list[str]]:
+    """Binary traces x tokens matrix over the tokens that occur in at least ``min_count`` traces."""
+    counts = Counter(t for found in token_sets for t in found)
+    vocab = sorted(t for t, c in counts.items() if c >= min_count)
     index = {t: i for i, t in enumerate(vocab)}
     rows, cols = [], []
     for r, found in enumerate(token_sets):
@@ -345,26 +350,20 @@ def _logistic_design(
             if c is not None:
                 rows.append(r)
                 cols.append(c)
-    words = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(token_sets), len(vocab)))
-    mean, scale = stats
-    transformed = np.where(np.isnan(dense), mean, np.log1p(np.maximum(dense, 0.0)))
-    return sparse.hstack([words, sparse.csr_matrix((transformed - mean) / scale)], format="csr")
+    matrix = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(token_sets), len(vocab)))
+    return matrix, vocab
 
 
-def _vocabulary(token_sets: list[frozenset[str]], fail: np.ndarray, size: int) -> list[str]:
-    in_fail, in_pass = Counter(), Counter()
-    for found, is_fail in zip(token_sets, fail, strict=True):
-        (in_fail if is_fail else in_pass).update(found)
-    n_fail, n_pass = int(fail.sum()), int((~fail).sum())
-    scored = []
-    for token in in_fail.keys() | in_pass.keys():
-        a, b = in_fail[token], in_pass[token]
-        if a + b < 5:
-            continue
-        log_odds = math.log((a + 0.5) / (n_fail - a + 0.5)) - math.log((b + 0.5) / (n_pass - b + 0.5))
-        scored.append((-abs(log_odds) * math.sqrt(a + b), token))
-    scored.sort()
-    return [t for _, t in scored[:size]]
+def _vocabulary(matrix: sparse.csr_matrix, fail: np.ndarray, size: int) -> np.ndarray:
+    """Columns of the tokens that best separate the classes (log-odds weighted by support)."""
+    in_fail = np.asarray(matrix[fail].sum(axis=0)).ravel()
+    in_pass = np.asarray(matrix[~fail].sum(axis=0)).ravel()
+    n_fail, n_pass = fail.sum(), (~fail).sum()
+    log_odds = np.log((in_fail + 0.5) / (n_fail - in_fail + 0.5)) - np.log((in_pass + 0.5) / (n_pass - in_pass + 0.5))
+    score = np.abs(log_odds) * np.sqrt(in_fail + in_pass)
+    score[in_fail + in_pass < 5] = -1.0
+    order = np.argsort(-score, kind="stable")[:size]
+    return np.sort(order[score[order] > 0])
 
 
 def _best_threshold(scores: np.ndarray, fail: np.ndarray) -> float:
@@ -375,7 +374,7 @@ def _best_threshold(scores: np.ndarray, fail: np.ndarray) -> float:
     return float(cuts[int(np.argmax(kappa))])
 
 
-LOGISTIC_SETTINGS = ((300, 5.0), (1500, 30.0))  # (vocabulary size, L2 penalty): small and tight, large and loose
+LOGISTIC_SETTINGS = ((3000, 60.0),)  # (vocabulary size, L2 penalty); more settings are tried when listed
 INNER_FOLDS = 5
 
 
@@ -390,33 +389,32 @@ def _logistic(
     if n < LOGISTIC_MIN_RATINGS or fail.sum() < INNER_FOLDS or (~fail).sum() < INNER_FOLDS:
         return None
     folds = _stratified_folds(fail, INNER_FOLDS, seed)
+    matrix, vocab = _token_matrix(token_sets)
     mean, scale = _dense_stats(dense)  # label-free, so shared by the folds without leaking labels
-    best: tuple[float, float, dict[str, float], np.ndarray, float] | None = None
+    scaled = sparse.csr_matrix((np.where(np.isnan(dense), mean, np.log1p(np.maximum(dense, 0.0))) - mean) / scale)
+    best: tuple[float, float, np.ndarray, np.ndarray, float] | None = None
     for size, l2 in LOGISTIC_SETTINGS:
         out_of_fold = np.empty(n)
-        token_sum: Counter = Counter()
+        token_sum = np.zeros(len(vocab))
         dense_sum = np.zeros(dense.shape[1])
         intercept_sum = 0.0
         for k in range(INNER_FOLDS):
             test = folds == k
-            train_idx, test_idx = np.flatnonzero(~test), np.flatnonzero(test)
-            tr_sets = [token_sets[i] for i in train_idx]
-            vocab = _vocabulary(tr_sets, fail[train_idx], size)
-            w = _fit_logistic(_logistic_design(tr_sets, vocab, dense[train_idx], (mean, scale)), fail[train_idx], l2)
-            design = _logistic_design([token_sets[i] for i in test_idx], vocab, dense[test_idx], (mean, scale))
-            out_of_fold[test_idx] = design @ w[1:] + w[0]
-            token_sum.update(dict(zip(vocab, w[1 : len(vocab) + 1], strict=True)))
-            dense_sum += w[len(vocab) + 1 :]
+            columns = _vocabulary(matrix[~test], fail[~test], size)
+            design = sparse.hstack([matrix[:, columns], scaled], format="csr")
+            w = _fit_logistic(design[~test], fail[~test], l2)
+            out_of_fold[test] = design[test] @ w[1:] + w[0]
+            token_sum[columns] += w[1 : len(columns) + 1]
+            dense_sum += w[len(columns) + 1 :]
             intercept_sum += w[0]
         cut = _best_threshold(out_of_fold, fail)
         masks = out_of_fold >= cut
         tp, fp = int((masks & fail).sum()), int((masks & ~fail).sum())
         kappa = float(_kappa(tp, fp, int(fail.sum()) - tp, int((~fail).sum()) - fp))
         if best is None or kappa > best[0]:
-            tokens = {t: v / INNER_FOLDS for t, v in token_sum.items()}
-            best = (kappa, cut, tokens, dense_sum / INNER_FOLDS, intercept_sum / INNER_FOLDS)
-    kappa, cut, tokens, dense_weights, intercept = best
-    token_weights = {t: round(float(v), 4) for t, v in sorted(tokens.items())}
+            best = (kappa, cut, token_sum / INNER_FOLDS, dense_sum / INNER_FOLDS, intercept_sum / INNER_FOLDS)
+    kappa, cut, token_weights_all, dense_weights, intercept = best
+    token_weights = {t: round(float(v), 4) for t, v in zip(vocab, token_weights_all, strict=True)}
     token_weights = {t: v for t, v in token_weights.items() if v != 0.0}
     dense_terms = tuple(
         (f, float(m), float(s), round(float(v), 4))
