@@ -35,7 +35,6 @@ def _runner():
     """The sandbox when it exists; until then an in-process runner (exec with restricted builtins)."""
     try:
         from forge.evals import sandbox  # noqa: F401
-
         from forge.evals.synthfile import sandbox_runner
 
         return sandbox_runner, "sandbox"
