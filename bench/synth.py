@@ -61,7 +61,7 @@ def _row(name: str, metrics) -> str:
     def show(e) -> str:
         return "  n/a " if e.value is None else f"{e.value:6.3f}"
 
-    return f"  {name:<44} accuracy {show(metrics.accuracy)}  F1(fail) {show(metrics.f1)}  kappa {show(metrics.kappa)}"
+    return f"  {name:<50} accuracy {show(metrics.accuracy)}  F1(fail) {show(metrics.f1)}  kappa {show(metrics.kappa)}"
 
 
 def main() -> None:
@@ -91,41 +91,61 @@ def main() -> None:
     verdicts = runner({"synth": source}, te_traces)["synth"] if source else [True] * len(te_traces)
     synth_metrics = eval_metrics(verdicts, te_labels, seed=SEED)
 
-    # baselines on the same split: text features only, thresholds chosen on the training part
+    # baselines on the same split, thresholds chosen on the training part: over generic text features
+    # (length and structure), and over every text feature synthesis itself may use
     table = FeatureTable()
+    generic = {
+        F.word_count,
+        F.line_count,
+        F.bullet_count,
+        F.header_count,
+        F.code_block_count,
+        F.table_row_count,
+        F.number_count,
+        F.question_mark_count,
+        F.link_count,
+    }
     text_features = [f for f in F.BASE_FEATURES if f.function not in (F.latency_ms, F.cost_usd, F.step_count_at_level)]
     fail = ~np.asarray(tr_labels)
-    singles = []
-    for feature in text_features:
-        values = table.column(feature, tr_traces)
-        found = _best_condition(feature, values, fail)
-        if found:
-            singles.append((found[1], feature, values, found[0]))
-    singles.sort(key=lambda s: -s[0])
-    single_rule = ThresholdRule((singles[0][3],))
-    pair_rule, _ = _pair([(f, v) for _, f, v, _ in singles[:10]], fail, modes=("any",))
+
+    def threshold_baselines(features) -> tuple[ThresholdRule, ThresholdRule]:
+        singles = []
+        for feature in features:
+            values = table.column(feature, tr_traces)
+            found = _best_condition(feature, values, fail)
+            if found:
+                singles.append((found[1], feature, values, found[0]))
+        singles.sort(key=lambda s: -s[0])
+        pair_rule, _ = _pair([(f, v) for _, f, v, _ in singles[:10]], fail, modes=("any",))
+        return ThresholdRule((singles[0][3],)), pair_rule
 
     def held_out(rule) -> object:
         return eval_metrics((~rule.fails(table, te_traces)).tolist(), te_labels, seed=SEED)
 
-    baselines = {
-        "majority class": majority_baseline(te_labels, seed=SEED),
-        f"best single threshold ({single_rule.describe()[11:]})"[:44]: held_out(single_rule),
-        "best AND of two thresholds": held_out(pair_rule),
-    }
-    print(f"pair baseline: {pair_rule.describe()}")
+    baselines = {"majority class": majority_baseline(te_labels, seed=SEED)}
+    pairs = []
+    for label, features in (("generic", [f for f in text_features if f.function in generic]), ("all", text_features)):
+        single_rule, pair_rule = threshold_baselines(features)
+        baselines[f"best single threshold ({label} features)"] = held_out(single_rule)
+        baselines[f"best AND of two thresholds ({label} features)"] = held_out(pair_rule)
+        pairs.append(f"{label}: {pair_rule.describe()}")
+    print("pair baselines: " + "; ".join(pairs))
     print("held-out (30 % test part):")
     print(_row("synthesised eval", synth_metrics))
     for name, metrics in baselines.items():
         print(_row(name, metrics))
-    best_baseline = max((m.kappa.value or 0.0) for m in baselines.values())
     kappa = synth_metrics.kappa.value or 0.0
     print(
-        f"kappa {kappa:.3f} vs best baseline {best_baseline:.3f}: margin {kappa - best_baseline:+.3f} "
-        f"(targets: kappa >= {TARGET_KAPPA:.2f} {'MET' if kappa >= TARGET_KAPPA else 'MISSED'}, "
-        f"margin >= {TARGET_MARGIN:.2f} {'MET' if kappa - best_baseline >= TARGET_MARGIN else 'MISSED'}); "
+        f"kappa {kappa:.3f} (target >= {TARGET_KAPPA:.2f}: {'MET' if kappa >= TARGET_KAPPA else 'MISSED'}); "
         f"time ratio {seconds / TARGET_SECONDS:.2f} of target"
     )
+    for label in ("generic", "all"):
+        best = max((m.kappa.value or 0.0) for name, m in baselines.items() if label in name or "majority" in name)
+        verdict = "MET" if kappa - best >= TARGET_MARGIN else "MISSED"
+        print(
+            f"  margin over the best baseline on {label} text features ({best:.3f}): {kappa - best:+.3f} "
+            f"(target >= {TARGET_MARGIN:.2f}: {verdict})"
+        )
 
 
 if __name__ == "__main__":

@@ -128,6 +128,11 @@ def refusal_count(trace, side):
     return len(re.findall(pattern, side_text(trace, side)))
 
 
+def refusal_density(trace, side):
+    """Refusals per 100 words: a short refusal weighs more than one disclaimer in a long answer."""
+    return 100 * refusal_count(trace, side) / max(1, word_count(trace, side))
+
+
 def placeholder_count(trace, side):
     """Unfilled placeholders: [name], {name}, <name>, TODO, XXX, lorem ipsum."""
     pattern = (
@@ -219,6 +224,8 @@ def tokens(trace):
         seen = words(side_text(trace, side))
         found.update(prefix + w for w in seen)
         found.update(prefix + a + " " + b for a, b in zip(seen, seen[1:], strict=False))
+        # the shape of numbers ('o:#4' for a 4-digit number), so "a year" is one token whatever the year
+        found.update(prefix + "#" + str(len(w)) for w in seen if w.isdigit())
     return found
 
 
@@ -256,6 +263,7 @@ def _side_features() -> list[Feature]:
         (email_count, "e-mail addresses"),
         (phone_count, "phone numbers"),
         (refusal_count, "refusals or AI disclaimers"),
+        (refusal_density, "refusals per 100 words"),
         (placeholder_count, "unfilled placeholders"),
         (hedge_count, "hedging words"),
         (number_count, "distinct numbers"),

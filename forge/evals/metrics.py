@@ -77,7 +77,7 @@ def _wilson(count: int, total: int) -> Estimate:
     return Estimate(count / total, float(low), float(high))
 
 
-def _f1_kappa(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray, tn: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def f1_and_kappa(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray, tn: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """F1 of the fail class and Cohen's kappa from confusion counts (vectorised; NaN where undefined)."""
     tp, fp, fn, tn = (np.asarray(x, dtype=float) for x in (tp, fp, fn, tn))
     n = tp + fp + fn + tn
@@ -96,12 +96,12 @@ def _bootstrap(tp: int, fp: int, fn: int, tn: int, seed: int) -> tuple[Estimate,
     multinomial with the observed shares, so this costs the same for 100 traces or 1,000,000.
     """
     n = tp + fp + fn + tn
-    f1, kappa = _f1_kappa(np.array(tp), np.array(fp), np.array(fn), np.array(tn))
+    f1, kappa = f1_and_kappa(np.array(tp), np.array(fp), np.array(fn), np.array(tn))
     if n == 0:
         return Estimate(None), Estimate(None)
     rng = np.random.default_rng(seed)
     cells = rng.multinomial(n, np.array([tp, fp, fn, tn], dtype=float) / n, size=BOOTSTRAP_SAMPLES)
-    boot_f1, boot_kappa = _f1_kappa(*cells.T)
+    boot_f1, boot_kappa = f1_and_kappa(*cells.T)
 
     def estimate(point: np.ndarray, samples: np.ndarray) -> Estimate:
         if np.isnan(point):
@@ -300,6 +300,6 @@ def eval_agreement_matrix(verdicts_by_eval: Mapping[str, Sequence[bool | Verdict
         # eval a as "rater 1", b as "rater 2"; fail = positive as everywhere here
         tp, fp = int(np.sum((x == 0) & (y == 0))), int(np.sum((x == 0) & (y == 1)))
         fn, tn = int(np.sum((x == 1) & (y == 0))), int(np.sum((x == 1) & (y == 1)))
-        _, kappa = _f1_kappa(np.array(tp), np.array(fp), np.array(fn), np.array(tn)) if n else (None, np.nan)
+        _, kappa = f1_and_kappa(np.array(tp), np.array(fp), np.array(fn), np.array(tn)) if n else (None, np.nan)
         out.append(EvalPairAgreement(a, b, n, (tp + tn) / n if n else None, None if np.isnan(kappa) else float(kappa)))
     return out

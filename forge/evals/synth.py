@@ -23,7 +23,7 @@ from scipy.optimize import minimize
 
 from forge.evals import features as F
 from forge.evals.contract import ENTRY_POINT
-from forge.evals.metrics import _f1_kappa
+from forge.evals.metrics import f1_and_kappa
 
 MIN_KAPPA = 0.02  # a rule agreeing with humans no better than this on its own training traces is not offered
 TOP_SINGLE = 10  # features whose best thresholds are tried in pairs
@@ -250,7 +250,7 @@ class Candidate:
 
 
 def _kappa(tp, fp, fn, tn) -> np.ndarray:
-    return np.nan_to_num(_f1_kappa(tp, fp, fn, tn)[1], nan=-1.0)
+    return np.nan_to_num(f1_and_kappa(tp, fp, fn, tn)[1], nan=-1.0)
 
 
 def _cuts(values: np.ndarray) -> np.ndarray:
@@ -376,6 +376,8 @@ def _best_threshold(scores: np.ndarray, fail: np.ndarray) -> float:
 
 LOGISTIC_SETTINGS = ((3000, 60.0),)  # (vocabulary size, L2 penalty); more settings are tried when listed
 INNER_FOLDS = 5
+MIN_TOKEN_WEIGHT = 0.01
+INNER_REPEATS = 1  # inner cross-validation repeated with other seeds: steadier weights and threshold
 
 
 def _logistic(
@@ -388,34 +390,37 @@ def _logistic(
     n = len(token_sets)
     if n < LOGISTIC_MIN_RATINGS or fail.sum() < INNER_FOLDS or (~fail).sum() < INNER_FOLDS:
         return None
-    folds = _stratified_folds(fail, INNER_FOLDS, seed)
     matrix, vocab = _token_matrix(token_sets)
     mean, scale = _dense_stats(dense)  # label-free, so shared by the folds without leaking labels
     scaled = sparse.csr_matrix((np.where(np.isnan(dense), mean, np.log1p(np.maximum(dense, 0.0))) - mean) / scale)
     best: tuple[float, float, np.ndarray, np.ndarray, float] | None = None
+    fits = INNER_FOLDS * INNER_REPEATS
     for size, l2 in LOGISTIC_SETTINGS:
-        out_of_fold = np.empty(n)
+        out_of_fold = np.zeros(n)
         token_sum = np.zeros(len(vocab))
         dense_sum = np.zeros(dense.shape[1])
         intercept_sum = 0.0
-        for k in range(INNER_FOLDS):
-            test = folds == k
-            columns = _vocabulary(matrix[~test], fail[~test], size)
-            design = sparse.hstack([matrix[:, columns], scaled], format="csr")
-            w = _fit_logistic(design[~test], fail[~test], l2)
-            out_of_fold[test] = design[test] @ w[1:] + w[0]
-            token_sum[columns] += w[1 : len(columns) + 1]
-            dense_sum += w[len(columns) + 1 :]
-            intercept_sum += w[0]
+        for repeat in range(INNER_REPEATS):
+            folds = _stratified_folds(fail, INNER_FOLDS, seed + repeat)
+            for k in range(INNER_FOLDS):
+                test = folds == k
+                columns = _vocabulary(matrix[~test], fail[~test], size)
+                design = sparse.hstack([matrix[:, columns], scaled], format="csr")
+                w = _fit_logistic(design[~test], fail[~test], l2)
+                out_of_fold[test] += (design[test] @ w[1:] + w[0]) / INNER_REPEATS
+                token_sum[columns] += w[1 : len(columns) + 1] / fits
+                dense_sum += w[len(columns) + 1 :] / fits
+                intercept_sum += w[0] / fits
         cut = _best_threshold(out_of_fold, fail)
         masks = out_of_fold >= cut
         tp, fp = int((masks & fail).sum()), int((masks & ~fail).sum())
         kappa = float(_kappa(tp, fp, int(fail.sum()) - tp, int((~fail).sum()) - fp))
         if best is None or kappa > best[0]:
-            best = (kappa, cut, token_sum / INNER_FOLDS, dense_sum / INNER_FOLDS, intercept_sum / INNER_FOLDS)
+            best = (kappa, cut, token_sum, dense_sum, intercept_sum)
     kappa, cut, token_weights_all, dense_weights, intercept = best
     token_weights = {t: round(float(v), 4) for t, v in zip(vocab, token_weights_all, strict=True)}
-    token_weights = {t: v for t, v in token_weights.items() if v != 0.0}
+    # words that barely move the score are dropped, so the eval stays readable (and its source small)
+    token_weights = {t: v for t, v in token_weights.items() if abs(v) >= MIN_TOKEN_WEIGHT}
     dense_terms = tuple(
         (f, float(m), float(s), round(float(v), 4))
         for f, m, s, v in zip(dense_features, mean, scale, dense_weights, strict=True)
