@@ -26,6 +26,7 @@ from forge.evals.contract import ENTRY_POINT
 from forge.evals.metrics import f1_and_kappa
 
 MIN_KAPPA = 0.02  # a rule agreeing with humans no better than this on its own training traces is not offered
+MAX_SINGLE_CANDIDATES = 12  # single-threshold candidates offered, best first
 TOP_SINGLE = 10  # features whose best thresholds are tried in pairs
 CUTS_PER_FEATURE = 24
 PHRASES_PER_CLASS = 6
@@ -474,20 +475,19 @@ def build_candidates(
         return out  # one class only: nothing separates them
     token_sets = table.tokens(traces)
     singles: list[tuple[float, F.Feature, np.ndarray, Condition]] = []
-    for feature in F.BASE_FEATURES:
+    for feature in [*F.BASE_FEATURES, *_phrases(token_sets, fail)]:
         values = table.column(feature, traces)
         found = _best_condition(feature, values, fail)
         if found and found[1] >= MIN_KAPPA:
             singles.append((found[1], feature, values, found[0]))
-            out[f"rule:{feature.name}"] = Candidate(f"rule:{feature.name}", ThresholdRule((found[0],)), found[1])
-    for feature in _phrases(token_sets, fail):
-        values = table.column(feature, traces)
-        found = _best_condition(feature, values, fail)
-        if found and found[1] >= MIN_KAPPA:
-            singles.append((found[1], feature, values, found[0]))
-            name = f"phrase:{feature.args[0]}:{feature.args[1]}"
-            out[name] = Candidate(name, ThresholdRule((found[0],)), found[1])
     singles.sort(key=lambda s: -s[0])
+    for kappa, feature, _, condition in singles[:MAX_SINGLE_CANDIDATES]:  # each costs a sandbox run per fold
+        name = (
+            f"phrase:{feature.args[0]}:{feature.args[1]}"
+            if feature.function is F.phrase_count
+            else f"rule:{feature.name}"
+        )
+        out[name] = Candidate(name, ThresholdRule((condition,)), kappa)
     if singles:
         kappa, _, _, condition = singles[0]
         out["best_rule"] = Candidate("best_rule", ThresholdRule((condition,)), kappa)
