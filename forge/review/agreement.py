@@ -87,6 +87,15 @@ def _kappa_from_table(table: np.ndarray) -> float | None:
     return float(cohens_kappa(table, return_results=False))
 
 
+def fleiss_kappa_of_counts(counts: np.ndarray) -> float | None:
+    """Fleiss' kappa of an items x categories table of rating counts (same number of raters per item);
+    None when every rating falls in one category (chance agreement is total)."""
+    counts = np.asarray(counts, dtype=float)
+    if counts.size == 0 or (counts.sum(axis=0) > 0).sum() < 2:
+        return None
+    return float(fleiss_kappa(counts, method="fleiss"))
+
+
 def agreement(ratings: Iterable[Any]) -> AgreementReport:
     """Percent agreement and Cohen's kappa per pair, Fleiss' kappa, Krippendorff's alpha, disagreements."""
     by_trace = _records(ratings)
@@ -122,8 +131,7 @@ def agreement(ratings: Iterable[Any]) -> AgreementReport:
         fleiss_n = int(everyone.sum())
         passes = (codes[everyone] == 1).sum(axis=1)
         counts = np.stack([passes, len(raters) - passes], axis=1)
-        if fleiss_n and counts.sum(axis=0).min() > 0:  # one class only: agreement by chance is total, undefined
-            fleiss = float(fleiss_kappa(counts, method="fleiss"))
+        fleiss = fleiss_kappa_of_counts(counts) if fleiss_n else None
 
     alpha, alpha_n = None, 0
     pairable = rated.sum(axis=1) >= 2

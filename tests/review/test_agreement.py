@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from forge.review.agreement import agreement, resolved_labels
+from forge.review.agreement import agreement, fleiss_kappa_of_counts, resolved_labels
 
 
 def _two_raters(table: dict[tuple[str, str], int]) -> list[tuple[str, str, str]]:
@@ -119,3 +119,21 @@ def test_five_raters_ten_thousand_traces_under_a_second():
     assert 0.3 < report.krippendorff_alpha < 0.7
     assert report.fleiss_kappa is not None and report.fleiss_n_items > 5000
     assert len(labels.labels) + len(labels.ties) == 10_000
+
+
+def test_fleiss_kappa_wikipedia_example():
+    # Wikipedia "Fleiss' kappa": 10 subjects, 14 raters, 5 categories -> 0.210
+    table = [
+        [0, 0, 0, 0, 14],
+        [0, 2, 6, 4, 2],
+        [0, 0, 3, 5, 6],
+        [0, 3, 9, 2, 0],
+        [2, 2, 8, 1, 1],
+        [7, 7, 0, 0, 0],
+        [3, 2, 6, 3, 0],
+        [2, 5, 3, 2, 2],
+        [6, 5, 2, 1, 0],
+        [0, 2, 2, 3, 7],
+    ]
+    assert round(fleiss_kappa_of_counts(table), 3) == 0.210
+    assert fleiss_kappa_of_counts([[3, 0], [3, 0]]) is None
