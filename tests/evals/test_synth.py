@@ -138,3 +138,30 @@ def test_synth_file_refuses_a_file_without_both_classes(tmp_path):
         synth_file(path, tmp_path / "e.py", runner=run_in_process)
     with pytest.raises(SynthInputError, match="cannot read"):
         synth_file(tmp_path / "missing.jsonl", tmp_path / "e.py", runner=run_in_process)
+
+
+@pytest.mark.parametrize(
+    "make_fail, expected",
+    [
+        (
+            lambda t: t["steps"].append({"id": "s2", "level": "ERROR", "status_message": "tool timed out"}),
+            "step_count_at_level(trace, 'ERROR')",
+        ),
+        (lambda t: t.update(latency_ms=9000.0 + len(t["id"])), "latency_ms(trace)"),
+        (lambda t: t.update(output_text='{"answer": "ok", "sources": []}'), "json_valid(trace, 'output')"),
+    ],
+)
+def test_step_latency_and_json_rules_found(make_fail, expected):
+    traces, labels = long_fails_set(40, seed=3)
+    for i, trace in enumerate(traces):
+        trace.update(
+            output_text=f"Answer number {i % 7}.",
+            latency_ms=800.0 + 10 * (i % 9),
+            steps=[{"id": "s1", "level": "DEFAULT"}],
+        )
+        labels[i] = i % 4 != 0
+        if not labels[i]:
+            make_fail(trace)
+    best = build_candidates(traces, labels)["best_rule"]
+    assert best.train_kappa == pytest.approx(1.0) and expected in best.source
+    assert [v.verdict for v in run_in_process({"b": best.source}, traces)["b"]] == labels
