@@ -5,7 +5,9 @@ no other module-level name except other functions of this module. Synthesis comp
 calling these functions, and writes the very same functions (their source text, via ``inspect``)
 into each generated eval, so a generated eval measures exactly what the search measured.
 A feature returns a number, or None when the trace lacks the field (a rule then has no evidence and
-passes).
+passes). The functions carry no annotations on purpose: their text is copied into evals, which run
+with restricted builtins (they use only ValueError, abs, dict, float, int, isinstance, len, max, set,
+sorted, str, sum, zip).
 """
 
 from __future__ import annotations
