@@ -1,7 +1,8 @@
-"""Fixtures for the sandbox tests: a secret in the environment, listeners, process scans."""
+"""Fixtures for the eval tests: a secret in the environment, listeners, process scans, HaluEval."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import threading
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from forge.evals.sandbox import WORKER_FILE, close_idle_workers, isolation_status
+from tests.conftest import SHARED_DATA
 
 SECRET = "sk-secret-forge-sandbox-7f3a9c"
 MODES = ["full", "reduced"]
@@ -101,3 +103,14 @@ def listeners():
     lst = Listeners()
     yield lst
     lst.close()
+
+
+@pytest.fixture(scope="session")
+def halueval() -> tuple[list[dict], list[bool]]:
+    """HaluEval's general set as unified-ish traces and labels (True = good answer = pass)."""
+    path = SHARED_DATA / "halueval_general.jsonl"
+    if not path.exists():
+        pytest.skip(f"{path} not found")
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    traces = [{"id": r["id"], "input_text": r["input"], "output_text": r["output"], "steps": []} for r in rows]
+    return traces, [r["human_label"] == 1 for r in rows]
