@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 from forge import config
 from forge.evals.contract import ProgressFn
@@ -79,8 +79,9 @@ class Usage:
         duration = result.latency_ms or 0.0
         if not result.ok:
             return cls(duration_ms=duration)
-        return cls(result.input_tokens or 0, result.output_tokens or 0, result.tokens_estimated, result.cost_usd,
-                   duration)
+        return cls(
+            result.input_tokens or 0, result.output_tokens or 0, result.tokens_estimated, result.cost_usd, duration
+        )
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,7 @@ class GeneratedCandidate:
     first_error: str | None = None  # what the first check said, when it needed a repair
     original_source: str | None = None  # the source before the repair
     usage: Usage = field(default_factory=Usage)  # its share of the generating call plus its own repair
+    check_ms: float = 0.0  # time spent checking it (validation and the run on the examples)
 
     @property
     def kept(self) -> bool:
@@ -147,8 +149,20 @@ class GenerationResult:
         """True when the work finished without a provider error or a cancel."""
         return self.error is None and not self.cancelled
 
+    def to_json(self) -> dict:
+        """A JSON-ready form (for jobs, the store and ``--json``): candidates, calls, totals."""
+        out = asdict(self)
+        out["usage"] = asdict(self.usage)
+        for call in out["calls"]:
+            call.pop("output", None)  # the raw answers are in the candidates already
+        return out
+
 
 # ---------------------------------------------------------------- internals
+
+
+def _fields(cand: Candidate) -> dict:
+    return {"name": cand.name, "rationale": cand.rationale, "source": cand.source}
 
 
 class _Session:
@@ -195,56 +209,56 @@ class _Session:
             self.result.error, self.result.error_kind = f"{purpose}: {error}", res.error_kind
         return res
 
-    def check(self, source: str) -> str | None:
+    def check(self, source: str) -> tuple[str | None, float]:
+        """The injected check's message (None when the source is fine) and how long it took (ms)."""
+        t0 = time.perf_counter()
         try:
             message = self.check_fn(source)
         except Exception as exc:  # the caller's check failing is this candidate's problem, not a crash
             message = f"the check itself failed ({type(exc).__name__}: {exc})"
-        return None if message is None else str(message)
+        return (None if message is None else str(message)), (time.perf_counter() - t0) * 1000
 
     def settle(self, criterion: str, cand: Candidate, share: Usage) -> GeneratedCandidate:
         """Check one candidate; repair it once when it fails; the outcome as a value."""
-        first = self.check(cand.source)
+        first, check_ms = self.check(cand.source)
+        base = GeneratedCandidate(cand.name, cand.rationale, cand.source, KEPT, usage=share, check_ms=check_ms)
         if first is None:
-            return GeneratedCandidate(cand.name, cand.rationale, cand.source, KEPT, usage=share)
-        if self.result.error is not None:  # the provider already failed: no repair call, but still checked
-            return GeneratedCandidate(cand.name, cand.rationale, cand.source, DROPPED,
-                                      error=f"not repaired (the provider failed earlier); it failed: {first}",
-                                      first_error=first, usage=share)
+            return base
+        dropped = replace(base, status=DROPPED, first_error=first)
+        if self.result.error is not None:  # the provider already failed: no repair call, but it was checked
+            return replace(dropped, error=f"not repaired (the provider failed earlier); it failed: {first}")
         if self.is_cancelled():
-            return GeneratedCandidate(cand.name, cand.rationale, cand.source, DROPPED,
-                                      error=f"cancelled before its repair; it failed: {first}",
-                                      first_error=first, usage=share)
-        prompt = build_repair_prompt(criterion, cand, first, context_window=self.context_window)
-        res = self.call(f"repair {cand.name}", prompt)
-        usage = share + Usage.of(res)
+            return replace(dropped, error=f"cancelled before its repair; it failed: {first}")
+        res = self.call(
+            f"repair {cand.name}", build_repair_prompt(criterion, cand, first, context_window=self.context_window)
+        )
+        dropped = replace(dropped, usage=share + Usage.of(res))
         if not res.ok:
-            return GeneratedCandidate(cand.name, cand.rationale, cand.source, DROPPED,
-                                      error=f"its repair call failed ({config.redact(res.error)}); it failed: {first}",
-                                      first_error=first, usage=usage)
+            return replace(dropped, error=f"its repair call failed ({config.redact(res.error)}); it failed: {first}")
         fixed = parse_candidates(res.output)
         if not fixed:
-            return GeneratedCandidate(cand.name, cand.rationale, cand.source, DROPPED,
-                                      error=f"the repair answer held no eval; it failed: {first}",
-                                      first_error=first, usage=usage)
-        repaired = fixed[0]
-        second = self.check(repaired.source)
-        rationale = repaired.rationale or cand.rationale
+            return replace(dropped, error=f"the repair answer held no eval; it failed: {first}")
+        second, second_ms = self.check(fixed[0].source)
+        after = replace(
+            dropped,
+            rationale=fixed[0].rationale or cand.rationale,
+            source=fixed[0].source,
+            original_source=cand.source,
+            check_ms=check_ms + second_ms,
+        )
         if second is None:
-            return GeneratedCandidate(cand.name, rationale, repaired.source, REPAIRED, first_error=first,
-                                      original_source=cand.source, usage=usage)
-        return GeneratedCandidate(cand.name, rationale, repaired.source, DROPPED,
-                                  error=f"still failing after one repair: {second}", first_error=first,
-                                  original_source=cand.source, usage=usage)
+            return replace(after, status=REPAIRED)
+        return replace(after, error=f"still failing after one repair: {second}")
 
     def settle_all(self, criterion: str, candidates: list[Candidate], initial: Usage, step0: int) -> None:
         shares = initial.split(len(candidates))
         total = step0 + len(candidates)
         for i, (cand, share) in enumerate(zip(candidates, shares, strict=True)):
             if self.result.cancelled or self.is_cancelled():
-                self.result.candidates.append(GeneratedCandidate(
-                    cand.name, cand.rationale, cand.source, UNCHECKED, error="cancelled before it was checked",
-                    usage=share))
+                why = "cancelled before it was checked"
+                self.result.candidates.append(
+                    GeneratedCandidate(**_fields(cand), status=UNCHECKED, error=why, usage=share)
+                )
                 continue
             self.progress(step0 + i, total, f"Checking {cand.name}")
             outcome = self.settle(criterion, cand, share)
@@ -255,8 +269,7 @@ class _Session:
 def _session(model, check, progress, cancelled, policy, catalog, purpose, trace_input):
     model = (model or "").strip()
     catalog = catalog or load_catalog()
-    policy = policy or RetryPolicy.from_settings(
-        timeout=max(GENERATION_TIMEOUT_S, RetryPolicy.from_settings().timeout))
+    policy = policy or RetryPolicy.from_settings(timeout=max(GENERATION_TIMEOUT_S, RetryPolicy.from_settings().timeout))
     result = GenerationResult(model=model)
     tracer = GenerationTracer.for_settings(purpose, trace_input)
     result.traced_to_langfuse = tracer.enabled
@@ -267,11 +280,17 @@ def _finish(session: _Session, t0: float) -> GenerationResult:
     result = session.result
     result.duration_ms = round((time.perf_counter() - t0) * 1000, 2)
     usage = result.usage
-    session.tracer.finish({
-        "kept": [c.name for c in result.kept], "dropped": {c.name: c.error for c in result.dropped},
-        "error": result.error, "cancelled": result.cancelled,
-        "input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens, "cost_usd": usage.cost_usd,
-    })
+    session.tracer.finish(
+        {
+            "kept": [c.name for c in result.kept],
+            "dropped": {c.name: c.error for c in result.dropped},
+            "error": result.error,
+            "cancelled": result.cancelled,
+            "input_tokens": usage.input_tokens,
+            "output_tokens": usage.output_tokens,
+            "cost_usd": usage.cost_usd,
+        }
+    )
     return result
 
 
@@ -293,8 +312,16 @@ def generate_candidates(
 ) -> GenerationResult:
     """Ask ``model`` (``provider/model``) for ``k`` candidate evals, check each, repair a failing one once."""
     t0 = time.perf_counter()
-    s = _session(model, check, progress, cancelled, policy, catalog, "forge eval generate",
-                 {"criterion": criterion, "k": k, "examples": len(examples)})
+    s = _session(
+        model,
+        check,
+        progress,
+        cancelled,
+        policy,
+        catalog,
+        "forge eval generate",
+        {"criterion": criterion, "k": k, "examples": len(examples)},
+    )
     prompt = build_meta_prompt(criterion, examples, k, s.context_window, seed=seed)
     s.result.prompt = prompt
     if s.is_cancelled():
@@ -328,8 +355,16 @@ def refine_eval(
 ) -> GenerationResult:
     """A new version of ``source`` from the traces where it disagrees with humans (at most one candidate)."""
     t0 = time.perf_counter()
-    s = _session(model, check, progress, cancelled, policy, catalog, "forge eval refine",
-                 {"criterion": criterion, "contradictions": len(contradictions)})
+    s = _session(
+        model,
+        check,
+        progress,
+        cancelled,
+        policy,
+        catalog,
+        "forge eval refine",
+        {"criterion": criterion, "contradictions": len(contradictions)},
+    )
     prompt = build_refine_prompt(criterion, source, contradictions, context_window=s.context_window, seed=seed)
     s.result.prompt = prompt
     if s.is_cancelled():

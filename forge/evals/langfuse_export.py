@@ -44,8 +44,7 @@ def _langfuse_client(settings: tuple[str, str, str]):
             _drop(_client)
         host, public_key, secret_key = settings
         # Our own tracer provider: Forge's spans go to this client only, and no global provider is installed.
-        client = Langfuse(public_key=public_key, secret_key=secret_key, base_url=host,
-                          tracer_provider=TracerProvider())
+        client = Langfuse(public_key=public_key, secret_key=secret_key, base_url=host, tracer_provider=TracerProvider())
         _client = (settings, client)
         return client
 
@@ -81,8 +80,7 @@ class GenerationTracer:
             return cls()
         try:
             client = _langfuse_client(settings)
-            root = client.start_observation(name=name, as_type="span", input=trace_input,
-                                            metadata={"app": "forge"})
+            root = client.start_observation(name=name, as_type="span", input=trace_input, metadata={"app": "forge"})
             return cls(root, client)
         except Exception as exc:
             log.warning("Langfuse tracing is off for this run: %s", config.redact(str(exc)))
@@ -98,7 +96,9 @@ class GenerationTracer:
             provider, model_id = "", model
         try:
             return self._root.start_observation(
-                name=purpose, as_type="generation", model=model_id,
+                name=purpose,
+                as_type="generation",
+                model=model_id,
                 input=[{"role": "system", "content": prompt.system}, {"role": "user", "content": prompt.prompt}],
                 model_parameters={"max_tokens": prompt.max_tokens},
                 metadata={"provider": provider, "model": model},

@@ -148,8 +148,9 @@ def _render_example(number: int, rating: str, trace: Mapping[str, Any], note: st
     lines = [f"## Example {number}: {rating.upper()}{extra}"]
     if note and note.strip():
         lines.append(f"Rater's note: {shorten(note.strip(), NOTE_CHARS)}")
-    lines.append("Input:\n" + shorten(_text(trace, "input_text", "input"), INPUT_CHARS))
-    lines.append("Output:\n" + shorten(_text(trace, "output_text", "output"), OUTPUT_CHARS))
+    # Tags, not markdown: the texts themselves may hold headings and code fences.
+    lines.append("<input_text>\n" + shorten(_text(trace, "input_text", "input"), INPUT_CHARS) + "\n</input_text>")
+    lines.append("<output_text>\n" + shorten(_text(trace, "output_text", "output"), OUTPUT_CHARS) + "\n</output_text>")
     other = _other_fields(trace)
     if other:
         lines.append("Other fields: " + other)
@@ -273,14 +274,14 @@ def build_meta_prompt(
     )
 
 
-def build_repair_prompt(criterion: str, candidate: Candidate, error: str, *, context_window: int | None = None) -> \
-        MetaPrompt:
+def build_repair_prompt(
+    criterion: str, candidate: Candidate, error: str, *, context_window: int | None = None
+) -> MetaPrompt:
     """A follow-up asking to fix one candidate, with the error it produced."""
     window = context_window or DEFAULT_CONTEXT_WINDOW
     max_tokens = output_tokens_for(1, window)
     prompt = (
-        _header(criterion)
-        + f"\n# An eval that needs fixing\nThis eval was written for the criterion above:\n\n"
+        _header(criterion) + f"\n# An eval that needs fixing\nThis eval was written for the criterion above:\n\n"
         f"### name: {candidate.name}\nRationale: {candidate.rationale}\n```python\n{candidate.source.strip()}\n```\n\n"
         f"It failed its checks with this error:\n\n{shorten(error, 2_000)}\n\n"
         "# Your task\nReturn the corrected eval, keeping its idea, in exactly this format and nothing else:\n\n"
@@ -328,7 +329,13 @@ def build_refine_prompt(
     )
     n_pass = sum(c.rating == "pass" for c in used)
     return MetaPrompt(
-        SYSTEM, prompt, max_tokens, tokens.count_prompt(prompt, SYSTEM), len(used), len(rated), n_pass,
+        SYSTEM,
+        prompt,
+        max_tokens,
+        tokens.count_prompt(prompt, SYSTEM),
+        len(used),
+        len(rated),
+        n_pass,
         len(used) - n_pass,
     )
 
@@ -336,11 +343,13 @@ def build_refine_prompt(
 # ---------------------------------------------------------------- parsing
 
 _FENCE = re.compile(r"^[ \t]*```[ \t]*([A-Za-z0-9_+-]*)[ \t]*$", re.MULTILINE)
-_NAME = re.compile(r"^[ \t]*#{1,6}[ \t]*(?:name[ \t]*:|(?:candidate|eval)\b[^:\n]*:)?[ \t]*(.+?)[ \t]*$",
-                   re.MULTILINE | re.IGNORECASE)
+_NAME = re.compile(
+    r"^[ \t]*#{1,6}[ \t]*(?:name[ \t]*:|(?:candidate|eval)\b[^:\n]*:)?[ \t]*(.+?)[ \t]*$", re.MULTILINE | re.IGNORECASE
+)
 _NAME_LINE = re.compile(r"^[ \t]*\**name\**[ \t]*:[ \t]*(.+?)[ \t]*$", re.MULTILINE | re.IGNORECASE)
-_RATIONALE = re.compile(r"^[ \t]*\**(?:rationale|why|angle)\**[ \t]*:\**[ \t]*(.+?)[ \t]*$",
-                        re.MULTILINE | re.IGNORECASE)
+_RATIONALE = re.compile(
+    r"^[ \t]*\**(?:rationale|why|angle)\**[ \t]*:\**[ \t]*(.+?)[ \t]*$", re.MULTILINE | re.IGNORECASE
+)
 _DEFINES_ENTRY = re.compile(rf"^def[ \t]+{ENTRY_POINT}[ \t]*\(", re.MULTILINE)
 _CODE_LANGS = {"", "python", "py", "python3"}
 

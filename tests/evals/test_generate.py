@@ -29,9 +29,24 @@ CRITERION = "The answer never leaves template placeholders such as [name] in the
 
 
 def trace(i: int, output: str, inp: str = "Write a greeting email") -> dict:
-    return {"id": f"t{i}", "name": "email", "timestamp": "2026-01-01T00:00:00Z", "input": inp, "output": output,
-            "input_text": inp, "output_text": output, "steps": [], "metadata": {}, "tags": [], "user_id": None,
-            "session_id": None, "latency_ms": 120.0, "cost_usd": None, "source": "file", "source_id": f"t{i}"}
+    return {
+        "id": f"t{i}",
+        "name": "email",
+        "timestamp": "2026-01-01T00:00:00Z",
+        "input": inp,
+        "output": output,
+        "input_text": inp,
+        "output_text": output,
+        "steps": [],
+        "metadata": {},
+        "tags": [],
+        "user_id": None,
+        "session_id": None,
+        "latency_ms": 120.0,
+        "cost_usd": None,
+        "source": "file",
+        "source_id": f"t{i}",
+    }
 
 
 EXAMPLES = [
@@ -78,28 +93,28 @@ def make_check(traces: list[dict]):
 
 CHECK = make_check([e.trace for e in EXAMPLES])
 
-GOOD_PLACEHOLDER = '''import re
+GOOD_PLACEHOLDER = """import re
 
 def evaluate(trace: dict) -> bool | tuple[bool, str]:
     text = trace.get("output_text") or ""
     found = re.findall(r"\\[[a-z_ ]+\\]", text)
     return (not found, "placeholders: " + ", ".join(found) if found else "no placeholder")
-'''
-GOOD_BRACKETS = '''def evaluate(trace):
+"""
+GOOD_BRACKETS = """def evaluate(trace):
     text = trace.get("output_text") or ""
     return "[" not in text
-'''
-GOOD_LENGTH = '''def evaluate(trace):
+"""
+GOOD_LENGTH = """def evaluate(trace):
     return len((trace.get("output_text") or "").split()) < 400
-'''
-BROKEN_KEYERROR = '''def evaluate(trace):
+"""
+BROKEN_KEYERROR = """def evaluate(trace):
     return "[" not in trace["answer"]
-'''
-BROKEN_IMPORT = '''import os
+"""
+BROKEN_IMPORT = """import os
 
 def evaluate(trace):
     return os.path.exists("/tmp/x")
-'''
+"""
 
 
 def block(name: str, rationale: str, source: str) -> str:
@@ -131,13 +146,22 @@ def test_generates_k_candidates_through_the_real_sdks(request, wire, fast_policy
     stub = request.getfixturevalue(f"{wire}_stub")
     model = {"openai": "openai/gpt-4o-mini", "anthropic": "anthropic/claude-sonnet-4-5"}[wire]
     model_id = model.split("/", 1)[1]
-    text = answer(block("no_placeholder", "fails keep [x] placeholders", GOOD_PLACEHOLDER),
-                  block("no_brackets", "any bracket is suspicious", GOOD_BRACKETS),
-                  block("short_enough", "long answers ramble", GOOD_LENGTH))
+    text = answer(
+        block("no_placeholder", "fails keep [x] placeholders", GOOD_PLACEHOLDER),
+        block("no_brackets", "any bracket is suspicious", GOOD_BRACKETS),
+        block("short_enough", "long answers ramble", GOOD_LENGTH),
+    )
     stub.script(model_id, text)
     steps = []
-    res = generate_candidates(model, CRITERION, EXAMPLES, k=3, check=CHECK, policy=fast_policy,
-                              progress=lambda d, t, m: steps.append((d, t, m)))
+    res = generate_candidates(
+        model,
+        CRITERION,
+        EXAMPLES,
+        k=3,
+        check=CHECK,
+        policy=fast_policy,
+        progress=lambda d, t, m: steps.append((d, t, m)),
+    )
 
     assert res.ok and res.error is None
     assert [c.name for c in res.kept] == ["no_placeholder", "no_brackets", "short_enough"]
@@ -147,8 +171,15 @@ def test_generates_k_candidates_through_the_real_sdks(request, wire, fast_policy
     assert len(stub.requests) == 1
     body = stub.requests[0]["body"]
     sent = "\n".join([str(body.get("system") or "")] + [m["content"] for m in body["messages"]])
-    for needle in (CRITERION, "left the [name] placeholder", "Dear Ana", '"input_text": str', "def evaluate",
-                   "difflib", "3 candidate evals"):
+    for needle in (
+        CRITERION,
+        "left the [name] placeholder",
+        "Dear Ana",
+        '"input_text": str',
+        "def evaluate",
+        "difflib",
+        "3 candidate evals",
+    ):
         assert needle in sent
     assert res.prompt.examples_used == 5 and res.prompt.fails_used == 2
     assert steps[0][0] == 0 and steps[-1][:2] == (4, 4) and "short_enough" in steps[-1][2]
@@ -165,11 +196,16 @@ def test_generates_k_candidates_through_the_real_sdks(request, wire, fast_policy
     assert sum(u.input_tokens for u in shares) == n_in and sum(u.output_tokens for u in shares) == n_out
     assert sum(u.cost_usd for u in shares) == pytest.approx(total.cost_usd)
     assert not res.traced_to_langfuse
+    stored = json.loads(json.dumps(res.to_json()))  # what a job or the store keeps
+    assert stored["usage"]["input_tokens"] == n_in and stored["prompt"]["prompt"] == res.prompt.prompt
+    assert [c["status"] for c in stored["candidates"]] == ["valid"] * 3
 
 
 def test_a_failing_candidate_is_repaired_once_with_its_error(openai_stub, fast_policy):
-    first = answer(block("no_placeholder", "placeholders", GOOD_PLACEHOLDER),
-                   block("answer_field", "reads the answer", BROKEN_KEYERROR))
+    first = answer(
+        block("no_placeholder", "placeholders", GOOD_PLACEHOLDER),
+        block("answer_field", "reads the answer", BROKEN_KEYERROR),
+    )
     fixed = block("answer_field", "reads output_text now", GOOD_BRACKETS)
     openai_stub.script("gpt-4o-mini", first, fixed)
     res = generate_candidates("openai/gpt-4o-mini", CRITERION, EXAMPLES, k=2, check=CHECK, policy=fast_policy)
@@ -188,17 +224,18 @@ def test_a_failing_candidate_is_repaired_once_with_its_error(openai_stub, fast_p
     assert [c.purpose for c in res.calls] == ["generate", "repair answer_field"]
     assert repaired.usage.input_tokens == gen_call.usage.input_tokens // 2 + repair_call.usage.input_tokens
     assert res.candidates[0].usage.output_tokens + repaired.usage.output_tokens == (
-        gen_call.usage.output_tokens + repair_call.usage.output_tokens)
+        gen_call.usage.output_tokens + repair_call.usage.output_tokens
+    )
     assert res.usage.cost_usd == pytest.approx(gen_call.usage.cost_usd + repair_call.usage.cost_usd)
 
 
 def test_a_candidate_that_never_validates_is_dropped_with_the_reason(anthropic_stub, fast_policy):
-    first = answer(block("uses_os", "checks a file", BROKEN_IMPORT),
-                   block("no_placeholder", "placeholders", GOOD_PLACEHOLDER))
+    first = answer(
+        block("uses_os", "checks a file", BROKEN_IMPORT), block("no_placeholder", "placeholders", GOOD_PLACEHOLDER)
+    )
     still_bad = block("uses_os", "still a file", BROKEN_IMPORT.replace("/tmp/x", "/tmp/y"))
     anthropic_stub.script("claude-sonnet-4-5", first, still_bad)
-    res = generate_candidates("anthropic/claude-sonnet-4-5", CRITERION, EXAMPLES, k=2, check=CHECK,
-                              policy=fast_policy)
+    res = generate_candidates("anthropic/claude-sonnet-4-5", CRITERION, EXAMPLES, k=2, check=CHECK, policy=fast_policy)
 
     assert res.ok and [c.name for c in res.kept] == ["no_placeholder"]
     dropped = res.dropped[0]
@@ -216,9 +253,11 @@ def test_an_answer_with_no_eval_is_a_clear_error(openai_stub, fast_policy):
 
 
 def test_a_provider_error_midway_keeps_the_candidates_already_made(openai_stub, fast_policy):
-    first = answer(block("no_placeholder", "placeholders", GOOD_PLACEHOLDER),
-                   block("answer_field", "reads the answer", BROKEN_KEYERROR),
-                   block("short_enough", "length", GOOD_LENGTH))
+    first = answer(
+        block("no_placeholder", "placeholders", GOOD_PLACEHOLDER),
+        block("answer_field", "reads the answer", BROKEN_KEYERROR),
+        block("short_enough", "length", GOOD_LENGTH),
+    )
     rate_limited = ScriptedError(429, "Rate limit reached for requests", retry_after=0)
     openai_stub.script("gpt-4o-mini", first, rate_limited, rate_limited, rate_limited)
     res = generate_candidates("openai/gpt-4o-mini", CRITERION, EXAMPLES, k=3, check=CHECK, policy=fast_policy)
@@ -247,8 +286,10 @@ def test_a_failed_first_call_says_why_without_the_key(monkeypatch, fast_policy):
 
 
 def test_cancel_stops_between_calls(openai_stub, fast_policy):
-    first = answer(block("answer_field", "reads the answer", BROKEN_KEYERROR),
-                   block("no_placeholder", "placeholders", GOOD_PLACEHOLDER))
+    first = answer(
+        block("answer_field", "reads the answer", BROKEN_KEYERROR),
+        block("no_placeholder", "placeholders", GOOD_PLACEHOLDER),
+    )
     openai_stub.script("gpt-4o-mini", first, block("answer_field", "fixed", GOOD_BRACKETS))
     stop = {"now": False}
 
@@ -256,8 +297,16 @@ def test_cancel_stops_between_calls(openai_stub, fast_policy):
         if message and "candidates written" in message:
             stop["now"] = True  # the analyst pressed cancel while the answer arrived
 
-    res = generate_candidates("openai/gpt-4o-mini", CRITERION, EXAMPLES, k=2, check=CHECK, policy=fast_policy,
-                              progress=progress, cancelled=lambda: stop["now"])
+    res = generate_candidates(
+        "openai/gpt-4o-mini",
+        CRITERION,
+        EXAMPLES,
+        k=2,
+        check=CHECK,
+        policy=fast_policy,
+        progress=progress,
+        cancelled=lambda: stop["now"],
+    )
     assert res.cancelled and not res.ok and len(openai_stub.requests) == 1
     assert [c.status for c in res.candidates] == ["unchecked", "unchecked"]
     assert res.candidates[0].error == "cancelled before it was checked"
@@ -288,20 +337,28 @@ def long_examples(n: int) -> list[RatedExample]:
     for i in range(n):
         body = " ".join(f"word{i}-{j}" for j in range(250))
         rating = "fail" if i % 3 == 0 else "pass"
-        out.append(RatedExample(trace(i, f"Dear [name], {body}" if rating == "fail" else body), rating,
-                                "placeholder left" if rating == "fail" else None))
+        out.append(
+            RatedExample(
+                trace(i, f"Dear [name], {body}" if rating == "fail" else body),
+                rating,
+                "placeholder left" if rating == "fail" else None,
+            )
+        )
     return out
 
 
 def test_the_prompt_fits_a_small_context_window(tmp_path, monkeypatch, openai_stub, fast_policy):
     catalog = tmp_path / "catalog.toml"
-    catalog.write_text('[[models]]\nprovider = "openai"\nid = "tiny"\ncontext_window = 8000\n'
-                       "input_per_mtok = 1.0\noutput_per_mtok = 2.0\n")
+    catalog.write_text(
+        '[[models]]\nprovider = "openai"\nid = "tiny"\ncontext_window = 8000\n'
+        "input_per_mtok = 1.0\noutput_per_mtok = 2.0\n"
+    )
     monkeypatch.setenv("FORGE_CATALOG", str(catalog))
     examples = long_examples(120)
     openai_stub.script("tiny", answer(block("no_brackets", "brackets", GOOD_BRACKETS)))
-    res = generate_candidates("openai/tiny", CRITERION, examples, k=2, check=make_check([examples[0].trace]),
-                              policy=fast_policy)
+    res = generate_candidates(
+        "openai/tiny", CRITERION, examples, k=2, check=make_check([examples[0].trace]), policy=fast_policy
+    )
 
     assert res.error is None, res.error  # sent, not refused as too long
     prompt = res.prompt
@@ -325,8 +382,11 @@ def test_meta_prompt_sampling_is_seeded_and_texts_are_cut():
     assert p.examples_used == 1 and "characters cut" in p.prompt and "THE END" in p.prompt
     assert len(p.prompt) < 20_000
     # Neutral ratings teach nothing and are left out; fails with notes come first.
-    mixed = [RatedExample(trace(1, "a"), "neutral"), RatedExample(trace(2, "b"), "pass"),
-             RatedExample(trace(3, "c"), "fail", "why")]
+    mixed = [
+        RatedExample(trace(1, "a"), "neutral"),
+        RatedExample(trace(2, "b"), "pass"),
+        RatedExample(trace(3, "c"), "fail", "why"),
+    ]
     p = build_meta_prompt(CRITERION, mixed, 2, 128_000)
     assert p.examples_total == 2 and p.prompt.index("Example 1: FAIL") < p.prompt.index("Example 2: PASS")
 
@@ -335,7 +395,7 @@ def test_parse_candidates_tolerates_prose_missing_and_duplicate_names():
     text = (
         "Sure, here you go.\n\n### name: no_placeholder\nRationale: placeholders fail.\n```python\n"
         + GOOD_PLACEHOLDER
-        + "```\n\nAn example trace:\n```json\n{\"def evaluate(\": 1}\n```\n"
+        + '```\n\nAn example trace:\n```json\n{"def evaluate(": 1}\n```\n'
         "### name: no_placeholder\n```python\n" + GOOD_BRACKETS + "```\n"
         "```\n" + GOOD_LENGTH + "```\n"
         "## 4. Refusal detector (`refusal_check`)\nLooks for refusals.\n```py\n" + GOOD_BRACKETS + "```\n"
@@ -369,10 +429,10 @@ def test_refine_produces_a_new_version_from_contradictions(anthropic_stub, fast_
         Contradiction(trace(2, "Dear [name], thanks."), "fail", "left the [name] placeholder", "short enough"),
         Contradiction(trace(7, "Hi [customer]!"), "fail", "placeholder again"),
     ]
-    anthropic_stub.script("claude-sonnet-4-5", block("no_placeholder_v2", "placeholders, as the notes say",
-                                                     GOOD_PLACEHOLDER))
-    res = refine_eval("anthropic/claude-sonnet-4-5", CRITERION, old, contradictions, check=CHECK,
-                      policy=fast_policy)
+    anthropic_stub.script(
+        "claude-sonnet-4-5", block("no_placeholder_v2", "placeholders, as the notes say", GOOD_PLACEHOLDER)
+    )
+    res = refine_eval("anthropic/claude-sonnet-4-5", CRITERION, old, contradictions, check=CHECK, policy=fast_policy)
     assert res.ok and len(res.kept) == 1
     new = res.kept[0]
     assert new.source == GOOD_PLACEHOLDER and new.source != old and new.status == "valid"
@@ -407,8 +467,10 @@ def test_generation_calls_are_sent_to_langfuse(monkeypatch, openai_stub, fast_po
     with LangfuseStub([], public_key=f"pk-lf-{uuid.uuid4().hex[:8]}") as lf:
         for name, value in lf.env().items():
             monkeypatch.setenv(name, value)
-        first = answer(block("no_placeholder", "placeholders", GOOD_PLACEHOLDER),
-                       block("answer_field", "reads the answer", BROKEN_KEYERROR))
+        first = answer(
+            block("no_placeholder", "placeholders", GOOD_PLACEHOLDER),
+            block("answer_field", "reads the answer", BROKEN_KEYERROR),
+        )
         openai_stub.script("gpt-4o-mini", first, block("answer_field", "fixed", GOOD_BRACKETS))
         res = generate_candidates("openai/gpt-4o-mini", CRITERION, EXAMPLES, k=2, check=CHECK, policy=fast_policy)
         assert res.traced_to_langfuse and len(res.kept) == 2
@@ -422,7 +484,8 @@ def test_generation_calls_are_sent_to_langfuse(monkeypatch, openai_stub, fast_po
     usage = json.loads(first_gen["langfuse.observation.usage_details"])
     assert usage["input"] == res.calls[0].usage.input_tokens and usage["output"] == res.calls[0].usage.output_tokens
     assert json.loads(first_gen["langfuse.observation.cost_details"])["total"] == pytest.approx(
-        res.calls[0].usage.cost_usd)
+        res.calls[0].usage.cost_usd
+    )
     assert CRITERION in first_gen["langfuse.observation.input"]
     assert "no_placeholder" in first_gen["langfuse.observation.output"]
     root = next(s for s in spans if s["name"] == "forge eval generate")
