@@ -20,6 +20,7 @@ from forge.evals.contract import ProgressFn
 from forge.evals.langfuse_export import GenerationTracer
 from forge.evals.meta_prompt import (
     DEFAULT_K,
+    MAX_EXAMPLES,
     Candidate,
     Contradiction,
     MetaPrompt,
@@ -307,6 +308,7 @@ def generate_candidates(
     progress: ProgressFn | None = None,
     cancelled: Callable[[], bool] | None = None,
     seed: int = 0,
+    max_examples: int = MAX_EXAMPLES,
     policy: RetryPolicy | None = None,
     catalog: Catalog | None = None,
 ) -> GenerationResult:
@@ -322,7 +324,7 @@ def generate_candidates(
         "forge eval generate",
         {"criterion": criterion, "k": k, "examples": len(examples)},
     )
-    prompt = build_meta_prompt(criterion, examples, k, s.context_window, seed=seed)
+    prompt = build_meta_prompt(criterion, examples, k, s.context_window, seed=seed, max_examples=max_examples)
     s.result.prompt = prompt
     if s.is_cancelled():
         return _finish(s, t0)

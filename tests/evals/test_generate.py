@@ -521,3 +521,19 @@ def test_langfuse_unreachable_never_fails_generation(monkeypatch, openai_stub, f
     openai_stub.script("gpt-4o-mini", answer(block("no_brackets", "brackets", GOOD_BRACKETS)))
     res = generate_candidates("openai/gpt-4o-mini", CRITERION, EXAMPLES, k=1, check=CHECK, policy=fast_policy)
     assert res.ok and [c.name for c in res.kept] == ["no_brackets"]
+
+
+def test_a_changed_langfuse_host_takes_effect_without_a_restart(monkeypatch, openai_stub, fast_policy):
+    import uuid
+
+    from tests.stubs.langfuse_stub import LangfuseStub
+
+    public_key = f"pk-lf-{uuid.uuid4().hex[:8]}"  # the same project, moved to another host
+    for _ in range(2):
+        with LangfuseStub([], public_key=public_key) as lf:
+            for name, value in lf.env().items():
+                monkeypatch.setenv(name, value)
+            openai_stub.script("gpt-4o-mini", answer(block("no_brackets", "brackets", GOOD_BRACKETS)))
+            res = generate_candidates("openai/gpt-4o-mini", CRITERION, EXAMPLES, k=1, check=CHECK, policy=fast_policy)
+            assert res.ok and res.traced_to_langfuse
+            assert [s["name"] for s in lf.spans if s["name"] == "generate"] == ["generate"]
