@@ -169,17 +169,20 @@ def _fields(cand: Candidate) -> dict:
 class _Session:
     """The shared machinery of one generation or refinement: calls, checks, progress, cancel, tracing."""
 
-    def __init__(self, model, check, progress, cancelled, policy, catalog, result, tracer):
-        self.model = model
+    def __init__(self, model, check, progress, cancelled, policy, catalog, trace_name: str, trace_input: dict):
+        self.started = time.perf_counter()
+        self.model = (model or "").strip()
         self.check_fn = check
         self.progress_fn = progress
         self.cancelled_fn = cancelled
-        self.policy = policy
-        self.catalog = catalog
-        self.result = result
-        self.tracer = tracer
-        info = catalog.get(model)
+        self.catalog = catalog or load_catalog()
+        self.policy = policy or RetryPolicy.from_settings(
+            timeout=max(GENERATION_TIMEOUT_S, RetryPolicy.from_settings().timeout)
+        )
+        info = self.catalog.get(self.model)
         self.context_window = info.context_window if info else None
+        self.tracer = GenerationTracer.for_settings(trace_name, trace_input)
+        self.result = GenerationResult(model=self.model, traced_to_langfuse=self.tracer.enabled)
 
     def progress(self, done: int, total: int | None, message: str) -> None:
         if self.progress_fn:
@@ -266,33 +269,40 @@ class _Session:
             self.result.candidates.append(outcome)
             self.progress(step0 + i + 1, total, f"{cand.name}: {outcome.status}")
 
+    def run(self, criterion: str, purpose: str, prompt: MetaPrompt, announce: str, limit: int | None = None):
+        """Send ``prompt``, read the candidates (at most ``limit``), settle each; the finished result."""
+        self.result.prompt = prompt
+        if self.is_cancelled():
+            return self.finish()
+        self.progress(0, None, announce)
+        res = self.call(purpose, prompt)
+        if not res.ok:
+            return self.finish()
+        candidates = parse_candidates(res.output)[:limit]
+        if not candidates:
+            self.result.error = f"{purpose}: the answer held no eval (no ```python block defining evaluate)"
+            self.result.error_kind = "no_candidates"
+            return self.finish()
+        self.progress(1, 1 + len(candidates), f"{len(candidates)} candidate(s) written")
+        self.settle_all(criterion, candidates, Usage.of(res), 1)
+        return self.finish()
 
-def _session(model, check, progress, cancelled, policy, catalog, purpose, trace_input):
-    model = (model or "").strip()
-    catalog = catalog or load_catalog()
-    policy = policy or RetryPolicy.from_settings(timeout=max(GENERATION_TIMEOUT_S, RetryPolicy.from_settings().timeout))
-    result = GenerationResult(model=model)
-    tracer = GenerationTracer.for_settings(purpose, trace_input)
-    result.traced_to_langfuse = tracer.enabled
-    return _Session(model, check, progress, cancelled, policy, catalog, result, tracer)
-
-
-def _finish(session: _Session, t0: float) -> GenerationResult:
-    result = session.result
-    result.duration_ms = round((time.perf_counter() - t0) * 1000, 2)
-    usage = result.usage
-    session.tracer.finish(
-        {
-            "kept": [c.name for c in result.kept],
-            "dropped": {c.name: c.error for c in result.dropped},
-            "error": result.error,
-            "cancelled": result.cancelled,
-            "input_tokens": usage.input_tokens,
-            "output_tokens": usage.output_tokens,
-            "cost_usd": usage.cost_usd,
-        }
-    )
-    return result
+    def finish(self) -> GenerationResult:
+        result = self.result
+        result.duration_ms = round((time.perf_counter() - self.started) * 1000, 2)
+        usage = result.usage
+        self.tracer.finish(
+            {
+                "kept": [c.name for c in result.kept],
+                "dropped": {c.name: c.error for c in result.dropped},
+                "error": result.error,
+                "cancelled": result.cancelled,
+                "input_tokens": usage.input_tokens,
+                "output_tokens": usage.output_tokens,
+                "cost_usd": usage.cost_usd,
+            }
+        )
+        return result
 
 
 # ---------------------------------------------------------------- public
@@ -313,8 +323,7 @@ def generate_candidates(
     catalog: Catalog | None = None,
 ) -> GenerationResult:
     """Ask ``model`` (``provider/model``) for ``k`` candidate evals, check each, repair a failing one once."""
-    t0 = time.perf_counter()
-    s = _session(
+    s = _Session(
         model,
         check,
         progress,
@@ -325,21 +334,8 @@ def generate_candidates(
         {"criterion": criterion, "k": k, "examples": len(examples)},
     )
     prompt = build_meta_prompt(criterion, examples, k, s.context_window, seed=seed, max_examples=max_examples)
-    s.result.prompt = prompt
-    if s.is_cancelled():
-        return _finish(s, t0)
-    s.progress(0, None, f"Asking {s.model} for {k} candidate evals ({prompt.examples_used} examples)")
-    res = s.call("generate", prompt)
-    if not res.ok:
-        return _finish(s, t0)
-    candidates = parse_candidates(res.output)
-    if not candidates:
-        s.result.error = "generate: the answer held no eval (no ```python block defining evaluate)"
-        s.result.error_kind = "no_candidates"
-        return _finish(s, t0)
-    s.progress(1, 1 + len(candidates), f"{len(candidates)} candidates written")
-    s.settle_all(criterion, candidates, Usage.of(res), 1)
-    return _finish(s, t0)
+    announce = f"Asking {s.model} for {k} candidate evals ({prompt.examples_used} examples)"
+    return s.run(criterion, "generate", prompt, announce)
 
 
 def refine_eval(
@@ -356,8 +352,7 @@ def refine_eval(
     catalog: Catalog | None = None,
 ) -> GenerationResult:
     """A new version of ``source`` from the traces where it disagrees with humans (at most one candidate)."""
-    t0 = time.perf_counter()
-    s = _session(
+    s = _Session(
         model,
         check,
         progress,
@@ -368,17 +363,5 @@ def refine_eval(
         {"criterion": criterion, "contradictions": len(contradictions)},
     )
     prompt = build_refine_prompt(criterion, source, contradictions, context_window=s.context_window, seed=seed)
-    s.result.prompt = prompt
-    if s.is_cancelled():
-        return _finish(s, t0)
-    s.progress(0, None, f"Asking {s.model} to refine the eval ({prompt.examples_used} contradictions)")
-    res = s.call("refine", prompt)
-    if not res.ok:
-        return _finish(s, t0)
-    candidates = parse_candidates(res.output)[:1]
-    if not candidates:
-        s.result.error = "refine: the answer held no eval (no ```python block defining evaluate)"
-        s.result.error_kind = "no_candidates"
-        return _finish(s, t0)
-    s.settle_all(criterion, candidates, Usage.of(res), 1)
-    return _finish(s, t0)
+    announce = f"Asking {s.model} to refine the eval ({prompt.examples_used} contradictions)"
+    return s.run(criterion, "refine", prompt, announce, limit=1)

@@ -294,7 +294,7 @@ def test_cancel_stops_between_calls(openai_stub, fast_policy):
     stop = {"now": False}
 
     def progress(done, total, message):
-        if message and "candidates written" in message:
+        if message and "candidate(s) written" in message:
             stop["now"] = True  # the analyst pressed cancel while the answer arrived
 
     res = generate_candidates(
