@@ -162,8 +162,13 @@ class GenerationResult:
 # ---------------------------------------------------------------- internals
 
 
-def _fields(cand: Candidate) -> dict:
-    return {"name": cand.name, "rationale": cand.rationale, "source": cand.source}
+def _same_code(a: str, b: str) -> bool:
+    """Equal but for blank lines and trailing spaces."""
+
+    def norm(src: str) -> list[str]:
+        return [line.rstrip() for line in src.splitlines() if line.strip()]
+
+    return norm(a) == norm(b)
 
 
 class _Session:
@@ -258,11 +263,13 @@ class _Session:
         shares = initial.split(len(candidates))
         total = step0 + len(candidates)
         for i, (cand, share) in enumerate(zip(candidates, shares, strict=True)):
+            unchecked = GeneratedCandidate(cand.name, cand.rationale, cand.source, UNCHECKED, usage=share)
             if self.result.cancelled or self.is_cancelled():
-                why = "cancelled before it was checked"
-                self.result.candidates.append(
-                    GeneratedCandidate(**_fields(cand), status=UNCHECKED, error=why, usage=share)
-                )
+                self.result.candidates.append(replace(unchecked, error="cancelled before it was checked"))
+                continue
+            twin = next((c for c in self.result.candidates if _same_code(c.source, cand.source)), None)
+            if twin is not None:  # the model repeated itself: checking it again would only add a duplicate
+                self.result.candidates.append(replace(unchecked, status=DROPPED, error=f"the same code as {twin.name}"))
                 continue
             self.progress(step0 + i, total, f"Checking {cand.name}")
             outcome = self.settle(criterion, cand, share)
@@ -335,7 +342,7 @@ def generate_candidates(
     )
     prompt = build_meta_prompt(criterion, examples, k, s.context_window, seed=seed, max_examples=max_examples)
     announce = f"Asking {s.model} for {k} candidate evals ({prompt.examples_used} examples)"
-    return s.run(criterion, "generate", prompt, announce)
+    return s.run(criterion, "generate", prompt, announce, limit=max(1, k))
 
 
 def refine_eval(

@@ -537,3 +537,16 @@ def test_a_changed_langfuse_host_takes_effect_without_a_restart(monkeypatch, ope
             res = generate_candidates("openai/gpt-4o-mini", CRITERION, EXAMPLES, k=1, check=CHECK, policy=fast_policy)
             assert res.ok and res.traced_to_langfuse
             assert [s["name"] for s in lf.spans if s["name"] == "generate"] == ["generate"]
+
+
+def test_repeated_code_and_extra_candidates_are_not_kept_twice(openai_stub, fast_policy):
+    text = answer(
+        block("a", "x", GOOD_BRACKETS),
+        block("b", "same again", GOOD_BRACKETS + "\n\n"),
+        block("c", "length", GOOD_LENGTH),
+        block("d", "one more than asked", GOOD_PLACEHOLDER),
+    )
+    openai_stub.script("gpt-4o-mini", text)
+    res = generate_candidates("openai/gpt-4o-mini", CRITERION, EXAMPLES, k=3, check=CHECK, policy=fast_policy)
+    assert [c.name for c in res.candidates] == ["a", "b", "c"]  # k asked, k read
+    assert [c.name for c in res.kept] == ["a", "c"] and res.candidates[1].error == "the same code as a"
