@@ -123,6 +123,10 @@ def _text(trace: Mapping[str, Any], key: str, raw_key: str) -> str:
     return raw if isinstance(raw, str) else json.dumps(raw, ensure_ascii=False, default=str)
 
 
+def _note(note: Any) -> str:
+    return note.strip() if isinstance(note, str) else ""
+
+
 def _other_fields(trace: Mapping[str, Any]) -> str:
     """The non-text fields an eval might use (steps, latency, cost, tags), compactly."""
     info: dict[str, Any] = {}
@@ -146,8 +150,8 @@ def _other_fields(trace: Mapping[str, Any]) -> str:
 
 def _render_example(number: int, rating: str, trace: Mapping[str, Any], note: str | None, extra: str = "") -> str:
     lines = [f"## Example {number}: {rating.upper()}{extra}"]
-    if note and note.strip():
-        lines.append(f"Rater's note: {shorten(note.strip(), NOTE_CHARS)}")
+    if _note(note):
+        lines.append(f"Rater's note: {shorten(_note(note), NOTE_CHARS)}")
     # Tags, not markdown: the texts themselves may hold headings and code fences.
     lines.append("<input_text>\n" + shorten(_text(trace, "input_text", "input"), INPUT_CHARS) + "\n</input_text>")
     lines.append("<output_text>\n" + shorten(_text(trace, "output_text", "output"), OUTPUT_CHARS) + "\n</output_text>")
@@ -198,7 +202,7 @@ def _interleaved(examples: Sequence, seed: int) -> list:
     passes = [e for e in examples if e.rating == "pass"]
     rng.shuffle(fails)
     rng.shuffle(passes)
-    fails.sort(key=lambda e: not (e.note and e.note.strip()))  # stable: shuffled order kept within each group
+    fails.sort(key=lambda e: not _note(e.note))  # stable: shuffled order kept within each group
     out: list[RatedExample] = []
     for i in range(max(len(fails), len(passes))):
         out.extend(group[i] for group in (fails, passes) if i < len(group))
