@@ -1,6 +1,6 @@
 """A local HTTP server that speaks Anthropic messages (plain and SSE streaming).
 
-Same controls as :class:`tests.stubs.openai_stub.StubServer`. The SDK's base URL
+Same controls as :class:`tests.stubs.openai_stub.StubServer` (including ``script``). The SDK's base URL
 is ``stub.base_url`` (no ``/v1``: the SDK adds it).
 """
 
@@ -54,7 +54,9 @@ class AnthropicStub(StubServer):
         content = next(
             (m.get("content", "") for m in reversed(body.get("messages", [])) if m.get("role") == "user"), ""
         )
-        text = self.answer_for(model, content if isinstance(content, str) else json.dumps(content))
+        text = self._take_scripted_text(model)
+        if text is None:
+            text = self.answer_for(model, content if isinstance(content, str) else json.dumps(content))
         n_in = sum(len(str(m.get("content", "")).split()) + 3 for m in body.get("messages", []))
         n_in += len(str(body.get("system") or "").split())
         n_out = len(text.split())

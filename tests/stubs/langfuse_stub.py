@@ -9,12 +9,16 @@
   (full details with observations and scores), ``GET /api/public/observations``;
 - ``GET /api/public/v3/scores`` (cursor) for v2 mode;
 - ``mode="v1"``: v2 and v3 answer 404, as a self-hosted v3 server does;
-- ``rate_limit=N``: the first N requests answer 429 with ``Retry-After: 1``.
+- ``rate_limit=N``: the first N requests answer 429 with ``Retry-After: 1``;
+- ``POST /api/public/otel/v1/traces``: OTLP/HTTP ingestion (protobuf or JSON, gzip or not), as the
+  langfuse SDK exports; every received span is kept in ``spans`` as ``{"name", "trace_id", "span_id",
+  "parent_span_id", "attributes"}`` (attribute values decoded to Python values).
 """
 
 from __future__ import annotations
 
 import base64
+import gzip
 import json
 import threading
 from datetime import UTC, datetime
@@ -61,6 +65,7 @@ class LangfuseStub:
         self.short_pages = short_pages
         self.extra_scores = scores or []
         self.log: list[tuple[str, int]] = []
+        self.spans: list[dict] = []
         self._lock = threading.Lock()
         self._server = None
         self._build()
@@ -102,6 +107,16 @@ class LangfuseStub:
                 self.end_headers()
                 self.wfile.write(data)
 
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                status, data, ctype = stub.ingest_otlp(self.path, self.headers, raw)
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
@@ -118,6 +133,43 @@ class LangfuseStub:
             "LANGFUSE_PUBLIC_KEY": self.public_key,
             "LANGFUSE_SECRET_KEY": self.secret_key,
         }
+
+    # ------------------------------------------------------------ OTLP ingestion
+
+    def ingest_otlp(self, raw_path: str, headers, raw: bytes) -> tuple[int, bytes, str]:
+        """Accept an OTLP/HTTP trace export; keep its spans. Returns (status, body, content type)."""
+        path = urlparse(raw_path).path
+        expected = "Basic " + base64.b64encode(f"{self.public_key}:{self.secret_key}".encode()).decode()
+        status = 200
+        if path != "/api/public/otel/v1/traces":
+            status = 404
+        elif headers.get("Authorization") != expected:
+            status = 401
+        with self._lock:
+            self.log.append((path, status))
+        if status != 200:
+            return status, json.dumps({"message": "Not found" if status == 404 else "Invalid credentials"}).encode(), \
+                "application/json"
+        if (headers.get("Content-Encoding") or "").lower() == "gzip":
+            raw = gzip.decompress(raw)
+        from google.protobuf import json_format
+        from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+            ExportTraceServiceRequest,
+            ExportTraceServiceResponse,
+        )
+
+        request = ExportTraceServiceRequest()
+        is_json = "json" in (headers.get("Content-Type") or "")
+        if is_json:
+            json_format.Parse(raw, request)
+        else:
+            request.ParseFromString(raw)
+        spans = [_span_dict(span) for rs in request.resource_spans for ss in rs.scope_spans for span in ss.spans]
+        with self._lock:
+            self.spans.extend(spans)
+        if is_json:
+            return 200, b"{}", "application/json"
+        return 200, ExportTraceServiceResponse().SerializeToString(), "application/x-protobuf"
 
     # ------------------------------------------------------------ routes
 
@@ -282,3 +334,23 @@ class LangfuseStub:
         d = self._trace_fields(t)
         d.update(htmlPath=f"/project/p/traces/{t['id']}", observations=obs, scores=self.scores_of(t))
         return d
+
+
+def _any_value(v):
+    """An OTLP AnyValue as a plain Python value."""
+    kind = v.WhichOneof("value")
+    if kind == "array_value":
+        return [_any_value(x) for x in v.array_value.values]
+    if kind == "kvlist_value":
+        return {kv.key: _any_value(kv.value) for kv in v.kvlist_value.values}
+    return getattr(v, kind) if kind else None
+
+
+def _span_dict(span) -> dict:
+    return {
+        "name": span.name,
+        "trace_id": span.trace_id.hex(),
+        "span_id": span.span_id.hex(),
+        "parent_span_id": span.parent_span_id.hex() or None,
+        "attributes": {kv.key: _any_value(kv.value) for kv in span.attributes},
+    }

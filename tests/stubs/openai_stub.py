@@ -3,7 +3,8 @@
 Used by tests and bench/fanout with the real ``openai`` SDK. Behaviour is set
 on the instance: ``api_key`` (None accepts any), ``delay`` (seconds before the
 answer), ``fail(model, status, times, retry_after)`` (queued failures),
-``hang_models`` (never answer), ``omit_usage``. Models named ``missing-*`` get 404.
+``hang_models`` (never answer), ``omit_usage``, ``script(model, *replies)`` (queued answers:
+text, or ``ScriptedError`` for a failed request). Models named ``missing-*`` get 404.
 Every request is recorded in ``requests`` as ``{"path", "body", "headers", "time"}``.
 
     with OpenAIStub() as stub:
@@ -17,7 +18,17 @@ import socket
 import threading
 import time
 from collections import defaultdict, deque
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+@dataclass(frozen=True)
+class ScriptedError:
+    """A queued failed answer in a script: the request gets ``status`` (and Retry-After when given)."""
+
+    status: int
+    message: str | None = None
+    retry_after: float | str | None = None
 
 
 class StubServer:
@@ -35,6 +46,7 @@ class StubServer:
         self.omit_usage = False
         self.requests: list[dict] = []
         self._failures: dict[str, deque] = defaultdict(deque)
+        self._scripts: dict[str, deque] = defaultdict(deque)
         self._stop = threading.Event()
         self._lock = threading.Lock()
         stub = self
@@ -90,6 +102,12 @@ class StubServer:
         for _ in range(times):
             self._failures[model].append((status, retry_after, message))
 
+    def script(self, model: str, *replies: str | ScriptedError) -> None:
+        """The next requests for ``model`` get these replies in order (text answers or scripted errors);
+        once the script is used up, the default answer comes back again."""
+        with self._lock:
+            self._scripts[model].extend(replies)
+
     def start(self):
         self._thread.start()
         return self
@@ -113,7 +131,18 @@ class StubServer:
     def _take_failure(self, model: str):
         with self._lock:
             q = self._failures.get(model)
-            return q.popleft() if q else None
+            if q:
+                return q.popleft()
+            script = self._scripts.get(model)
+            if script and isinstance(script[0], ScriptedError):
+                err = script.popleft()
+                return err.status, err.retry_after, err.message
+            return None
+
+    def _take_scripted_text(self, model: str) -> str | None:
+        with self._lock:
+            script = self._scripts.get(model)
+            return script.popleft() if script and isinstance(script[0], str) else None
 
     def _hang(self) -> None:
         self._stop.wait(self.hang_seconds)
@@ -177,7 +206,9 @@ class OpenAIStub(StubServer):
         if self.delay:
             time.sleep(self.delay)
         prompt = next((m.get("content", "") for m in reversed(body.get("messages", [])) if m.get("role") == "user"), "")
-        text = self.answer_for(model, prompt if isinstance(prompt, str) else json.dumps(prompt))
+        text = self._take_scripted_text(model)
+        if text is None:
+            text = self.answer_for(model, prompt if isinstance(prompt, str) else json.dumps(prompt))
         n_in = sum(len(str(m.get("content", "")).split()) + 3 for m in body.get("messages", []))
         n_out = len(text.split())
         usage = {"prompt_tokens": n_in, "completion_tokens": n_out, "total_tokens": n_in + n_out}
