@@ -11,8 +11,9 @@ import streamlit as st
 from forge import auth
 
 # What makes markdown do something: links, images, code, emphasis, HTML, tables, headings, and
-# Streamlit's own syntax (:color[..], :material/icon:, $latex$). Intra-word _ and - stay as typed.
-_MD_SPECIAL = re.compile(r"([\\`*\[\]()!<>~:$|#])|(?<![\w])(_)|(?:^|(?<=\n))\s*([-+])")
+# Streamlit's own syntax (:color[..], :material/icon:, $latex$). Every _ is escaped: "__start__"
+# must not turn into an italic "_start_" (intra-word rules differ between renderers).
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]()!<>~:$|#])|(?:^|(?<=\n))\s*([-+])")
 
 
 def md(value: Any, inline: bool = True) -> str:
