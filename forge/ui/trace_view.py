@@ -22,6 +22,7 @@ _VERDICT = {True: "pass", False: "fail", None: "error"}
 # Langfuse's observation levels, coloured as a reader expects: noise grey, trouble amber and red.
 LEVEL_COLOURS = {"DEBUG": "#9e9e9e", "DEFAULT": "#4c78a8", "WARNING": "#f59f00", "ERROR": "#e03131"}
 ROW_PX = 24  # one waterfall row
+LABEL_PX = 300  # the waterfall's step-name column
 
 
 def show_value(value: Any, *, height: int | None = None) -> None:
@@ -169,7 +170,13 @@ def waterfall_chart(frame: pd.DataFrame) -> alt.Chart:
         .encode(
             x=alt.X("start_ms:Q", title="ms since the trace started"),
             x2="bar_end:Q",
-            y=alt.Y("step:N", sort=list(frame["step"]), title=None, axis=alt.Axis(labelLimit=320)),
+            # Left-aligned labels keep the tree's indentation; every row keeps its label.
+            y=alt.Y(
+                "step:N",
+                sort=list(frame["step"]),
+                title=None,
+                axis=alt.Axis(labelAlign="left", labelPadding=LABEL_PX, labelLimit=LABEL_PX - 10, labelOverlap=False),
+            ),
             color=alt.Color(
                 "level:N",
                 scale=alt.Scale(domain=levels, range=[LEVEL_COLOURS[lv] for lv in levels]),
