@@ -29,6 +29,7 @@ from forge import auth
 from forge.config import MIN_PASSWORD_LENGTH, settings
 from forge.store import Database
 from forge.ui import keys, state
+from forge.ui.widgets import md
 
 
 def authenticator(db: Database) -> stauth.Authenticate:
@@ -207,7 +208,10 @@ def sidebar(db: Database, user: auth.User) -> None:
             st.session_state[keys.WORKSPACE_ID] = by_name[picked].id
         else:
             st.caption("No workspace yet: ask an admin to add you to one.")
-        st.caption(f"Logged in as **{user.name}** ({user.username}) · {user.role}")
+        # Name, then the role once; the user name only when it adds something (and not the role's word).
+        name = user.name or user.username
+        extra = f" ({md(user.username)})" if user.username not in (name.lower(), user.role) else ""
+        st.caption(f"Logged in as **{md(name)}**{extra} · {user.role}")
         st.button("Log out", key="forge_logout_button", on_click=_request_logout, icon=":material/logout:")
 
 
