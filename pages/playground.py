@@ -12,6 +12,7 @@ from forge.ui import playground_view
 from forge.ui.state import guard
 from forge.ui.widgets import md
 
+TOKEN_COLUMNS = ("input tokens", "output tokens (max)", "context window")
 LAST = "pg_last_results"  # session key: the last run's results, shown until the next run
 
 db, user, ws = guard("run")
@@ -101,7 +102,10 @@ if request is not None:
             ]
         ),
         hide_index=True,
-        column_config={"problem": st.column_config.TextColumn("problem", width="large")},
+        column_config={
+            "problem": st.column_config.TextColumn("problem", width="large"),
+            **{c: st.column_config.NumberColumn(c, format="localized") for c in TOKEN_COLUMNS},
+        },
     )
 
 run = st.button("Run", type="primary", disabled=request is None, key="pg_run")
@@ -126,7 +130,8 @@ if run and request is not None:
                 playground_view.show_result(st, b)
         elif kind == "done":
             st.session_state[LAST] = a.results
-            results_area.success(f"Saved {len(a.run_ids)} runs: see the Runs page.")
+            n = len(a.run_ids)
+            results_area.success(f"Saved {n} run{'s' if n != 1 else ''}: see the Runs page.")
         else:
             results_area.error(md(a))
 elif st.session_state.get(LAST):
