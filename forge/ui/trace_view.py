@@ -66,8 +66,8 @@ def traces_table(rows: list[dict]) -> pd.DataFrame:
 TABLE_COLUMNS = {
     "Time": st.column_config.DatetimeColumn("Time", format="YYYY-MM-DD HH:mm", width=128),
     "Name": st.column_config.TextColumn("Name", width=110),
-    "Input": st.column_config.TextColumn("Input", width=205),
-    "Output": st.column_config.TextColumn("Output", width=205),
+    "Input": st.column_config.TextColumn("Input", width=195),
+    "Output": st.column_config.TextColumn("Output", width=195),
     "Latency": st.column_config.TextColumn("Latency", width=70),
     "Cost": st.column_config.TextColumn("Cost", width=72),
     "Rating": st.column_config.TextColumn("Rating", width=70),
