@@ -13,7 +13,7 @@ $(STAMP): requirements.txt pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(VENV)/bin/streamlit run app.py
+	$(VENV)/bin/streamlit run app.py --server.port $${FORGE_PORT:-8501}
 
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
