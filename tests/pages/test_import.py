@@ -37,6 +37,7 @@ def test_file_import_shows_summary_and_the_bad_line(db, admin, default_ws, app_a
     assert _metric(at, "Imported") == "4" and _metric(at, "Failed") == "1"
     errors = at.dataframe[0].value
     assert list(errors["line"]) == [5] and "chats.jsonl" in errors["file"].iloc[0]
+    assert "None" not in errors.to_string()  # an empty field is blank
     assert any("chats.jsonl" in m.value for m in at.markdown)
 
     # Importing the same file again updates instead of duplicating.
