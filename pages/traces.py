@@ -119,5 +119,5 @@ if open_id:
     if detail is None:
         st.warning("This trace is not in this workspace (or no longer exists).")
     else:
-        with st.container(border=True):
+        with trace_links.detail_box(open_id):  # brought into view below the page's table
             trace_view.render_trace(detail, key="traces_detail")

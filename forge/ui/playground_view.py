@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import streamlit as st
-
 from forge.llm.base import LLMError, ProviderStatus, RunResult
 from forge.llm.catalog import split_model
+from forge.ui import widgets
 from forge.ui.format import fmt_cost, fmt_count, fmt_ms
 from forge.ui.widgets import md
 
@@ -46,12 +45,7 @@ def _key_hint(problem: str) -> str:
 
 def scroll_into_view() -> None:
     """Scroll the page to the results container (it sits below the form, under the fold)."""
-    st.html(
-        f"<script>const el = window.parent.document.querySelector('.st-key-{RESULTS_KEY}') ||"
-        f" document.querySelector('.st-key-{RESULTS_KEY}');"
-        " if (el) el.scrollIntoView({behavior: 'smooth', block: 'start'});</script>",
-        unsafe_allow_javascript=True,
-    )
+    widgets.scroll_into_view(RESULTS_KEY)
 
 
 def metrics_line(r: RunResult) -> str:

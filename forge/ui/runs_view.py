@@ -12,16 +12,16 @@ from forge.ui.widgets import md
 
 RERUN_NOTICE = "runs_notice"  # the re-run's outcome, shown after the page reruns
 
-# Errors sit beside the model so they are seen at 1400 px without scrolling sideways.
+# Errors sit beside the model, and these eight fit a 1400 px window beside the sidebar (no sideways scroll).
 RUN_COLUMNS = {
-    "time (UTC)": st.column_config.DatetimeColumn("time (UTC)", format="YYYY-MM-DD HH:mm:ss", width=140),
-    "model": st.column_config.TextColumn("model", width=150),
-    "error": st.column_config.TextColumn("error", width=170),
-    "prompt": st.column_config.TextColumn("prompt", width=170),
-    "output": st.column_config.TextColumn("output", width=170),
-    "tokens": st.column_config.TextColumn("tokens", width=80, help="in / out; ~ when estimated"),
+    "time (UTC)": st.column_config.DatetimeColumn("time (UTC)", format="YYYY-MM-DD HH:mm:ss", width=135),
+    "model": st.column_config.TextColumn("model", width=125),
+    "error": st.column_config.TextColumn("error", width=160),
+    "prompt": st.column_config.TextColumn("prompt", width=140),
+    "output": st.column_config.TextColumn("output", width=140),
+    "tokens": st.column_config.TextColumn("tokens", width=75, help="in / out; ~ when estimated"),
     "latency": st.column_config.TextColumn("latency", width=70),
-    "cost": st.column_config.TextColumn("cost", width=75),
+    "cost": st.column_config.TextColumn("cost", width=70),
 }
 
 

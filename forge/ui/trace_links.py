@@ -11,6 +11,8 @@ from typing import Any
 
 import streamlit as st
 
+from forge.ui.widgets import scroll_into_view
+
 PARAM = "trace"  # ?trace=<trace id>
 _GEN = "traces_table_gen"  # bumped to give the table a fresh (empty) selection
 _VIEW = "traces_view"  # the (filters, sort, page size, page) the table shows
@@ -86,3 +88,17 @@ def open_picker(options: list[str], labels: dict[str, str], open_id: str | None)
         format_func=lambda i: "— select a row above —" if i is None else labels[i],
         on_change=_picked_in_box,
     )
+
+
+DETAIL_KEY = "traces_detail_box"
+_SHOWN = "traces_shown"  # the trace whose detail was last brought into view
+
+
+def detail_box(open_id: str):
+    """The open trace's container; scrolled into view when a different trace opens (not on every rerun)."""
+    box = st.container(border=True, key=DETAIL_KEY)
+    if st.session_state.get(_SHOWN) != open_id:
+        st.session_state[_SHOWN] = open_id
+        with box:
+            scroll_into_view(DETAIL_KEY)
+    return box

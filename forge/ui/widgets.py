@@ -43,3 +43,13 @@ def run_action(fn: Callable[[], object], success: str, notice_key: str) -> None:
         return
     st.session_state[notice_key] = success
     st.rerun()
+
+
+def scroll_into_view(key: str) -> None:
+    """Scroll the browser to the container made with ``st.container(key=key)`` (no-op elsewhere)."""
+    st.html(
+        f"<script>const el = (window.parent || window).document.querySelector('.st-key-{key}') ||"
+        f" document.querySelector('.st-key-{key}');"
+        " if (el) el.scrollIntoView({behavior: 'smooth', block: 'start'});</script>",
+        unsafe_allow_javascript=True,
+    )
