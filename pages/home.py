@@ -1,13 +1,12 @@
 """Home: what the workspace holds and the next thing to do."""
 
-from pathlib import Path
-
 import streamlit as st
 
 from forge import auth, demo
 from forge.review.ratings import list_eval_sets
 from forge.store.summary import workspace_summary
-from forge.ui import keys, state
+from forge.ui import home_view, keys, navigation, state
+from forge.ui.format import fmt_count
 
 access = state.guard("read")
 db, user, ws = access.db, access.user, access.workspace
@@ -20,32 +19,31 @@ if notice:
     st.success(notice)
 
 summary = workspace_summary(access)
-cols = st.columns(7)
 figures = [
     ("Traces", summary.traces),
     ("Eval sets", summary.eval_sets),
-    ("Pass ratings", summary.ratings["pass"]),
-    ("Fail ratings", summary.ratings["fail"]),
-    ("Neutral ratings", summary.ratings["neutral"]),
     ("Evals", summary.evals),
     ("Runs", summary.runs),
 ]
-for col, (label, value) in zip(cols, figures, strict=True):
-    col.metric(label, value)
+for col, (label, value) in zip(st.columns(len(figures)), figures, strict=True):
+    col.metric(label, fmt_count(value))
 
+# Ratings answer one criterion each: counted per eval set, never added up across sets.
 eval_sets = list_eval_sets(access)
 if eval_sets:
     st.dataframe(
-        [{"eval set": e["name"], "criterion": e["criterion"], "ratings": e["ratings"]} for e in eval_sets],
+        home_view.eval_set_table(access, eval_sets),
         hide_index=True,
+        column_config=home_view.EVAL_SET_COLUMNS,
     )
 
 step = summary.next_step
-with st.container(border=True):
-    st.subheader(f"Next: {step.title}")
-    st.write(step.detail)
-    if step.page:
-        st.page_link(step.page, label=f"Go to {Path(step.page).stem.title()}", icon=":material/arrow_forward:")
+page = navigation.page_for_step(user, step.title) if step else None
+if page:  # a step whose page does not exist yet (or is not for this role) is not promised
+    with st.container(border=True):
+        st.subheader(f"Next: {step.title}")
+        st.write(step.detail)
+        st.page_link(page.path, label=f"Go to {page.title}", icon=":material/arrow_forward:")
 
 st.divider()
 st.subheader("Demo data")
@@ -71,10 +69,12 @@ if clicked and may_import:
         result = demo.load_demo(db, user, ws.id, progress=progress)
     except auth.PermissionDenied as exc:
         st.error(str(exc))
+    except NotImplementedError:
+        st.error("The file importer is not available in this build yet.")
     else:
         errors = result.get("errors") or []
         st.session_state[keys.HOME_NOTICE] = (
-            f"Demo data loaded: {result.get('imported', 0)} new, {result.get('updated', 0)} updated"
-            f"{f', {len(errors)} errors' if errors else ''}."
+            f"Demo data loaded: {fmt_count(result.get('imported', 0))} new,"
+            f" {fmt_count(result.get('updated', 0))} updated{f', {fmt_count(len(errors))} errors' if errors else ''}."
         )
         st.rerun()

@@ -6,6 +6,7 @@ import streamlit as st
 from forge import import_jobs, jobs
 from forge.traces import langfuse
 from forge.ui import state
+from forge.ui.format import fmt_count
 from forge.ui.widgets import md
 
 access = state.guard("import")
@@ -81,15 +82,16 @@ def show_job(job: jobs.Job) -> None:
         if summary:
             cols = st.columns(4)
             for col, key in zip(cols, ("imported", "updated", "skipped", "failed"), strict=True):
-                col.metric(key.title(), f"{summary.get(key, 0):,}")
+                col.metric(key.title(), fmt_count(summary.get(key, 0)))
             rated = summary.get("ratings") or {}
             if rated.get("stored"):
-                st.caption(f"{rated['stored']} ratings stored in eval set “{md(rated.get('eval_set'))}”.")
+                st.caption(f"{fmt_count(rated['stored'])} ratings stored in eval set “{md(rated.get('eval_set'))}”.")
             for key, title in (("errors", "Row errors"), ("warnings", "Warnings")):
                 entries = summary.get(key) or []
                 if entries:
-                    with st.expander(f"{title} ({len(entries)})", expanded=key == "errors"):
-                        st.dataframe(pd.DataFrame(entries), hide_index=True, width="stretch")
+                    with st.expander(f"{title} ({fmt_count(len(entries))})", expanded=key == "errors"):
+                        blanks = [{k: "" if v is None else v for k, v in e.items()} for e in entries]  # not "None"
+                        st.dataframe(pd.DataFrame(blanks), hide_index=True, width="stretch")
 
 
 recent = jobs.recent(db, user, ws.id, limit=10, kinds=tuple(KIND))

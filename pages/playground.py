@@ -8,12 +8,15 @@ from forge.llm.playground import LiveRun
 from forge.llm.prompts import ContextBlock, PromptError, PromptSpec, context_from_bytes, variables_in
 from forge.llm.registry import provider_statuses
 from forge.llm.runner import estimate
+from forge.ui import playground_view
 from forge.ui.state import guard
 from forge.ui.widgets import md
 
+TOKEN_COLUMNS = ("input tokens", "output tokens (max)", "context window")
 LAST = "pg_last_results"  # session key: the last run's results, shown until the next run
 
 access = guard("run")
+db, user, ws = access.db, access.user, access.workspace
 st.title("Playground")
 catalog = load_catalog()
 
@@ -31,11 +34,14 @@ with st.expander("Providers", expanded=False):
         st.warning(problem)
 
 names = catalog.model_names()
+unavailable = playground_view.unavailable(statuses)
+if unavailable:
+    st.caption("Models of a provider without a key are marked unavailable; the Providers panel says what to set.")
 chosen = st.multiselect(
     "Models",
     names,
     default=["offline/echo"] if "offline/echo" in names else [],
-    format_func=lambda m: f"{catalog.get(m).name} ({m})",
+    format_func=lambda m: playground_view.model_label(catalog.get(m).name, m, unavailable),
     key="pg_models",
 )
 extra = st.text_input(
@@ -91,41 +97,30 @@ if request is not None:
                     "output tokens (max)": e.output_tokens,
                     "context window": e.context_window,
                     "cost (USD)": e.cost_usd,
-                    "problem": e.problem or "",
+                    "problem": playground_view.model_problem(e.model, unavailable) or e.problem or "",
                 }
                 for e in est
             ]
         ),
         hide_index=True,
+        column_config={
+            "problem": st.column_config.TextColumn("problem", width="large"),
+            **{c: st.column_config.NumberColumn(c, format="localized") for c in TOKEN_COLUMNS},
+        },
     )
 
 run = st.button("Run", type="primary", disabled=request is None, key="pg_run")
 
 
-def metrics_line(r) -> str:
-    if not r.ok:
-        return ""
-    tok = f"{r.input_tokens} in / {r.output_tokens} out" + (" (estimated)" if r.tokens_estimated else "")
-    cost = "cost unknown" if r.cost_usd is None else f"${r.cost_usd:.6f}"
-    ttft = f" · first token {r.ttft_ms:.0f} ms" if r.ttft_ms is not None else ""
-    return f"{tok} · {r.latency_ms:.0f} ms{ttft} · {cost}"
-
-
-def show(col, r) -> None:
-    col.markdown(f"**{md(r.model)}**")
-    if r.ok:
-        col.text(r.output)
-        col.caption(metrics_line(r))
-    else:
-        col.error(md(r.error, inline=False))
-
-
+results_area = st.container(key=playground_view.RESULTS_KEY)
 if run and request is not None:
-    cols = st.columns(len(models))
-    boxes = [c.empty() for c in cols]
+    with results_area:
+        playground_view.scroll_into_view()  # the results start below the fold at 1400x900
+        cols = st.columns(len(models))
+        boxes = [c.empty() for c in cols]
     texts = [""] * len(models)
     for i, m in enumerate(models):
-        boxes[i].markdown(f"**{m}** — waiting…")
+        boxes[i].markdown(f"**{md(m)}** — waiting…")
     live = LiveRun(access, models, spec)
     for kind, a, b in live.events():
         if kind == "delta":
@@ -133,13 +128,14 @@ if run and request is not None:
             boxes[a].text(f"{models[a]}\n\n{texts[a]}")
         elif kind == "result":
             with boxes[a].container():
-                show(st, b)
+                playground_view.show_result(st, b)
         elif kind == "done":
             st.session_state[LAST] = a.results
-            st.success(f"Saved {len(a.run_ids)} runs: see the Runs page.")
+            n = len(a.run_ids)
+            results_area.success(f"Saved {n} run{'s' if n != 1 else ''}: see the Runs page.")
         else:
-            st.error(a)
+            results_area.error(md(a))
 elif st.session_state.get(LAST):
     results = st.session_state[LAST]
-    for col, r in zip(st.columns(len(results)), results, strict=True):
-        show(col, r)
+    for col, r in zip(results_area.columns(len(results)), results, strict=True):
+        playground_view.show_result(col, r)

@@ -1,17 +1,17 @@
-"""Runs: every playground and `forge run` call, filtered, compared side by side, re-run."""
+"""Runs: every playground and `forge run` call, filtered, compared by batch or two at a time, re-run."""
 
-import json
-
-import pandas as pd
 import streamlit as st
 
 from forge.llm.playground import rerun
 from forge.store import runs
+from forge.ui import runs_view
 from forge.ui.state import guard
-from forge.ui.widgets import md
+from forge.ui.widgets import md, show_notice
 
 access = guard("read")
+db, user, ws = access.db, access.user, access.workspace
 st.title("Runs")
+show_notice(runs_view.RERUN_NOTICE)  # left by a re-run just before the page reran
 
 c1, c2, c3, c4 = st.columns([2, 2, 2, 1])
 models = c1.multiselect("Model", runs.run_models(access), key="runs_models")
@@ -21,59 +21,51 @@ errors_only = c4.checkbox("Errors only", key="runs_errors")
 since = dates[0] if len(dates) > 0 else None
 until = dates[1] if len(dates) > 1 else since
 
-rows = runs.list_runs(access, model=models, text=text or None, since=since, until=until, errors_only=errors_only)
+rows = runs.list_runs(
+    access, model=models, text=text or None, since=since, until=until, errors_only=errors_only
+)
 if not rows:
     st.info("No runs yet. Run a prompt on the Playground page (or `forge run`).")
     st.stop()
 
-table = pd.DataFrame(
-    [
-        {
-            "id": r["id"],
-            "time (UTC)": r["created_at"],
-            "model": r["model"],
-            "user": r["user"],
-            "prompt": (r["prompt_template"] or "")[:80],
-            "output": (r["output"] or "")[:80],
-            "tokens in": r["input_tokens"],
-            "tokens out": r["output_tokens"],
-            "estimated": r["tokens_estimated"],
-            "latency ms": r["latency_ms"],
-            "cost USD": r["cost_usd"],
-            "error": r["error"] or "",
-        }
-        for r in rows
-    ]
+st.dataframe(
+    runs_view.runs_table(rows),
+    hide_index=True,
+    width="stretch",
+    height="content" if len(rows) <= 50 else 600,
+    column_config=runs_view.RUN_COLUMNS,
 )
-st.dataframe(table, hide_index=True)
-
-labels = {r["id"]: f"{r['created_at']:%Y-%m-%d %H:%M:%S} · {r['model']} · {r['id'][:8]}" for r in rows}
+labels = {r["id"]: runs_view.run_label(r) for r in rows}
 ids = list(labels)
 
-st.subheader("Compare two runs")
-a, b = st.columns(2)
-left = a.selectbox("Run A", ids, index=0, format_func=labels.get, key="runs_a")
-right = b.selectbox("Run B", ids, index=min(1, len(ids) - 1), format_func=labels.get, key="runs_b")
-for col, run in zip((a, b), runs.get_runs(access, [left, right]), strict=False):
-    col.markdown(f"**{md(run['model'])}** · {run['created_at']:%Y-%m-%d %H:%M:%S} UTC")
-    if run["system_prompt"]:
-        col.caption("System prompt")
-        col.text(run["system_prompt"])
-    col.caption("Prompt as sent")
-    col.text(run["prompt"])
-    if run["variables"]:
-        col.caption("Variables: " + json.dumps(run["variables"], ensure_ascii=False))
-    col.caption("Parameters: " + json.dumps(run["params"]))
-    if run["error"]:
-        col.error(md(run["error"], inline=False))
+st.subheader("Compare")
+by_batch = runs_view.batches(rows)
+mode = st.segmented_control(
+    "What to compare", ["One submission (batch)", "Two runs"], default="One submission (batch)", key="runs_mode"
+)
+if mode == "Two runs":
+    if len(ids) < 2:
+        st.info("Only one run matches: comparing needs two.")
     else:
-        col.caption("Output")
-        col.text(run["output"])
-    cost = "unknown" if run["cost_usd"] is None else f"${run['cost_usd']:.6f}"
-    col.caption(
-        f"{run['input_tokens']} in / {run['output_tokens']} out tokens"
-        f"{' (estimated)' if run['tokens_estimated'] else ''} · {run['latency_ms'] or 0:.0f} ms · {cost}"
+        a, b = st.columns(2)
+        left = a.selectbox("Run A", ids, index=0, format_func=labels.get, key="runs_a")
+        right = b.selectbox("Run B", ids, index=1, format_func=labels.get, key="runs_b")
+        if left == right:
+            st.info("Run A and run B are the same run: pick two different runs to compare.")
+        else:
+            for col, run in zip((a, b), runs.get_runs(access, [left, right]), strict=False):
+                runs_view.render_run(col, run)
+else:
+    batch = st.selectbox(
+        "Batch (the models of one submission, side by side)",
+        list(by_batch),
+        format_func=lambda b: runs_view.batch_label(by_batch[b]),
+        key="runs_batch",
     )
+    whole = runs.list_runs(access, batch_id=batch)  # every model of it, whatever the filters
+    members = runs.get_runs(access, [r["id"] for r in runs_view.batches(whole)[batch]])
+    for col, run in zip(st.columns(max(1, len(members))), members, strict=False):
+        runs_view.render_run(col, run)
 
 if access.may("run"):
     st.subheader("Re-run")
@@ -86,5 +78,7 @@ if access.may("run"):
                 st.error(f"Re-run failed: {md(exc)}")
             else:
                 res = out.results[0]
-                st.success(f"Re-ran {res.model}: " + ("ok" if res.ok else f"error: {md(res.error)}"))
+                st.session_state[runs_view.RERUN_NOTICE] = f"Re-ran {md(res.model)}: " + (
+                    "ok, it is the newest run in the table." if res.ok else f"error: {md(res.error)}"
+                )
                 st.rerun()

@@ -3,7 +3,8 @@
 import streamlit as st
 
 from forge.traces import query
-from forge.ui import state, trace_view
+from forge.ui import state, trace_links, trace_view
+from forge.ui.format import fmt_count
 
 access = state.guard("read")
 st.title("Traces")
@@ -74,57 +75,49 @@ if result.total and page_no > result.pages:
     st.rerun()
 
 m1, m2, m3 = st.columns(3)
-m1.metric("Matching traces", f"{result.total:,}")
-m2.metric("In workspace", f"{facets['total']:,}")
-m3.metric("Page", f"{result.page} / {result.pages}")
+m1.metric("Matching traces", fmt_count(result.total))
+m2.metric("In workspace", fmt_count(facets["total"]))
+m3.metric("Page", f"{fmt_count(result.page)} / {fmt_count(result.pages)}")
 if filters.active:
     st.caption(f"{filters.active} filter{'s' if filters.active != 1 else ''} active.")
 
+ids = [r["id"] for r in result.rows]
+open_id = trace_links.sync_view((signature, result.page), ids)
 if not result.rows:
     st.info("No trace matches these filters — loosen them in the sidebar.")
-    st.stop()
+else:
+    event = st.dataframe(
+        trace_view.traces_table(result.rows),
+        key=trace_links.table_key(),
+        on_select="rerun",
+        selection_mode="single-row",
+        hide_index=True,
+        width="stretch",
+        height=trace_view.table_height(len(result.rows)),
+        column_config=trace_view.TABLE_COLUMNS,
+    )
+    open_id = trace_links.picked_row(event, ids, open_id)
 
-event = st.dataframe(
-    trace_view.traces_table(result.rows),
-    key="traces_table",
-    on_select="rerun",
-    selection_mode="single-row",
-    hide_index=True,
-    width="stretch",
-    column_config=trace_view.TABLE_COLUMNS,
-)
+    prev_col, info_col, next_col = st.columns([1, 4, 1])
+    if prev_col.button("← Previous", key="traces_prev", disabled=result.page <= 1, width="stretch"):
+        st.session_state["traces_page"] = result.page - 1
+        st.rerun()
+    first = (result.page - 1) * result.page_size + 1
+    info_col.caption(
+        f"Traces {fmt_count(first)}–{fmt_count(first + len(result.rows) - 1)} of {fmt_count(result.total)}."
+        " Select a row to open the trace; its address can be shared."
+    )
+    if next_col.button("Next →", key="traces_next", disabled=result.page >= result.pages, width="stretch"):
+        st.session_state["traces_page"] = result.page + 1
+        st.rerun()
 
-prev_col, info_col, next_col = st.columns([1, 4, 1])
-if prev_col.button("← Previous", key="traces_prev", disabled=result.page <= 1, width="stretch"):
-    st.session_state["traces_page"] = result.page - 1
-    st.rerun()
-first = (result.page - 1) * result.page_size + 1
-info_col.caption(
-    f"Traces {first:,}–{first + len(result.rows) - 1:,} of {result.total:,}. Select a row to open the trace."
-)
-if next_col.button("Next →", key="traces_next", disabled=result.page >= result.pages, width="stretch"):
-    st.session_state["traces_page"] = result.page + 1
-    st.rerun()
-
-ids = [r["id"] for r in result.rows]
 labels = {r["id"]: f"{r['name'] or '(unnamed)'} · {str(r['timestamp'] or '')[:16]} · {r['id']}" for r in result.rows}
-picked = event.selection.rows if event and event.selection else []
-if picked and picked != st.session_state.get("traces_last_pick"):
-    st.session_state["traces_open"] = ids[picked[0]]
-st.session_state["traces_last_pick"] = picked
-if st.session_state.get("traces_open") not in ids:
-    st.session_state["traces_open"] = None
-open_id = st.selectbox(
-    "Open trace",
-    [None, *ids],
-    key="traces_open",
-    format_func=lambda i: "— select a row above —" if i is None else labels[i],
-)
+open_id = trace_links.open_picker(ids + ([open_id] if open_id and open_id not in ids else []), labels, open_id)
 
 if open_id:
     detail = query.trace_detail(access, open_id)
     if detail is None:
-        st.warning("This trace is no longer in the workspace.")
+        st.warning("This trace is not in this workspace (or no longer exists).")
     else:
-        with st.container(border=True):
+        with trace_links.detail_box(open_id):  # brought into view below the page's table
             trace_view.render_trace(detail, key="traces_detail")

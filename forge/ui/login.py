@@ -29,10 +29,20 @@ from forge import auth
 from forge.config import MIN_PASSWORD_LENGTH, settings
 from forge.store import Database
 from forge.ui import keys, state
+from forge.ui.widgets import md
+
+# The cookie manager is an invisible browser component, but while it loads Streamlit draws a
+# grey skeleton bar for it above the login form. Take it out of the layout (it still runs).
+_HIDE_COOKIE_COMPONENT = """<style>
+.stElementContainer:has(iframe[title*="cookie_manager"]) {
+  position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%);
+}
+</style>"""
 
 
 def authenticator(db: Database) -> stauth.Authenticate:
     """The run's one Authenticate, checking passwords through forge.auth."""
+    st.html(_HIDE_COOKIE_COMPONENT)
     cfg = settings()
     authn = stauth.Authenticate(
         copy.deepcopy(auth.authenticator_credentials(db)),
@@ -207,7 +217,10 @@ def sidebar(db: Database, user: auth.User) -> None:
             st.session_state[keys.WORKSPACE_ID] = by_name[picked].id
         else:
             st.caption("No workspace yet: ask an admin to add you to one.")
-        st.caption(f"Logged in as **{user.name}** ({user.username}) · {user.role}")
+        # Name, then the role once; the user name only when it adds something (and not the role's word).
+        name = user.name or user.username
+        extra = f" ({md(user.username)})" if user.username not in (name.lower(), user.role) else ""
+        st.caption(f"Logged in as **{md(name)}**{extra} · role: {user.role}")
         st.button("Log out", key="forge_logout_button", on_click=_request_logout, icon=":material/logout:")
 
 

@@ -11,8 +11,9 @@ import streamlit as st
 from forge import auth
 
 # What makes markdown do something: links, images, code, emphasis, HTML, tables, headings, and
-# Streamlit's own syntax (:color[..], :material/icon:, $latex$). Intra-word _ and - stay as typed.
-_MD_SPECIAL = re.compile(r"([\\`*\[\]()!<>~:$|#])|(?<![\w])(_)|(?:^|(?<=\n))\s*([-+])")
+# Streamlit's own syntax (:color[..], :material/icon:, $latex$). Every _ is escaped: "__start__"
+# must not turn into an italic "_start_" (intra-word rules differ between renderers).
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]()!<>~:$|#])|(?:^|(?<=\n))\s*([-+])")
 
 
 def md(value: Any, inline: bool = True) -> str:
@@ -42,3 +43,13 @@ def run_action(fn: Callable[[], object], success: str, notice_key: str) -> None:
         return
     st.session_state[notice_key] = success
     st.rerun()
+
+
+def scroll_into_view(key: str) -> None:
+    """Scroll the browser to the container made with ``st.container(key=key)`` (no-op elsewhere)."""
+    st.html(
+        f"<script>const el = (window.parent || window).document.querySelector('.st-key-{key}') ||"
+        f" document.querySelector('.st-key-{key}');"
+        " if (el) el.scrollIntoView({behavior: 'smooth', block: 'start'});</script>",
+        unsafe_allow_javascript=True,
+    )

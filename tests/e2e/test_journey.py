@@ -185,7 +185,8 @@ def test_first_day_journey(server, browser, tmp_path):
     page.get_by_text("Demo data loaded: 72 new").wait_for()
     _wait_idle(page)
     assert _metric(page, "Traces") == "72"
-    assert int(_metric(page, "Pass ratings")) > 10 and int(_metric(page, "Fail ratings")) > 10
+    # Pass / fail are counted per eval set, in its table (never summed across sets).
+    page.get_by_text("Grounded answers").first.wait_for(state="attached")
     _no_exception(page)
     shot = ROOT / "docs" / "screenshots" / "home.png" if UPDATE_SCREENSHOTS else tmp_path / "home.png"
     shot.parent.mkdir(parents=True, exist_ok=True)

@@ -23,6 +23,55 @@ def test_empty_workspace_suggests_bringing_in_traces(app_as, default_ws):
     assert not at.exception
     assert _metrics(at)["Traces"] == "0"
     assert "Next: Bring in some traces" in [s.value for s in at.subheader]
+    # The step links to the page that does it.
+    assert [(link.label, link.proto.page) for link in at.get("page_link")][-1][0] == "Go to Import"
+
+
+def test_no_next_step_is_promised_for_a_page_that_does_not_exist(db, app_as, admin, default_ws):
+    demo.load_demo(db, admin, default_ws.id)
+    at = app_as("admin")
+    assert not at.exception
+    # The next thing is rating, which has no page yet: no "Next:" box, no link to the wrong page.
+    assert not [s.value for s in at.subheader if s.value.startswith("Next:")]
+    assert not [link.label for link in at.get("page_link") if link.label.startswith("Go to")]
+
+
+def test_a_viewer_is_not_sent_to_a_page_they_cannot_use(db, app_as, admin, default_ws):
+    auth.create_user(db, admin, "vera", "correct horse battery staple", "viewer", "Vera Viewer")
+    auth.add_member(db, admin, default_ws.id, "vera")
+    at = app_as("vera")
+    assert not [s.value for s in at.subheader if s.value.startswith("Next:")]
+
+
+def test_counts_use_thousands_separators(db, app_as, admin, default_ws):
+    from forge.store.traces import upsert_traces
+
+    rows = [{"source": "file", "source_id": f"r{i}", "input": f"q{i}", "output": "a"} for i in range(1234)]
+    upsert_traces(auth.access(db, admin, default_ws.id), rows)
+    at = app_as("admin")
+    assert _metrics(at)["Traces"] == "1,234"
+
+
+def test_pass_and_fail_are_counted_per_eval_set(db, app_as, admin, default_ws):
+    from forge.review.ratings import get_or_create_eval_set, upsert_ratings
+    from forge.store.traces import upsert_traces
+
+    upsert_traces(
+        db,
+        admin,
+        default_ws.id,
+        [{"source": "file", "source_id": f"r{i}", "input": "q", "output": "a"} for i in range(3)],
+    )
+    ids = [r[0] for r in db.fetchall("SELECT id FROM traces ORDER BY source_id")]
+    concise = get_or_create_eval_set(auth.access(db, admin, default_ws.id), "Concise", "One sentence")
+    polite = get_or_create_eval_set(auth.access(db, admin, default_ws.id), "Polite", "Says please")
+    upsert_ratings(auth.access(db, admin, default_ws.id), concise["id"], [{"trace_id": t, "value": "pass"} for t in ids])
+    upsert_ratings(auth.access(db, admin, default_ws.id), polite["id"], [{"trace_id": ids[0], "value": "fail"}])
+    at = app_as("admin")
+    table = at.dataframe[0].value.set_index("Eval set")
+    assert (table.loc["Concise", "Pass"], table.loc["Concise", "Fail"]) == (3, 0)
+    assert (table.loc["Polite", "Pass"], table.loc["Polite", "Fail"]) == (0, 1)
+    assert not any("ratings" in m.label.lower() for m in at.metric)  # no total summed across sets
 
 
 def test_load_demo_data_fills_the_workspace_and_counts_update(db, app_as, admin, default_ws):
@@ -30,10 +79,10 @@ def test_load_demo_data_fills_the_workspace_and_counts_update(db, app_as, admin,
     figures = _metrics(at)
     assert int(figures["Traces"]) >= 60
     assert figures["Eval sets"] == "1"
-    assert int(figures["Pass ratings"]) > 10 and int(figures["Fail ratings"]) > 10
     assert any("Demo data loaded: 72 new" in s.value for s in at.success)
     sets = at.dataframe[0].value
-    assert list(sets["eval set"]) == [demo.DEMO_EVAL_SET] and list(sets["ratings"]) == [36]
+    assert list(sets["Eval set"]) == [demo.DEMO_EVAL_SET] and list(sets["Ratings"]) == [36]
+    assert sets["Pass"][0] > 10 and sets["Fail"][0] > 10
     summary = workspace_summary(auth.access(db, admin, default_ws.id))
     assert summary.traces == int(figures["Traces"])
     assert summary.rated_traces * 2 in range(summary.traces - 6, summary.traces + 7)  # about half

@@ -1,0 +1,70 @@
+"""The Playground's provider checks shown before Run, and bringing the results into view."""
+
+from __future__ import annotations
+
+from forge.llm.base import LLMError, ProviderStatus, RunResult
+from forge.llm.catalog import split_model
+from forge.ui import widgets
+from forge.ui.format import fmt_cost, fmt_count, fmt_ms
+from forge.ui.widgets import md
+
+RESULTS_KEY = "pg_results"  # the results container (Streamlit gives it the class st-key-pg_results)
+
+
+def unavailable(statuses: list[ProviderStatus]) -> dict[str, str]:
+    """provider name -> why it cannot run and how to configure it, for providers without a key."""
+    return {
+        s.name: f"{s.label or s.name} is not configured: {s.how_to or 'see the Providers panel.'}"
+        for s in statuses
+        if not s.configured
+    }
+
+
+def model_problem(model: str, problems: dict[str, str]) -> str | None:
+    """Why ``model`` cannot run right now (its provider has no key), else None."""
+    try:
+        provider, _ = split_model(model)
+    except LLMError:
+        return None  # the estimate reports a malformed name itself
+    return problems.get(provider)
+
+
+def model_label(name: str, model: str, problems: dict[str, str]) -> str:
+    """The picker's label: marked when its provider is not configured."""
+    provider = model.partition("/")[0]
+    return f"{name} ({model})" + (
+        f" — unavailable: set {_key_hint(problems[provider])}" if provider in problems else ""
+    )
+
+
+def _key_hint(problem: str) -> str:
+    # "…: Set the OPENAI_API_KEY environment variable, …" -> "OPENAI_API_KEY"
+    words = [w.strip(".,") for w in problem.split() if w.isupper() and "_" in w]
+    return words[0] if words else "its key"
+
+
+def scroll_into_view() -> None:
+    """Scroll the page to the results container (it sits below the form, under the fold)."""
+    widgets.scroll_into_view(RESULTS_KEY)
+
+
+def metrics_line(r: RunResult) -> str:
+    """Tokens, latency, first token and cost of a successful result."""
+    if not r.ok:
+        return ""
+    tok = f"{fmt_count(r.input_tokens)} in / {fmt_count(r.output_tokens)} out" + (
+        " (estimated)" if r.tokens_estimated else ""
+    )
+    cost = "cost unknown" if r.cost_usd is None else fmt_cost(r.cost_usd)
+    ttft = f" · first token {fmt_ms(r.ttft_ms)}" if r.ttft_ms is not None else ""
+    return f"{tok} · {fmt_ms(r.latency_ms)}{ttft} · {cost}"
+
+
+def show_result(col, r: RunResult) -> None:
+    """One model's result: its output and figures, or its error."""
+    col.markdown(f"**{md(r.model)}**")
+    if r.ok:
+        col.text(r.output)
+        col.caption(metrics_line(r))
+    else:
+        col.error(md(r.error, inline=False))

@@ -1,0 +1,100 @@
+"""The README and docs/ say only what works: their examples run, their lists match the code."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from forge.evals.contract import ALLOWED_IMPORTS
+from forge.review.ratings import normalize_rating
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_readme_links_the_trace_and_eval_docs_which_exist():
+    for doc in ("docs/traces.md", "docs/evals.md"):
+        assert f"]({doc})" in README and (ROOT / doc).is_file()
+    assert "DESIGN.md" not in README  # not in the repository
+
+
+def test_eval_doc_lists_exactly_the_allowed_imports():
+    text = (ROOT / "docs" / "evals.md").read_text(encoding="utf-8")
+    line = next(li for li in text.splitlines() if li.startswith("- Allowed imports:"))
+    listed = set(re.findall(r"`(\w+)`", line))
+    nxt = text.splitlines()[text.splitlines().index(line) + 1]
+    listed |= set(re.findall(r"`(\w+)`", nxt))
+    assert listed == set(ALLOWED_IMPORTS)
+
+
+def test_every_rating_spelling_in_the_trace_doc_is_accepted():
+    text = (ROOT / "docs" / "traces.md").read_text(encoding="utf-8")
+    row = next(li for li in text.splitlines() if li.startswith("| `rating` |"))
+    spellings = re.findall(r"`([^`]+)`", row.split("|")[2]) + ["👍", "👎"]
+    assert len(spellings) > 15
+    for word in spellings:
+        normalize_rating(word)  # raises on a spelling the importer would refuse
+
+
+def test_forge_run_example_works_as_written(tmp_path):
+    from forge import auth
+    from forge.store import Database
+
+    db_path = tmp_path / "docs.duckdb"
+    db = Database(str(db_path))
+    auth.create_first_admin(db, "admin", "docs-admin-password", "Ada")
+    db.close()
+    line = next(li for li in README.splitlines() if li.startswith("forge run "))
+    args = shlex.split(line)[1:]
+    env = {**os.environ, "FORGE_DB": str(db_path), "FORGE_USER": "admin", "FORGE_PASSWORD": "docs-admin-password"}
+    env.pop("OPENAI_API_KEY", None)
+    proc = subprocess.run(
+        [sys.executable, "-m", "forge", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    results = {r["model"]: r for r in map(json.loads, proc.stdout.splitlines())}
+    echo = results["offline/echo"]
+    # The context file was read and sent first: the model saw it.
+    assert echo["error"] is None and '<context name="policy.md">' in echo["output"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_make_run_serves_on_forge_port(tmp_path):
+    port = _free_port()
+    env = {**os.environ, "FORGE_PORT": str(port), "FORGE_DB": str(tmp_path / "port.duckdb")}
+    env["FORGE_COOKIE_KEY"] = "port-cookie-key-" + "z" * 32
+    proc = subprocess.Popen(
+        ["make", "--no-print-directory", "run"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its own process group, so make and streamlit stop together
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as resp:
+                    assert resp.status == 200
+                    return
+            except OSError:
+                time.sleep(0.5)
+        raise AssertionError(f"nothing answered on FORGE_PORT={port}")
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=20)
