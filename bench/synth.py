@@ -24,7 +24,7 @@ TARGET_KAPPA, TARGET_MARGIN, TARGET_SECONDS = 0.30, 0.10, 30.0
 
 def _data_file() -> Path:
     candidates = [Path(os.environ["FORGE_SHARED_DATA"])] if os.environ.get("FORGE_SHARED_DATA") else []
-    candidates += [ROOT.parent / "shared" / "data", Path("/work/shared/data")]
+    candidates += [ROOT.parent / "shared" / "data"]
     for directory in candidates:
         if (directory / "halueval_general.jsonl").exists():
             return directory / "halueval_general.jsonl"
@@ -32,16 +32,10 @@ def _data_file() -> Path:
 
 
 def _runner():
-    """The sandbox when it exists; until then an in-process runner (exec with restricted builtins)."""
-    try:
-        from forge.evals import sandbox  # noqa: F401
-        from forge.evals.synthfile import sandbox_runner
+    """Every candidate and the final eval run in the sandbox, as in the product."""
+    from forge.evals.synthfile import sandbox_runner
 
-        return sandbox_runner, "sandbox"
-    except ImportError:
-        from tests.evals.inprocess import run_in_process
-
-        return run_in_process, "in-process (tests.evals.inprocess; switch to the sandbox once it lands)"
+    return sandbox_runner, "sandbox"
 
 
 def split(labels: list[bool], seed: int = SEED, test_share: float = TEST_SHARE) -> tuple[list[int], list[int]]:

@@ -48,6 +48,7 @@ def role_may(user: User, action: str) -> bool:
     """True when ``user``'s role (as last read) allows ``action``; for menus, not for access checks."""
     return not user.disabled and action in ROLE_ACTIONS.get(user.role, frozenset())
 
+
 _WORKSPACE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$")
 
 

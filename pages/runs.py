@@ -21,9 +21,7 @@ errors_only = c4.checkbox("Errors only", key="runs_errors")
 since = dates[0] if len(dates) > 0 else None
 until = dates[1] if len(dates) > 1 else since
 
-rows = runs.list_runs(
-    access, model=models, text=text or None, since=since, until=until, errors_only=errors_only
-)
+rows = runs.list_runs(access, model=models, text=text or None, since=since, until=until, errors_only=errors_only)
 if not rows:
     st.info("No runs yet. Run a prompt on the Playground page (or `forge run`).")
     st.stop()

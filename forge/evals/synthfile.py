@@ -26,7 +26,7 @@ class SynthInputError(ValueError):
 
 def sandbox_runner(sources: Mapping[str, str], traces: Sequence[dict]) -> dict[str, list[Verdict]]:
     """The product runner: every candidate runs in the sandbox."""
-    from forge.evals import sandbox  # written beside this module; imported late so synthesis loads without it
+    from forge.evals import sandbox  # late: starting workers is needed only when something runs
 
     return sandbox.run_evals(sources, traces).verdicts
 

@@ -29,10 +29,7 @@ def eval_set_table(access: Access, eval_sets: list[dict]) -> pd.DataFrame:
             {
                 "Eval set": e["name"],
                 "Criterion": e["criterion"] or "",
-                **{
-                    value.title(): _traces_rated(access, e["id"], value)
-                    for value in ("pass", "fail", "neutral")
-                },
+                **{value.title(): _traces_rated(access, e["id"], value) for value in ("pass", "fail", "neutral")},
                 "Ratings": e["ratings"],
             }
             for e in eval_sets

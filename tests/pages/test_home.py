@@ -65,7 +65,9 @@ def test_pass_and_fail_are_counted_per_eval_set(db, app_as, admin, default_ws):
     ids = [r[0] for r in db.fetchall("SELECT id FROM traces ORDER BY source_id")]
     concise = get_or_create_eval_set(auth.access(db, admin, default_ws.id), "Concise", "One sentence")
     polite = get_or_create_eval_set(auth.access(db, admin, default_ws.id), "Polite", "Says please")
-    upsert_ratings(auth.access(db, admin, default_ws.id), concise["id"], [{"trace_id": t, "value": "pass"} for t in ids])
+    upsert_ratings(
+        auth.access(db, admin, default_ws.id), concise["id"], [{"trace_id": t, "value": "pass"} for t in ids]
+    )
     upsert_ratings(auth.access(db, admin, default_ws.id), polite["id"], [{"trace_id": ids[0], "value": "fail"}])
     at = app_as("admin")
     table = at.dataframe[0].value.set_index("Eval set")

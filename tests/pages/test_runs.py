@@ -89,7 +89,9 @@ def test_a_batch_shows_its_models_side_by_side(app_as, db, admin, default_ws):
     assert len(batch.options) == 2  # two submissions
     first_seed = next(o for o in batch.options if "2 models" in o and "1 failed" in o)
     batch.set_value(
-        next(b for b in runs.list_runs(auth.access(db, admin, default_ws.id)) if b["model"] == "offline/echo")["batch_id"]
+        next(b for b in runs.list_runs(auth.access(db, admin, default_ws.id)) if b["model"] == "offline/echo")[
+            "batch_id"
+        ]
     )
     at.run()
     assert not at.exception

@@ -7,6 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 from forge import auth
 from tests.conftest import PASSWORD
+from tests.pages.conftest import ROOT
 
 
 @pytest.fixture

@@ -148,8 +148,11 @@ class LangfuseStub:
         with self._lock:
             self.log.append((path, status))
         if status != 200:
-            return status, json.dumps({"message": "Not found" if status == 404 else "Invalid credentials"}).encode(), \
-                "application/json"
+            return (
+                status,
+                json.dumps({"message": "Not found" if status == 404 else "Invalid credentials"}).encode(),
+                "application/json",
+            )
         if (headers.get("Content-Encoding") or "").lower() == "gzip":
             raw = gzip.decompress(raw)
         from google.protobuf import json_format
