@@ -42,7 +42,7 @@ def filled_server(tmp_path):
     from forge.llm.playground import run_prompt
     from forge.llm.prompts import PromptSpec
 
-    run_prompt(db, admin, ws.id, ["offline/echo", "nosuch/model"], PromptSpec("Describe the tent"))
+    run_prompt(auth.access(db, admin, ws.id), ["offline/echo", "nosuch/model"], PromptSpec("Describe the tent"))
     db.close()
 
     port = _free_port()
