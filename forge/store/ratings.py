@@ -108,3 +108,59 @@ def ratings_for_trace(access: Access, trace_id: str, order: Literal["newest", "e
         f" WHERE r.workspace_id = ? AND r.trace_id = ? ORDER BY {_ORDERS[order]}",
         [access.workspace_id, trace_id],
     )
+
+
+def set_ratings(access: Access, eval_set_id: str) -> list[dict]:
+    """Every rating in one eval set: trace_id, rater, value, note, criterion_version, updated_at."""
+    access.need("read")
+    return access.db.fetchdicts(
+        "SELECT r.trace_id, r.rater, r.value, r.note, r.criterion_version, r.updated_at FROM ratings r"
+        " WHERE r.workspace_id = ? AND r.eval_set_id = ? ORDER BY r.trace_id, r.rater",
+        [access.workspace_id, eval_set_id],
+    )
+
+
+def resolutions(access: Access, eval_set_id: str) -> dict[str, dict]:
+    """{trace_id: {value, note, kind, resolved_by, resolved_at}}: labels an analyst settled on."""
+    access.need("read")
+    rows = access.db.fetchdicts(
+        "SELECT trace_id, value, note, kind, resolved_by, resolved_at FROM rating_resolutions"
+        " WHERE workspace_id = ? AND eval_set_id = ?",
+        [access.workspace_id, eval_set_id],
+    )
+    return {r.pop("trace_id"): r for r in rows}
+
+
+def resolve(access: Access, eval_set_id: str, trace_id: str, value: str, note: str | None, kind: str) -> None:
+    """Settle the human label of one trace (``kind`` 'resolved' or 'label-wrong'); needs ``edit``."""
+    access.need("edit")
+
+    def txn(cur):
+        cur.execute(
+            "INSERT INTO rating_resolutions (eval_set_id, trace_id, workspace_id, value, note, kind, resolved_by,"
+            " resolved_at) SELECT ?, t.id, ?, ?, ?, ?, ?, ? FROM traces t WHERE t.id = ? AND t.workspace_id = ?"
+            " ON CONFLICT (eval_set_id, trace_id) DO UPDATE SET value = excluded.value, note = excluded.note,"
+            " kind = excluded.kind, resolved_by = excluded.resolved_by, resolved_at = excluded.resolved_at",
+            [
+                eval_set_id,
+                access.workspace_id,
+                value,
+                note,
+                kind,
+                access.user.username,
+                utcnow(),
+                trace_id,
+                access.workspace_id,
+            ],
+        )
+
+    access.db.write(txn)
+
+
+def unresolve(access: Access, eval_set_id: str, trace_id: str) -> None:
+    """Drop a resolution: the majority of the raters decides again; needs ``edit``."""
+    access.need("edit")
+    access.db.execute(
+        "DELETE FROM rating_resolutions WHERE workspace_id = ? AND eval_set_id = ? AND trace_id = ?",
+        [access.workspace_id, eval_set_id, trace_id],
+    )
