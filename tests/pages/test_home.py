@@ -57,9 +57,7 @@ def test_pass_and_fail_are_counted_per_eval_set(db, app_as, admin, default_ws):
     from forge.store.traces import upsert_traces
 
     upsert_traces(
-        db,
-        admin,
-        default_ws.id,
+        auth.access(db, admin, default_ws.id),
         [{"source": "file", "source_id": f"r{i}", "input": "q", "output": "a"} for i in range(3)],
     )
     ids = [r[0] for r in db.fetchall("SELECT id FROM traces ORDER BY source_id")]
