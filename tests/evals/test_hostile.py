@@ -9,6 +9,7 @@ All evals of one mode run in one run_evals call (each in its own worker), like a
 
 from __future__ import annotations
 
+import time
 import uuid
 from pathlib import Path
 
@@ -58,9 +59,9 @@ def _run(mode: str, skip_static: bool, tmp_root: Path) -> dict:
             .replace("{{UDP_PORT}}", str(lst.udp_port))
         )
     try:
-        outcome = run_evals(sources, TRACES, timeout_s=1.0, isolation=mode, _skip_static=skip_static)
-        import time
-
+        # 3 s per call: every file runs in its own worker at once, so on a loaded 2-core machine a
+        # memory bomb may need more than a second of wall time to reach its cap (seen under load).
+        outcome = run_evals(sources, TRACES, timeout_s=3.0, isolation=mode, _skip_static=skip_static)
         time.sleep(0.3)  # a process or thread that escaped would have acted by now
     finally:
         lst.close()
