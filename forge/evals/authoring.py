@@ -640,11 +640,16 @@ def _refine_synth(access, ev, parent, data, rows, index, run, seed, folds, cance
 
     result = select_evals(data.traces, data.labels, build, _guarded(run, cancelled), folds=folds, seed=seed)
     wanted = (parent.generation or {}).get("candidate")
-    pick = next((c for c in result.candidates if c.name == wanted and c.source), None)
+
+    def new_source(c) -> bool:
+        return bool(c.source) and c.source.strip() != parent.source.strip()
+
+    # The same kind of rule when it changed; else the best rule chosen on held-out agreement.
+    pick = next((c for c in result.candidates if c.name == wanted and new_source(c)), None)
     if pick is None:
-        pick = next((c for c in result.candidates if c.kept and c.source), None)
+        pick = next((c for c in result.candidates if c.kept and new_source(c)), None)
     if pick is None:
-        return {"status": "failed", "error": "re-synthesis found no rule that agrees with the humans"}
+        return {"status": "failed", "error": "re-synthesis found no new rule that agrees with the humans"}
     figs = figures(pick.metrics)
     note = f"re-synthesised with {len(rows)} contradiction(s) of v{parent.version} weighted x{WEIGHT}"
     version = eval_store.add_version(
