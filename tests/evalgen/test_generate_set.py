@@ -145,3 +145,42 @@ def test_cli_synth_on_a_set(admin_access, placeholder_es, monkeypatch, capsys, c
     assert cli.main(cmd) == 0
     out = json.loads(capsys.readouterr().out.splitlines()[-1])
     assert out["kind"] == "synth" and out["chosen"] and out["set_metrics"]["kappa"] > 0.9
+
+
+LOOSE = """def evaluate(trace):
+    text = trace.get("output_text") or ""
+    return "[name]" not in text
+"""
+
+
+def test_refining_an_llm_eval_sends_its_contradictions_and_scores_on_unseen_traces(
+    admin_access, placeholder_es, openai_stub
+):
+    es, _ = placeholder_es
+    openai_stub.script("gpt-4o-mini", answer(block("name_only", "only [name]", LOOSE)))
+    authoring.generate_set(admin_access, es["id"], "openai/gpt-4o-mini", k=1, policy=POLICY)
+    ev = eval_store.list_evals(admin_access, es["id"])[0]
+    rows, figs = authoring.contradictions(admin_access, ev.id)
+    # It misses the fails with other placeholders: each is a contradiction, with the rater's note.
+    assert rows and all(r.human == "fail" and r.verdict == "pass" for r in rows)
+    assert all(r.note == "left a placeholder" for r in rows) and figs["contradictions"] == len(rows)
+
+    openai_stub.script("gpt-4o-mini", block("name_only", "any placeholder now", GOOD_PLACEHOLDER))
+    summary = authoring.refine(admin_access, ev.id, policy=POLICY)
+    assert summary["status"] == "done" and summary["version"] == 2 and summary["contradictions"] == len(rows)
+    sent = openai_stub.requests[-1]["body"]["messages"][-1]["content"]
+    assert "[customer name]" in sent or "[order id]" in sent  # the contradicting traces went to the model
+    assert "left a placeholder" in sent  # with the raters' notes
+
+    versions = eval_store.versions(admin_access, ev.id)
+    v1, v2 = versions
+    assert v2.parent_version == 1 and v2.source == GOOD_PLACEHOLDER and v2.model == "openai/gpt-4o-mini"
+    assert eval_store.get_eval(admin_access, ev.id).current_version == 2
+    # Scored only on rated traces neither version was built from.
+    built = set(v2.generation["built_from"])
+    assert set(v1.generation["built_from"]) <= built and {r.trace_id for r in rows} <= built
+    assert v2.metrics["n"] == 60 - len(built) and v2.metrics["kappa"] == 1.0
+    # Roll back: the older version is current again, nothing deleted.
+    eval_store.set_current_version(admin_access, ev.id, 1)
+    assert eval_store.get_version(admin_access, ev.id).source == LOOSE
+    assert len(eval_store.versions(admin_access, ev.id)) == 2
