@@ -91,19 +91,32 @@ def _submit(start) -> None:
     st.rerun()
 
 
+def _recent_jobs(access: Access) -> list:
+    return jobs.recent(access.db, access.user, access.workspace_id, limit=5, kinds=generation_jobs.KINDS)
+
+
 def render_jobs(access: Access) -> None:
-    """Running generation jobs with progress and a cancel button; the last one's error if it failed."""
-    recent = jobs.recent(access.db, access.user, access.workspace_id, limit=5, kinds=generation_jobs.KINDS)
+    """Running generation jobs with live progress and cancel; the last one's error if it failed or was cancelled."""
+    recent = _recent_jobs(access)
+    if any(j.active for j in recent):
+        _live_progress(access)
+        return
     for job in recent:
-        if job.active:
-            st.progress(job.fraction or 0.0, text=f"{job.message or job.kind} ({job.status})")
-            if access.may("import") and st.button("Cancel", key=f"gen_cancel_{job.id}"):
-                jobs.cancel(access.db, access.user, access.workspace_id, job.id)
-                st.rerun()
-        elif job.id == st.session_state.get("gen_job") and job.status in ("failed", "cancelled"):
+        if job.id == st.session_state.get("gen_job") and job.status in ("failed", "cancelled"):
             st.warning(f"{job.kind} {job.status}: {md(job.error)}")
-    if any(j.active for j in recent) and st.button("Refresh progress", key="gen_refresh"):
-        st.rerun()
+
+
+@st.fragment(run_every=1.0)
+def _live_progress(access: Access) -> None:
+    """Redrawn every second while a job runs; the whole page reruns when it ends (to show its results)."""
+    active = [j for j in _recent_jobs(access) if j.active]
+    if not active:
+        st.rerun(scope="app")
+    for job in active:
+        st.progress(job.fraction or 0.0, text=f"{md(job.message or job.kind)} ({job.status})")
+        if access.may("import") and st.button("Cancel", key=f"gen_cancel_{job.id}"):
+            jobs.cancel(access.db, access.user, access.workspace_id, job.id)
+            st.rerun(scope="app")
 
 
 def candidates_table(summary: dict) -> pd.DataFrame:

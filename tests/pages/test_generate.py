@@ -89,3 +89,30 @@ def test_no_eval_sets_says_where_to_go(app_as, db, admin):
     at = app_as("admin", page=PAGE)
     assert not at.exception
     assert any("No eval sets yet" in i.value for i in at.info)
+
+
+def test_generate_with_an_llm_shows_tokens_cost_and_held_out_figures(app_as, db, admin, default_ws, openai_stub):
+    from tests.evals.test_generate import BROKEN_KEYERROR, GOOD_BRACKETS, GOOD_PLACEHOLDER, answer, block
+
+    access = auth.access(db, admin, default_ws.id)
+    traces, labels = placeholder_set(60)
+    store_rated_set(access, "No placeholders", traces, labels, "Never leave [name] placeholders")
+    openai_stub.script(
+        "gpt-4o-mini",
+        answer(block("placeholder", "placeholders", GOOD_PLACEHOLDER), block("broken", "x", BROKEN_KEYERROR)),
+        block("broken", "fixed", GOOD_BRACKETS),
+    )
+    at = app_as("admin", page=PAGE)
+    assert at.segmented_control(key="gen_method").value == "Generate with an LLM"
+    assert "openai/gpt-4o-mini" in at.selectbox(key="gen_model").options
+    at.selectbox(key="gen_model").set_value("openai/gpt-4o-mini")
+    at.number_input(key="gen_k").set_value(2)
+    at.button(key="gen_start").click().run()
+    _wait(at, db, admin, default_ws)
+    at.run()
+    assert not at.exception, at.exception
+    table = frame(at, "tokens")
+    assert list(table["eval"]) == ["broken", "placeholder"] or list(table["eval"]) == ["placeholder", "broken"]
+    assert all(t != "-" for t in table["tokens"]) and all(c.startswith("$") for c in table["cost"])
+    assert "model openai/gpt-4o-mini" in " ".join(c.value for c in at.caption)
+    assert any("tokens in" in c.value for c in at.caption)
