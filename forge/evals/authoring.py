@@ -174,8 +174,9 @@ def load_set(access: Access, eval_set_id: str) -> SetData:
         if r.get("note") and resolved.labels.get(r["trace_id"]) == r["value"]:
             notes.setdefault(r["trace_id"], []).append(r["note"])
     traces, labels = [], []
+    found = trace_store.get_traces(access, sorted(resolved.labels))
     for trace_id in sorted(resolved.labels):
-        trace = trace_store.get_trace(access, trace_id)
+        trace = found.get(trace_id)
         if trace is None:  # deleted since it was rated
             continue
         traces.append(trace)
