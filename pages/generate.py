@@ -30,10 +30,11 @@ if wanted in by_id and st.session_state.get("gen_query") != (wanted, wanted_eval
     st.session_state["gen_set"] = wanted
     if wanted_eval:
         st.session_state["gen_eval"] = wanted_eval
+if st.session_state.get("gen_set") not in by_id:
+    st.session_state["gen_set"] = ids[0]
 es_id = st.selectbox(
     "Eval set",
     ids,
-    index=ids.index(wanted) if wanted in by_id else 0,
     format_func=lambda i: f"{by_id[i]['name']} ({by_id[i]['ratings']} ratings)",
     key="gen_set",
 )
@@ -56,10 +57,11 @@ st.subheader("Evals")
 generate_view.render_set_export(access, eval_set)
 labels = {r["id"]: generate_view.eval_label(r) for r in rows}
 eval_ids = list(labels)
+if st.session_state.get("gen_eval") not in labels:
+    st.session_state["gen_eval"] = eval_ids[0]
 eval_id = st.selectbox(
     "Eval (kept first)",
     eval_ids,
-    index=eval_ids.index(wanted_eval) if wanted_eval in labels else 0,
     format_func=labels.get,
     key="gen_eval",
 )

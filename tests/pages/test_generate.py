@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from forge import auth, jobs
+from forge.evals import authoring
 from forge.store import evals as eval_store
 from tests.evalgen.conftest import store_rated_set
 from tests.evals.handmade import placeholder_set
@@ -43,7 +44,7 @@ def test_synthesise_show_figures_refine_diff_rollback_export(app_as, db, admin, 
 
     # Open a rejected eval for refinement through the query parameters the matrix page uses.
     rejected = eval_store.evals_with_current(access, es["id"], status="rejected")
-    target = next(r for r in rejected if r["metrics"] and r["metrics"]["contradictions"])
+    target = next(r for r in rejected if authoring.contradictions(access, r["id"])[0])
     at.query_params["eval_set"] = es["id"]
     at.query_params["eval"] = target["id"]
     at.query_params["refine"] = "1"
