@@ -177,7 +177,10 @@ def render_results(summary: dict) -> None:
     ceiling = summary.get("ceiling") or {}
     c2.markdown(f"**Ceiling** (humans vs humans)  \n{md(ceiling.get('text', 'n/a'))}")
     base = summary.get("baseline")
-    c3.markdown(f"**Floor** (always the majority class)  \naccuracy {_interval(base, 'accuracy')} · kappa 0")
+    c3.markdown(
+        f"**Floor** (always the majority class)  \naccuracy {_interval(base, 'accuracy')}"
+        f" · kappa {_interval(base, 'kappa')} · F1 {_interval(base, 'f1')}"
+    )
     for flag in (s or {}).get("flags") or []:
         st.error(f"Chosen set flagged: {md(flag)}")
     table = candidates_table(summary)
