@@ -40,7 +40,9 @@ def test_synthesise_show_figures_refine_diff_rollback_export(app_as, db, admin, 
     assert table["kappa 95% CI"].str.contains("–").any()
     text = " ".join(m.value for m in at.markdown)
     assert "Chosen set" in text and "no second rater yet" in text and "Floor" in text and ":green[✔" in text
-    assert at.get("download_button")  # the eval and the set exports
+    exports = [b.label for b in at.get("download_button")]
+    assert "Export this eval (.py)" in exports  # the eval shown, and the set's kept evals as a pytest file
+    assert any(label.startswith("Export the ") and label.endswith("kept eval(s) as a pytest file") for label in exports)
 
     # Open a rejected eval for refinement through the query parameters the matrix page uses.
     rejected = eval_store.evals_with_current(access, es["id"], status="rejected")
