@@ -253,8 +253,101 @@ def cmd_eval_run(args: argparse.Namespace) -> int:
     return _not_yet("eval run --eval-set")(args)
 
 
-cmd_eval_synth = _not_yet("eval synth")
-cmd_eval_generate = _not_yet("eval generate")
+def _authoring_text(summary: dict) -> str:
+    """The summary of a generation or synthesis as lines: the set's figures, then one line per candidate."""
+
+    def fig(figs: dict | None, name: str) -> str:
+        if not figs or figs.get(name) is None:
+            return "n/a"
+        low_high = figs.get(name + "_interval")
+        return f"{figs[name]:.2f}" + (f" [{low_high[0]:.2f}-{low_high[1]:.2f}]" if low_high else "")
+
+    s = summary.get("set_metrics")
+    lines = [
+        f"{summary['eval_set']}: {summary['ratings']} ratings ({summary['passes']} pass, {summary['fails']} fail);"
+        f" {summary.get('method', '')}",
+        f"chosen set ({', '.join(summary.get('chosen') or []) or 'none'}): accuracy {fig(s, 'accuracy')},"
+        f" kappa {fig(s, 'kappa')}, F1 {fig(s, 'f1')}, coverage {fig(s, 'coverage')},"
+        f" false failures {fig(s, 'false_failure_rate')}",
+        f"floor (majority class): accuracy {fig(summary.get('baseline'), 'accuracy')};"
+        f" ceiling (humans): {summary['ceiling']['text']}",
+    ]
+    for c in summary.get("candidates") or []:
+        state = "KEPT    " if c["kept"] else "rejected"
+        flags = f"  [{'; '.join(c['flags'])}]" if c.get("flags") else ""
+        lines.append(f"  {state} {c['name']}: kappa {fig(c.get('metrics'), 'kappa')} - {c['reason']}{flags}")
+    for w in summary.get("warnings") or []:
+        lines.append(f"  warning: {w}")
+    if summary.get("error"):
+        lines.append(f"  error: {summary['error']}")
+    return "\n".join(lines)
+
+
+def _authoring_access(args: argparse.Namespace, db: Database, action: str) -> auth.Access:
+    actor = login(db, args)
+    access = workspace_for(db, actor, args, action)
+    try:
+        access.need("edit")
+    except auth.PermissionDenied as exc:
+        raise UsageError(str(exc)) from exc
+    return access
+
+
+def cmd_eval_synth(args: argparse.Namespace) -> int:
+    """forge eval synth --traces FILE --out EVAL.py (no database), or --eval-set NAME (kept as evals)."""
+    from forge.evals import authoring
+
+    if args.traces or args.out:
+        if not (args.traces and args.out):
+            raise UsageError("forge eval synth --traces LABELLED_FILE needs --out EVAL.py (and --out needs --traces)")
+        from forge.evals.synthfile import SynthInputError, synth_file
+
+        try:
+            summary = synth_file(args.traces, args.out)
+        except SynthInputError as exc:
+            raise UsageError(str(exc)) from exc
+        emit(summary, args.json, f"wrote {summary['out']}" if summary["out"] else "; ".join(summary["warnings"]))
+        return 0 if summary["out"] else 1
+    if not args.eval_set:
+        raise UsageError("forge eval synth needs --eval-set NAME, or --traces LABELLED_FILE --out EVAL.py")
+    db = open_db()
+    try:
+        access = _authoring_access(args, db, "edit")
+        try:
+            es = authoring.find_eval_set(access, args.eval_set)
+            summary = authoring.synthesise_set(access, es["id"])
+        except authoring.AuthoringError as exc:
+            raise UsageError(str(exc)) from exc
+    finally:
+        db.close()
+    emit(summary, args.json, _authoring_text(summary))
+    return 0
+
+
+def cmd_eval_generate(args: argparse.Namespace) -> int:
+    """forge eval generate --eval-set NAME [--model M]: an LLM writes evals; kept ones stored."""
+    from forge.evals import authoring
+
+    model = args.model or authoring.default_model()
+    if not model:
+        raise UsageError(authoring.how_to_configure())
+    db = open_db()
+    try:
+        access = _authoring_access(args, db, "run")
+        try:
+            es = authoring.find_eval_set(access, args.eval_set)
+            summary = authoring.generate_set(access, es["id"], model)
+        except authoring.AuthoringError as exc:
+            raise UsageError(str(exc)) from exc
+    finally:
+        db.close()
+    emit(summary, args.json, _authoring_text(summary))
+    if summary.get("all_calls_failed"):
+        print(f"forge: every call to {model} failed: {summary.get('error')}", file=sys.stderr)
+        return 1
+    return 0
+
+
 cmd_matrix = _not_yet("matrix")
 
 

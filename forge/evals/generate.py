@@ -315,6 +315,33 @@ class _Session:
 # ---------------------------------------------------------------- public
 
 
+def sandbox_check(traces: Sequence[dict], runner=None) -> CheckFn:
+    """The product's check: static validation, then a sandbox run on the example traces.
+
+    Returns None when the source is valid and runs without error on every example, else the first
+    problem (the validation message, or the error on an example with that trace's id) for the repair."""
+    from forge.evals.validate import validate_source
+
+    def check(source: str) -> str | None:
+        problem = validate_source(source)
+        if problem:
+            return problem
+        if not traces:
+            return None
+        if runner is None:
+            from forge.evals.sandbox import run_evals
+
+            verdicts = run_evals({"candidate": source}, traces).verdicts["candidate"]
+        else:
+            verdicts = runner({"candidate": source}, traces)["candidate"]
+        for trace, verdict in zip(traces, verdicts, strict=True):
+            if verdict.error:
+                return f"{verdict.error} (on trace {trace.get('id')})"
+        return None
+
+    return check
+
+
 def generate_candidates(
     model: str,
     criterion: str,

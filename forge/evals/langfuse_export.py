@@ -1,15 +1,19 @@
-"""Forge's own LLM calls (eval generation, refinement) sent to Langfuse as traces, through its SDK.
+"""Forge's own LLM calls (eval generation, refinement) sent to Langfuse as traces, over its OTLP endpoint.
 
 Enabled when LANGFUSE_HOST (or LANGFUSE_BASE_URL), LANGFUSE_PUBLIC_KEY and LANGFUSE_SECRET_KEY are
 set (env or secrets). One Langfuse trace per generation, one ``generation`` observation per call
-with model, prompt, answer, token usage and cost. The SDK exports over OTLP/HTTP to
-``{host}/api/public/otel/v1/traces``. Tracing never fails the work: any problem turns it off.
+with model, prompt, answer, token usage and cost, named with the SDK's public attribute names
+(``langfuse.LangfuseOtelSpanAttributes``). Each generation builds its own OpenTelemetry tracer
+provider and OTLP/HTTP exporter to ``{host}/api/public/otel/v1/traces`` (basic auth with the keys),
+flushes and shuts it down at the end: settings are re-read every time (a changed host takes effect at
+once) and no SDK-private state is touched. Tracing never fails the work: any problem turns it off.
 """
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
-import threading
 from typing import Any
 
 from forge import config
@@ -17,9 +21,6 @@ from forge.llm.base import RunResult
 from forge.llm.catalog import split_model
 
 log = logging.getLogger(__name__)
-
-_lock = threading.Lock()
-_client: tuple[tuple[str, str, str], Any] | None = None  # ((host, public key, secret key), Langfuse)
 
 
 def langfuse_settings() -> tuple[str, str, str] | None:
@@ -31,35 +32,92 @@ def langfuse_settings() -> tuple[str, str, str] | None:
     return host.rstrip("/"), public_key, secret_key
 
 
-def _langfuse_client(settings: tuple[str, str, str]):
-    """One SDK client per (host, keys); a changed setting replaces it (settings are re-read on every call)."""
-    global _client
-    with _lock:
-        if _client is not None and _client[0] == settings:
-            return _client[1]
-        from langfuse import Langfuse
-        from opentelemetry.sdk.trace import TracerProvider
+def _tracer_provider(settings: tuple[str, str, str]):
+    """A tracer provider of our own exporting to this Langfuse (no global provider is installed)."""
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-        if _client is not None:
-            _drop(_client)
-        host, public_key, secret_key = settings
-        # Our own tracer provider: Forge's spans go to this client only, and no global provider is installed.
-        client = Langfuse(public_key=public_key, secret_key=secret_key, base_url=host, tracer_provider=TracerProvider())
-        _client = (settings, client)
-        return client
+    host, public_key, secret_key = settings
+    token = base64.b64encode(f"{public_key}:{secret_key}".encode()).decode()
+    exporter = OTLPSpanExporter(
+        endpoint=f"{host}/api/public/otel/v1/traces", headers={"Authorization": f"Basic {token}"}, timeout=10
+    )
+    provider = TracerProvider(resource=Resource.create({"service.name": "forge"}))
+    provider.add_span_processor(BatchSpanProcessor(exporter))
+    return provider
 
 
-def _drop(entry) -> None:
-    """Shut an old client down and forget the SDK's per-public-key singleton, so a new host takes effect."""
-    (_, public_key, _), client = entry
-    try:
-        client.shutdown()
-        from langfuse._client.resource_manager import LangfuseResourceManager
+def _attrs() -> Any:
+    from langfuse import LangfuseOtelSpanAttributes
 
-        with LangfuseResourceManager._lock:
-            LangfuseResourceManager._instances.pop(public_key, None)
-    except Exception:  # an SDK internals change only means the old host keeps its client
-        log.debug("could not reset the old Langfuse client", exc_info=True)
+    return LangfuseOtelSpanAttributes
+
+
+def _dumps(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, default=str, ensure_ascii=False)
+
+
+class _Observation:
+    """One OpenTelemetry span carrying Langfuse's observation attributes."""
+
+    def __init__(self, span):
+        self.span = span
+
+    def update(self, **fields: Any) -> None:
+        a = _attrs()
+        names = {
+            "input": a.OBSERVATION_INPUT,
+            "output": a.OBSERVATION_OUTPUT,
+            "metadata": a.OBSERVATION_METADATA,
+            "level": a.OBSERVATION_LEVEL,
+            "status_message": a.OBSERVATION_STATUS_MESSAGE,
+            "model": a.OBSERVATION_MODEL,
+            "model_parameters": a.OBSERVATION_MODEL_PARAMETERS,
+            "usage_details": a.OBSERVATION_USAGE_DETAILS,
+            "cost_details": a.OBSERVATION_COST_DETAILS,
+        }
+        for key, value in fields.items():
+            if value is None:
+                continue
+            plain = key in ("level", "status_message", "model")
+            self.span.set_attribute(names[key], str(value) if plain else _dumps(value))
+
+    def start_observation(self, *, name: str, as_type: str, **fields: Any) -> _Observation:
+        from opentelemetry import trace
+
+        child = self.tracer.start_span(name, context=trace.set_span_in_context(self.span))
+        obs = _Observation(child)
+        obs.tracer = self.tracer
+        child.set_attribute(_attrs().OBSERVATION_TYPE, as_type)
+        obs.update(**fields)
+        return obs
+
+    def end(self) -> None:
+        self.span.end()
+
+
+class _Client:
+    """The provider of one generation: flushed and shut down when the generation ends."""
+
+    def __init__(self, provider):
+        self.provider = provider
+
+    def start_observation(self, *, name: str, as_type: str, input=None, metadata=None) -> _Observation:
+        tracer = self.provider.get_tracer("forge.evals")
+        span = tracer.start_span(name)
+        a = _attrs()
+        span.set_attribute(a.TRACE_NAME, name)
+        span.set_attribute(a.OBSERVATION_TYPE, as_type)
+        root = _Observation(span)
+        root.tracer = tracer
+        root.update(input=input, metadata=metadata)
+        return root
+
+    def flush(self) -> None:
+        self.provider.force_flush(10_000)
+        self.provider.shutdown()
 
 
 class GenerationTracer:
@@ -79,7 +137,7 @@ class GenerationTracer:
         if settings is None:
             return cls()
         try:
-            client = _langfuse_client(settings)
+            client = _Client(_tracer_provider(settings))
             root = client.start_observation(name=name, as_type="span", input=trace_input, metadata={"app": "forge"})
             return cls(root, client)
         except Exception as exc:

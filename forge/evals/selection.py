@@ -53,6 +53,7 @@ class SelectionResult:
     n_ratings: int
     final_build: Mapping[str, Any] = field(default_factory=dict)  # the builder's output on all ratings
     warnings: list[str] = field(default_factory=list)
+    held_out_ids: list = field(default_factory=list)  # select_fixed: the traces every figure was measured on
 
     @property
     def chosen_sources(self) -> dict[str, str]:
@@ -131,37 +132,9 @@ def select_evals(
         metrics = eval_metrics([column[i] for i in scored], [clean[i] for i in scored], seed=seed)
         results[name] = CandidateResult(name, metrics, built_in[name])
 
-    def kappa_of(metrics: EvalMetrics | None) -> float:
-        return -2.0 if metrics is None or metrics.kappa.value is None else metrics.kappa.value
-
-    eligible = []
-    for name, result in results.items():
-        if result.folds_built < k:
-            result.reason = f"built in {result.folds_built} of {k} folds only"
-        elif kappa_of(result.metrics) <= min_kappa:
-            result.reason = f"held-out kappa {kappa_of(result.metrics):.2f} is not above {min_kappa:.2f}"
-        else:
-            eligible.append(name)
-    eligible.sort(key=lambda n: (-kappa_of(results[n].metrics), n))
-
-    def combined(names: list[str]) -> EvalMetrics:
-        verdicts = combine_all_pass([held_out[n] for n in names])
-        return eval_metrics(verdicts, clean, seed=seed)
-
-    chosen: list[str] = eligible[:1]
-    chosen_metrics = combined(chosen) if chosen else None
-    while chosen and len(chosen) < max_chosen:
-        trials = [(kappa_of(combined([*chosen, n])), n) for n in eligible if n not in chosen]
-        if not trials:
-            break
-        best_kappa, best_name = min(trials, key=lambda t: (-t[0], t[1]))
-        if best_kappa < kappa_of(chosen_metrics) + MIN_IMPROVEMENT:
-            break
-        chosen.append(best_name)
-        chosen_metrics = combined(chosen)
-    for name in eligible:
-        if name not in chosen:
-            results[name].reason = "adds too little to the chosen set's held-out kappa"
+    chosen, chosen_metrics = choose_set(
+        results, held_out, clean, seed=seed, min_kappa=min_kappa, max_chosen=max_chosen, required_folds=k
+    )
 
     final = build(list(traces), clean)  # chosen candidates are built again on all ratings
     for name, result in results.items():
@@ -174,11 +147,124 @@ def select_evals(
         results[name].reason = "not produced when built on all ratings"
         chosen.remove(name)
     if missing:
-        chosen_metrics = combined(chosen) if chosen else None
+        chosen_metrics = (
+            eval_metrics(combine_all_pass([held_out[n] for n in chosen]), clean, seed=seed) if chosen else None
+        )
     for name in chosen:
         results[name].kept = True
         results[name].reason = "kept: best held-out kappa" if name == chosen[0] else "kept: raises the set's kappa"
-    ordered = sorted(results.values(), key=lambda r: (not r.kept, -kappa_of(r.metrics), r.name))
+    ordered = sorted(results.values(), key=lambda r: (not r.kept, -_kappa_of(r.metrics), r.name))
     return SelectionResult(
         ordered, chosen, chosen_metrics if chosen else None, baseline, k, len(clean), final, warnings
     )
+
+
+def _kappa_of(metrics: EvalMetrics | None) -> float:
+    return -2.0 if metrics is None or metrics.kappa.value is None else metrics.kappa.value
+
+
+def choose_set(
+    results: Mapping[str, CandidateResult],
+    held_out: Mapping[str, Sequence[Verdict | None]],
+    labels: Sequence[bool],
+    *,
+    seed: int = 0,
+    min_kappa: float = 0.0,
+    max_chosen: int = MAX_CHOSEN,
+    required_folds: int = 1,
+) -> tuple[list[str], EvalMetrics | None]:
+    """Grow the chosen set (all must pass) greedily by held-out kappa; sets each candidate's reason."""
+    eligible = []
+    for name, result in results.items():
+        if result.folds_built < required_folds:
+            result.reason = f"built in {result.folds_built} of {required_folds} folds only"
+        elif _kappa_of(result.metrics) <= min_kappa:
+            result.reason = f"held-out kappa {_kappa_of(result.metrics):.2f} is not above {min_kappa:.2f}"
+        else:
+            eligible.append(name)
+    eligible.sort(key=lambda n: (-_kappa_of(results[n].metrics), n))
+
+    def combined(names: list[str]) -> EvalMetrics:
+        return eval_metrics(combine_all_pass([held_out[n] for n in names]), labels, seed=seed)
+
+    chosen: list[str] = eligible[:1]
+    chosen_metrics = combined(chosen) if chosen else None
+    while chosen and len(chosen) < max_chosen:
+        trials = [(_kappa_of(combined([*chosen, n])), n) for n in eligible if n not in chosen]
+        if not trials:
+            break
+        best_kappa, best_name = min(trials, key=lambda t: (-t[0], t[1]))
+        if best_kappa < _kappa_of(chosen_metrics) + MIN_IMPROVEMENT:
+            break
+        chosen.append(best_name)
+        chosen_metrics = combined(chosen)
+    for name in eligible:
+        if name not in chosen:
+            results[name].reason = "adds too little to the chosen set's held-out kappa"
+    for name in chosen:
+        results[name].reason = "kept: best held-out kappa" if name == chosen[0] else "kept: raises the set's kappa"
+    return chosen, chosen_metrics
+
+
+def split_for_examples(labels: Sequence[bool], max_shown: int, *, share: float = 0.5, seed: int = 0) -> list[int]:
+    """Indices of the examples an LLM may see: a seeded, stratified sample of at most ``max_shown`` and at
+    most ``share`` of each class; every other rated trace is held out for scoring."""
+    clean = [_label(x) for x in labels]
+    rng = np.random.default_rng(seed)
+    n = len(clean)
+    budget = max(0, min(max_shown, int(n * share)))
+    shown: list[int] = []
+    for cls in (False, True):
+        idx = np.flatnonzero(np.asarray(clean, dtype=bool) == cls)
+        rng.shuffle(idx)
+        quota = min(int(idx.size * share), round(budget * idx.size / n) if n else 0)
+        shown.extend(int(i) for i in idx[: max(quota, 1 if idx.size >= 2 else 0)])
+    return sorted(shown)
+
+
+def select_fixed(
+    sources: Mapping[str, str],
+    traces: Sequence[dict],
+    labels: Sequence[bool | str],
+    built_from: Sequence[int],
+    runner: Runner,
+    *,
+    seed: int = 0,
+    min_kappa: float = 0.0,
+    max_chosen: int = MAX_CHOSEN,
+) -> SelectionResult:
+    """Candidates built once (by an LLM, from the traces at ``built_from``) scored only on the other traces.
+
+    Generating per fold would multiply the LLM's cost by the folds, so this is a single hold-out split:
+    no candidate is ever scored on a trace it was built from."""
+    if len(traces) != len(labels):
+        raise ValueError(f"{len(traces)} traces for {len(labels)} labels")
+    clean = [_label(x) for x in labels]
+    seen = set(built_from)
+    test = [i for i in range(len(clean)) if i not in seen]
+    test_labels = [clean[i] for i in test]
+    n_pass, n_fail = sum(test_labels), len(test_labels) - sum(test_labels)
+    warnings = [
+        f"only {count} held-out {name} ratings (fewer than {MIN_CLASS_RATINGS}): figures are rough"
+        for name, count in (("pass", n_pass), ("fail", n_fail))
+        if count < MIN_CLASS_RATINGS
+    ]
+    baseline = majority_baseline(test_labels, seed=seed)
+    if not sources or not test:
+        if not test:
+            warnings.append("no rated trace is left to score on once the examples are set aside; nothing was chosen")
+        return SelectionResult([], [], None, baseline, 1, len(test), dict(sources), warnings)
+    verdicts = runner(dict(sources), [traces[i] for i in test])
+    held_out = {name: list(verdicts[name]) for name in sources}
+    results = {
+        name: CandidateResult(name, eval_metrics(column, test_labels, seed=seed), 1, source=sources[name])
+        for name, column in held_out.items()
+    }
+    chosen, chosen_metrics = choose_set(
+        results, held_out, test_labels, seed=seed, min_kappa=min_kappa, max_chosen=max_chosen
+    )
+    for name in chosen:
+        results[name].kept = True
+    ordered = sorted(results.values(), key=lambda r: (not r.kept, -_kappa_of(r.metrics), r.name))
+    ids = [traces[i].get("id") for i in test]
+    return SelectionResult(ordered, chosen, chosen_metrics, baseline, 1, len(test), dict(sources), warnings, ids)

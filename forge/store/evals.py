@@ -1,9 +1,17 @@
-"""Evals and their versions: storage only (generation and running come with the eval issues)."""
+"""Evals and their versions: lineage (a refinement's parent), the current version, generation and metrics JSON.
+
+Every new version becomes the eval's current one; rolling back points ``current_version`` at an older
+version (nothing is deleted). ``generation`` holds how a version was made (tokens, cost, time, status),
+``metrics`` its held-out figures at creation. ``eval_generations`` keeps one row per generation or
+synthesis over a set, with the figures of the chosen set as a whole.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from forge.store import new_id, utcnow
 from forge.store.access import Access
@@ -26,6 +34,11 @@ class EvalVersion:
     source: str
     model: str | None
     created_at: datetime
+    prompt: str | None = None
+    parent_version: int | None = None
+    note: str | None = None
+    generation: dict[str, Any] | None = field(default=None, compare=False)
+    metrics: dict[str, Any] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -38,6 +51,7 @@ class Eval:
     status: str
     description: str | None
     latest_version: int
+    current_version: int | None = None  # None on rows made before versions had a current one: the latest
 
 
 def _check_source(source: str) -> None:
@@ -52,6 +66,19 @@ def _eval_set_in(db: Database, workspace_id: str, eval_set_id: str) -> None:
         raise EvalError("No such eval set in this workspace.")
 
 
+def _json(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, default=str)
+
+
+def _loads(value: Any) -> Any:
+    if value is None or not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except ValueError:
+        return None
+
+
 def create_eval(
     access: Access,
     eval_set_id: str,
@@ -61,12 +88,19 @@ def create_eval(
     description: str | None = None,
     model: str | None = None,
     prompt: str | None = None,
+    *,
+    status: str = "candidate",
+    note: str | None = None,
+    generation: dict | None = None,
+    metrics: dict | None = None,
 ) -> Eval:
-    """A new eval with its first version."""
+    """A new eval with its first version (current)."""
     access.need("edit")
     db, actor, workspace_id = access.db, access.user, access.workspace_id
     if origin not in ORIGINS:
         raise EvalError(f"origin must be one of {ORIGINS}")
+    if status not in STATUSES:
+        raise EvalError(f"status must be one of {STATUSES}")
     _check_source(source)
     _eval_set_in(db, workspace_id, eval_set_id)
     eval_id, now = new_id(), utcnow()
@@ -76,17 +110,33 @@ def create_eval(
             raise EvalError(f"An eval named '{name}' already exists in this eval set.")
         cur.execute(
             "INSERT INTO evals (id, workspace_id, eval_set_id, name, origin, status, description,"
-            " created_by, created_at) VALUES (?, ?, ?, ?, ?, 'candidate', ?, ?, ?)",
-            [eval_id, workspace_id, eval_set_id, name, origin, description, actor.id, now],
+            " created_by, created_at, current_version, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)",
+            [eval_id, workspace_id, eval_set_id, name, origin, status, description, actor.id, now, now],
         )
         cur.execute(
-            "INSERT INTO eval_versions (id, eval_id, version, source, model, prompt, created_by, created_at)"
-            " VALUES (?, ?, 1, ?, ?, ?, ?, ?)",
-            [new_id(), eval_id, source, model, prompt, actor.id, now],
+            "INSERT INTO eval_versions (id, eval_id, version, source, model, prompt, created_by, created_at,"
+            " note, generation, metrics) VALUES (?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [new_id(), eval_id, source, model, prompt, actor.id, now, note, _json(generation), _json(metrics)],
         )
 
     db.write(txn)
     return get_eval(access, eval_id)
+
+
+def unused_name(access: Access, eval_set_id: str, name: str) -> str:
+    """``name``, or ``name_2``, ``name_3``... whichever is not yet an eval of the set."""
+    access.need("read")
+    taken = {
+        r[0]
+        for r in access.db.fetchall(
+            "SELECT name FROM evals WHERE eval_set_id = ? AND workspace_id = ?", [eval_set_id, access.workspace_id]
+        )
+    }
+    candidate, n = name, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{name}_{n}"
+    return candidate
 
 
 def add_version(
@@ -95,8 +145,13 @@ def add_version(
     source: str,
     model: str | None = None,
     prompt: str | None = None,
+    *,
+    parent_version: int | None = None,
+    note: str | None = None,
+    generation: dict | None = None,
+    metrics: dict | None = None,
 ) -> EvalVersion:
-    """A new version of an eval's code (the old ones and their results are kept)."""
+    """A new version of an eval's code, made current (the old ones and their results are kept)."""
     access.need("edit")
     db, actor = access.db, access.user
     _check_source(source)
@@ -108,14 +163,60 @@ def add_version(
         n = cur.execute(
             "SELECT coalesce(max(version), 0) + 1 FROM eval_versions WHERE eval_id = ?", [eval_id]
         ).fetchone()[0]
+        if (
+            parent_version is not None
+            and not cur.execute(
+                "SELECT 1 FROM eval_versions WHERE eval_id = ? AND version = ?", [eval_id, parent_version]
+            ).fetchone()
+        ):
+            raise EvalError(f"The eval has no version {parent_version} to derive from.")
         cur.execute(
-            "INSERT INTO eval_versions (id, eval_id, version, source, model, prompt, created_by, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [vid, eval_id, n, source, model, prompt, actor.id, utcnow()],
+            "INSERT INTO eval_versions (id, eval_id, version, source, model, prompt, created_by, created_at,"
+            " parent_version, note, generation, metrics) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                vid,
+                eval_id,
+                n,
+                source,
+                model,
+                prompt,
+                actor.id,
+                utcnow(),
+                parent_version,
+                note,
+                _json(generation),
+                _json(metrics),
+            ],
         )
+        cur.execute("UPDATE evals SET current_version = ?, updated_at = ? WHERE id = ?", [n, utcnow(), eval_id])
 
     db.write(txn)
     return _version(db, vid)
+
+
+def set_current_version(access: Access, eval_id: str, version: int) -> None:
+    """Point the eval at one of its versions (roll back, or forward again)."""
+    access.need("edit")
+    if get_eval(access, eval_id) is None:
+        raise EvalError("No such eval in this workspace.")
+    if not access.db.scalar(
+        "SELECT count(*) FROM eval_versions WHERE eval_id = ? AND version = ?", [eval_id, int(version)]
+    ):
+        raise EvalError(f"The eval has no version {version}.")
+    access.db.execute(
+        "UPDATE evals SET current_version = ?, updated_at = ? WHERE id = ? AND workspace_id = ?",
+        [int(version), utcnow(), eval_id, access.workspace_id],
+    )
+
+
+def set_version_metrics(access: Access, version_id: str, metrics: dict) -> None:
+    """Replace a version's metrics JSON (e.g. after a fresh held-out evaluation)."""
+    access.need("edit")
+    access.db.execute(
+        "UPDATE eval_versions SET metrics = ? WHERE id = ?"
+        " AND eval_id IN (SELECT id FROM evals WHERE workspace_id = ?)",
+        [_json(metrics), version_id, access.workspace_id],
+    )
 
 
 def set_status(access: Access, eval_id: str, status: str) -> None:
@@ -129,7 +230,7 @@ def set_status(access: Access, eval_id: str, status: str) -> None:
 
 _EVAL_SQL = (
     "SELECT e.id, e.workspace_id, e.eval_set_id, e.name, e.origin, e.status, e.description,"
-    " (SELECT max(version) FROM eval_versions v WHERE v.eval_id = e.id) FROM evals e"
+    " (SELECT max(version) FROM eval_versions v WHERE v.eval_id = e.id), e.current_version FROM evals e"
 )
 
 
@@ -139,34 +240,72 @@ def get_eval(access: Access, eval_id: str) -> Eval | None:
     return Eval(*row) if row else None
 
 
-def list_evals(access: Access, eval_set_id: str | None = None) -> list[Eval]:
+def list_evals(access: Access, eval_set_id: str | None = None, status: str | None = None) -> list[Eval]:
     access.need("read")
     sql, params = _EVAL_SQL + " WHERE e.workspace_id = ?", [access.workspace_id]
     if eval_set_id:
         sql, params = sql + " AND e.eval_set_id = ?", params + [eval_set_id]
+    if status:
+        sql, params = sql + " AND e.status = ?", params + [status]
     return [Eval(*r) for r in access.db.fetchall(sql + " ORDER BY e.created_at, e.name", params)]
 
 
+_VERSION_COLUMNS = "id, eval_id, version, source, model, created_at, prompt, parent_version, note, generation, metrics"
+
+
+def _version_of(row) -> EvalVersion:
+    values = list(row)
+    values[9], values[10] = _loads(values[9]), _loads(values[10])
+    return EvalVersion(*values)
+
+
 def versions(access: Access, eval_id: str) -> list[EvalVersion]:
+    """Every version of an eval, oldest first."""
     if get_eval(access, eval_id) is None:
         return []
     return [
-        EvalVersion(*r)
+        _version_of(r)
         for r in access.db.fetchall(
-            "SELECT id, eval_id, version, source, model, created_at FROM eval_versions"
-            " WHERE eval_id = ? ORDER BY version",
-            [eval_id],
+            f"SELECT {_VERSION_COLUMNS} FROM eval_versions WHERE eval_id = ? ORDER BY version", [eval_id]
         )
     ]
 
 
-def _version(db: Database, version_id: str) -> EvalVersion:
-    return EvalVersion(
-        *db.fetchone(
-            "SELECT id, eval_id, version, source, model, created_at FROM eval_versions WHERE id = ?",
-            [version_id],
-        )
+def get_version(access: Access, eval_id: str, version: int | None = None) -> EvalVersion | None:
+    """One version of an eval; without ``version`` its current one."""
+    ev = get_eval(access, eval_id)
+    if ev is None:
+        return None
+    number = version if version is not None else (ev.current_version or ev.latest_version)
+    row = access.db.fetchone(
+        f"SELECT {_VERSION_COLUMNS} FROM eval_versions WHERE eval_id = ? AND version = ?", [eval_id, number]
     )
+    return _version_of(row) if row else None
+
+
+def _version(db: Database, version_id: str) -> EvalVersion:
+    return _version_of(db.fetchone(f"SELECT {_VERSION_COLUMNS} FROM eval_versions WHERE id = ?", [version_id]))
+
+
+def evals_with_current(access: Access, eval_set_id: str, status: str | None = None) -> list[dict]:
+    """The set's evals, each with its current version's number, id, source, model, generation and metrics."""
+    access.need("read")
+    sql = (
+        "SELECT e.id, e.name, e.origin, e.status, e.description, e.created_at,"
+        " coalesce(e.current_version, (SELECT max(version) FROM eval_versions x WHERE x.eval_id = e.id)) AS version,"
+        " (SELECT max(version) FROM eval_versions x WHERE x.eval_id = e.id) AS latest_version,"
+        " v.id AS version_id, v.source, v.model, v.prompt, v.parent_version, v.note, v.generation, v.metrics"
+        " FROM evals e JOIN eval_versions v ON v.eval_id = e.id AND v.version ="
+        " coalesce(e.current_version, (SELECT max(version) FROM eval_versions x WHERE x.eval_id = e.id))"
+        " WHERE e.workspace_id = ? AND e.eval_set_id = ?"
+    )
+    params: list = [access.workspace_id, eval_set_id]
+    if status:
+        sql, params = sql + " AND e.status = ?", params + [status]
+    rows = access.db.fetchdicts(sql + " ORDER BY e.status = 'kept' DESC, e.created_at, e.name", params)
+    for row in rows:
+        row["generation"], row["metrics"] = _loads(row["generation"]), _loads(row["metrics"])
+    return rows
 
 
 def count_evals(access: Access) -> int:
@@ -185,3 +324,34 @@ def verdicts_for_trace(access: Access, trace_id: str) -> list[dict]:
         " WHERE x.trace_id = ? AND x.workspace_id = ? ORDER BY s.name, e.name, v.version DESC",
         [trace_id, access.workspace_id],
     )
+
+
+# ---------------------------------------------------------------- generations (set-level figures)
+
+
+def record_generation(
+    access: Access, eval_set_id: str, kind: str, model: str | None, status: str, summary: dict
+) -> str:
+    """Keep one generation or synthesis over a set with its summary; returns its id."""
+    access.need("edit")
+    _eval_set_in(access.db, access.workspace_id, eval_set_id)
+    gid = new_id()
+    access.db.execute(
+        "INSERT INTO eval_generations (id, workspace_id, eval_set_id, kind, model, status, summary, created_by,"
+        " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [gid, access.workspace_id, eval_set_id, kind, model, status, _json(summary), access.user.id, utcnow()],
+    )
+    return gid
+
+
+def list_generations(access: Access, eval_set_id: str, limit: int = 20) -> list[dict]:
+    """The set's generations and syntheses, newest first, each with its summary."""
+    access.need("read")
+    rows = access.db.fetchdicts(
+        "SELECT id, kind, model, status, summary, created_by, created_at FROM eval_generations"
+        " WHERE workspace_id = ? AND eval_set_id = ? ORDER BY created_at DESC LIMIT ?",
+        [access.workspace_id, eval_set_id, int(limit)],
+    )
+    for row in rows:
+        row["summary"] = _loads(row["summary"])
+    return rows

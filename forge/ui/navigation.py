@@ -37,6 +37,7 @@ PAGES = [
     PageSpec("pages/runs.py", "Runs", "run-history", ":material/history:"),
     PageSpec("pages/traces.py", "Traces", "browse-traces", ":material/timeline:"),
     PageSpec("pages/import.py", "Import", "import-data", ":material/upload:", action="import"),
+    PageSpec("pages/generate.py", "Generate evals", "generate-evals", ":material/auto_fix_high:"),
     PageSpec("pages/settings.py", "Settings", "workspace-settings", ":material/settings:"),
     PageSpec("pages/admin.py", "Admin", "administration", ":material/admin_panel_settings:", admin_only=True),
 ]
@@ -49,7 +50,7 @@ STEP_PAGES = {
     "Bring in some traces": "pages/import.py",
     "Rate traces": "pages/review.py",
     "Rate more traces": "pages/review.py",
-    "Create evals": "pages/evals.py",
+    "Create evals": "pages/generate.py",
     "Run the evals": "pages/evals.py",
     "Look at the contradictions": "pages/matrix.py",
 }
