@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import random
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -136,46 +137,64 @@ def run_stored(
     run_id = result_store.create_run(access, eval_set_id, [e.version_id for e in evals], total, level, job_id)
     sources = {e.version_id: e.source for e in evals}
     stop = _Stop()
-    done = 0
+    done = 0  # verdicts stored
+    ran = 0  # verdicts of finished pages (stored, or being stored)
     started = time.perf_counter()
 
     def report(page_done: int, _total: int | None, message: str | None = None) -> None:
         if stop.reason or progress is None:
             return
         try:
-            progress(done + page_done, total, f"{done + page_done:,} of {total:,} verdicts")
+            progress(ran + page_done, total, f"{ran + page_done:,} of {total:,} verdicts")
         except BaseException as exc:  # the caller asked to stop: end the page, record, re-raise
             stop.reason.append(exc)
 
     def stopping() -> bool:
         return bool(stop.reason) or (cancelled is not None and cancelled())
 
-    try:
-        report(0, total)
-        for page in result_store.iter_scope_traces(access, eval_set_id, scope, page_size, raw_json=True):
-            if stopping():
-                break
-            outcome = run_evals(
-                sources,
-                [_for_sandbox(t) for t in page],
-                timeout_s=timeout_s,
-                workers=workers or os.cpu_count(),
-                progress=report,
-                cancelled=stopping,
-            )
-            if stopping():
-                break  # this page's unfinished verdicts say "cancelled": they are not results
-            if outcome.isolation != "full":
-                level, missing = "reduced", sorted(set(missing) | set(outcome.missing))
-            done += _store_page(access, run_id, page, outcome)
+    # A page's results are written in this thread while the next page runs in the sandbox
+    # (DuckDB releases the GIL): the index upkeep of a million results overlaps the evals.
+    pending: list[tuple[Future, list[dict], dict[str, list[Verdict]]]] = []
+
+    def settle() -> None:
+        nonlocal done
+        while pending:
+            future, page, verdicts = pending.pop()
+            done += future.result()
             result_store.set_run_progress(access, run_id, done, level)
-            report(0, total)
             if on_results is not None:
-                on_results(evals, page, outcome.verdicts)
-    except BaseException as exc:
-        result_store.set_run_progress(access, run_id, done)
-        result_store.finish_run(access, run_id, "failed", level, f"{type(exc).__name__}: {exc}"[:4000])
-        raise
+                on_results(evals, page, verdicts)
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="forge-eval-results") as writer:
+        try:
+            report(0, total)
+            for page in result_store.iter_scope_traces(access, eval_set_id, scope, page_size, raw_json=True):
+                if stopping():
+                    break
+                outcome = run_evals(
+                    sources,
+                    [_for_sandbox(t) for t in page],
+                    timeout_s=timeout_s,
+                    workers=workers or os.cpu_count(),
+                    progress=report,
+                    cancelled=stopping,
+                )
+                if stopping():
+                    break  # this page's unfinished verdicts say "cancelled": they are not results
+                if outcome.isolation != "full":
+                    level, missing = "reduced", sorted(set(missing) | set(outcome.missing))
+                ran += len(page) * len(sources)
+                settle()
+                pending.append((writer.submit(_store_page, access, run_id, page, outcome), page, outcome.verdicts))
+                report(0, total)
+            settle()
+        except BaseException as exc:
+            for future, _, _ in pending:  # let a write under way end before the run is marked failed
+                if future.exception() is None:
+                    done += future.result()
+            result_store.set_run_progress(access, run_id, done)
+            result_store.finish_run(access, run_id, "failed", level, f"{type(exc).__name__}: {exc}"[:4000])
+            raise
     seconds = time.perf_counter() - started
     if stopping():
         result_store.set_run_progress(access, run_id, done)
