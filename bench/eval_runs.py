@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import resource
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -21,12 +22,12 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--traces", type=int, default=100_000)
     parser.add_argument("--evals", type=int, default=10)
     parser.add_argument("--page-size", type=int, default=None)
-    args = parser.parse_args()
+    args = parser.parse_args(argv or [])  # `make bench` calls main() with its own argv
 
     from bench.evals import REALISTIC_EVAL, make_traces
     from forge import auth, eval_jobs, jobs
@@ -92,4 +93,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
