@@ -14,12 +14,39 @@ import argparse
 import resource
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 
 def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _current_rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+class _RssWatch:
+    """The highest resident memory of this process while a block runs (sampled every 0.2 s)."""
+
+    def __enter__(self) -> _RssWatch:
+        self.before = self.peak = _current_rss_mb()
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._watch, daemon=True)
+        self.thread.start()
+        return self
+
+    def _watch(self) -> None:
+        while not self.stop.wait(0.2):
+            self.peak = max(self.peak, _current_rss_mb())
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()
+        self.thread.join()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -71,12 +98,13 @@ def main(argv: list[str] | None = None) -> None:
         print(f"reading the traces alone (pages of {runs.PAGE_SIZE:,}): {read_s:.1f} s for {n_read:,}")
 
         close_idle_workers()
-        t0 = time.perf_counter()
-        job = eval_jobs.start_eval_run(
-            db, admin, ws.id, es["id"], eval_ids, scope="workspace", page_size=args.page_size, label="bench"
-        )
-        done = jobs.wait(db, admin, ws.id, job.id, timeout=3600)
-        wall = time.perf_counter() - t0
+        with _RssWatch() as memory:
+            t0 = time.perf_counter()
+            job = eval_jobs.start_eval_run(
+                db, admin, ws.id, es["id"], eval_ids, scope="workspace", page_size=args.page_size, label="bench"
+            )
+            done = jobs.wait(db, admin, ws.id, job.id, timeout=3600)
+            wall = time.perf_counter() - t0
         assert done.status == "done", done.error
         calls = args.traces * args.evals
         run = result_store.get_run(access, done.result["run_id"])
@@ -86,7 +114,8 @@ def main(argv: list[str] | None = None) -> None:
         print(
             f"{args.evals} evals x {args.traces:,} traces from the database through the job: wall {wall:.1f} s;"
             f" {calls / wall:,.0f} calls/s; {stored:,} results stored; errors {errors};"
-            f" isolation {run.isolation}; peak RSS {_rss_mb():,.0f} MB"
+            f" isolation {run.isolation}; resident memory {memory.before:,.0f} MB before, at most"
+            f" {memory.peak:,.0f} MB during the run"
         )
         close_idle_workers()
         db.close()

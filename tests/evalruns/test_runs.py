@@ -88,7 +88,11 @@ def test_pages_stream_the_traces(access, seeded):
     assert pages == [7, 7, 7, 7, 7, 5] and stored.done == 80
     pages_read = list(result_store.iter_scope_traces(access, seeded["eval_set"]["id"], "workspace", 16))
     ids = [t["id"] for page in pages_read for t in page]
-    assert ids == sorted(seeded["ids"]) and [len(p) for p in pages_read] == [16, 16, 8]
+    assert sorted(ids) == sorted(seeded["ids"]) and [len(p) for p in pages_read] == [16, 16, 8]
+    in_set = [
+        t["id"] for page in result_store.iter_scope_traces(access, seeded["eval_set"]["id"], "set", 6) for t in page
+    ]
+    assert sorted(in_set) == sorted(seeded["ids"][:20])
 
 
 def test_nothing_to_run_is_a_clear_error(access, seeded):
