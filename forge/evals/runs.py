@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import random
+import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -123,8 +124,6 @@ def run_stored(
     An exception raised by ``progress`` (a cancel) stops the run at once: it is recorded as
     cancelled, the pages already finished stay stored, and the exception is raised again.
     """
-    import time
-
     access.need("run")
     evals = runnable_evals(access, eval_set_id, eval_ids)
     if not evals:
