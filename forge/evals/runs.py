@@ -24,7 +24,7 @@ from forge.evals.sandbox import RunOutcome, isolation_status, run_evals
 from forge.store import eval_results as result_store
 from forge.store.access import Access
 
-PAGE_SIZE = 10_000  # traces read and sent through the sandbox at once (~25 MB of 2 KB outputs)
+PAGE_SIZE = 20_000  # traces read and sent through the sandbox at once (~50 MB of 2 KB outputs); see bench/eval_runs
 SAMPLE_SIZE = 6
 _RAW_JSON = ("input", "output", "steps", "metadata")
 # Called after each page is stored: (the evals, the page's traces, {version_id: verdicts}).

@@ -31,9 +31,9 @@ def test_no_next_step_is_promised_for_a_page_that_does_not_exist(db, app_as, adm
     demo.load_demo(db, admin, default_ws.id)
     at = app_as("admin")
     assert not at.exception
-    # The next thing is rating, which has no page yet: no "Next:" box, no link to the wrong page.
-    assert not [s.value for s in at.subheader if s.value.startswith("Next:")]
-    assert not [link.label for link in at.get("page_link") if link.label.startswith("Go to")]
+    # The demo is rated, so the next thing is creating evals: the link goes to the Evals page, which exists.
+    assert [s.value for s in at.subheader if s.value.startswith("Next:")] == ["Next: Create evals"]
+    assert [link.label for link in at.get("page_link") if link.label.startswith("Go to")] == ["Go to Evals"]
 
 
 def test_a_viewer_is_not_sent_to_a_page_they_cannot_use(db, app_as, admin, default_ws):
