@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> None:
     from bench.evals import REALISTIC_EVAL, make_traces
     from forge import auth, eval_jobs, jobs
     from forge.evals import runs
-    from forge.evals.sandbox import close_idle_workers, isolation_status
+    from forge.evals.sandbox import close_idle_workers, isolation_status, run_evals
     from forge.store import connect
     from forge.store import eval_results as result_store
     from forge.store import evals as eval_store
@@ -116,6 +116,22 @@ def main(argv: list[str] | None = None) -> None:
             f" {calls / wall:,.0f} calls/s; {stored:,} results stored; errors {errors};"
             f" isolation {run.isolation}; resident memory {memory.before:,.0f} MB before, at most"
             f" {memory.peak:,.0f} MB during the run"
+        )
+        # The reference at the same moment (the machine is shared): the same calls with every trace
+        # already in memory, straight through run_evals (no database read, nothing stored).
+        traces = [
+            runs._for_sandbox(t)
+            for page in result_store.iter_scope_traces(access, es["id"], "workspace", runs.PAGE_SIZE, True)
+            for t in page
+        ]
+        sources = {e.version_id: e.source for e in result_store.current_evals(access, es["id"])}
+        close_idle_workers()
+        t0 = time.perf_counter()
+        run_evals(sources, traces)
+        reference = calls / (time.perf_counter() - t0)
+        print(
+            f"reference, traces already in memory, nothing stored: {reference:,.0f} calls/s;"
+            f" the stored job path runs at {calls / wall / reference:.2f} of it"
         )
         close_idle_workers()
         db.close()
