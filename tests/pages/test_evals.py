@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from forge import auth, eval_jobs, jobs
 from forge.evals.sandbox import isolation_status
 from forge.store import eval_results as result_store
@@ -124,3 +126,25 @@ def test_empty_state_without_eval_sets(app_as):
     at = app_as("admin", page=PAGE)
     assert not at.exception
     assert any("No eval sets yet" in i.value for i in at.info)
+
+
+def test_a_running_run_shows_progress_and_can_be_cancelled(app_as, db, admin, default_ws):
+    from tests.evalruns.test_jobs import SLOW
+
+    seeded = seed_workspace(auth.access(db, admin, default_ws.id, "edit"), n_traces=1500, n_rated=1500)
+    slow = eval_store.create_eval(auth.access(db, admin, default_ws.id, "edit"), seeded["eval_set"]["id"], "slow", SLOW)
+    at = app_as("admin", page=PAGE)
+    at.multiselect(key=f"evals_run_pick_{seeded['eval_set']['id']}").set_value([slow.id]).run()
+    at.button(key="evals_run").click().run()
+    job = eval_jobs.eval_run_jobs(db, admin, default_ws.id)[0]
+    deadline = time.monotonic() + 60
+    while jobs.get(db, admin, default_ws.id, job.id).status == "queued" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    at.run()
+    assert not at.exception
+    assert at.get("progress") and "verdicts" in at.get("progress")[0].proto.text
+    at.button(key=f"evals_cancel_{job.id}").click().run()
+    ended = jobs.wait(db, admin, default_ws.id, job.id, timeout=60)
+    assert ended.status == "cancelled"
+    at.run()
+    assert any("cancelled" in e.label for e in at.expander)
