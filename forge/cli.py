@@ -243,14 +243,27 @@ def _run_table(results) -> str:
 
 
 def cmd_eval_run(args: argparse.Namespace) -> int:
-    """forge eval run EVAL.py --traces FILE (a file, no database); --eval-set comes later."""
+    """forge eval run EVAL.py --traces FILE (a file, no database), or --eval-set NAME (results kept)."""
     if args.eval_file and args.traces:
         from forge.evals.filerun import run_eval_file
 
         return run_eval_file(args.eval_file, args.traces, as_json=args.json, timeout_s=args.timeout)
-    if args.eval_file or args.traces:
-        raise UsageError("forge eval run EVAL.py needs --traces FILE (and --traces needs EVAL.py)")
-    return _not_yet("eval run --eval-set")(args)
+    if args.eval_file or args.traces or not args.eval_set:
+        raise UsageError("forge eval run needs EVAL.py --traces FILE, or --eval-set NAME")
+    from forge.evals.runs import RunError
+    from forge.evals.setrun import SetRunError, run_eval_set
+
+    db = open_db()
+    try:
+        access = workspace_for(db, login(db, args), args, "run")
+        try:
+            return run_eval_set(
+                access, args.eval_set, as_json=args.json, all_traces=args.all_traces, timeout_s=args.timeout
+            )
+        except (SetRunError, RunError, auth.PermissionDenied) as exc:
+            raise UsageError(str(exc)) from exc
+    finally:
+        db.close()
 
 
 def _authoring_text(summary: dict) -> str:
@@ -443,6 +456,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--traces", metavar="FILE")
     s.add_argument("--eval-set", metavar="NAME")
     s.add_argument("--timeout", type=float, default=2.0, metavar="S", help="per-call time limit (default 2 s)")
+    s.add_argument("--all-traces", action="store_true", help="with --eval-set: every trace of the workspace")
     s.set_defaults(handler=lambda a: cmd_eval_run(a))
     s = evsub.add_parser(
         "synth",

@@ -37,6 +37,7 @@ PAGES = [
     PageSpec("pages/runs.py", "Runs", "run-history", ":material/history:"),
     PageSpec("pages/traces.py", "Traces", "browse-traces", ":material/timeline:"),
     PageSpec("pages/import.py", "Import", "import-data", ":material/upload:", action="import"),
+    PageSpec("pages/evals.py", "Evals", "eval-functions", ":material/fact_check:"),
     PageSpec("pages/generate.py", "Generate evals", "generate-evals", ":material/auto_fix_high:"),
     PageSpec("pages/settings.py", "Settings", "workspace-settings", ":material/settings:"),
     PageSpec("pages/admin.py", "Admin", "administration", ":material/admin_panel_settings:", admin_only=True),
