@@ -13,6 +13,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any
 
 from forge import auth
@@ -39,8 +40,15 @@ def open_db() -> Database:
     return connect()
 
 
+# Set by the server (forge.api) while it runs a command for an API token's user: no password then.
+acting_user: ContextVar[auth.User | None] = ContextVar("forge_acting_user", default=None)
+
+
 def login(db: Database, args: argparse.Namespace) -> auth.User:
-    """The acting user from --user/FORGE_USER and FORGE_PASSWORD (or a prompt)."""
+    """The acting user from --user/FORGE_USER and FORGE_PASSWORD (or a prompt), or the API token's user."""
+    token_user = acting_user.get()
+    if token_user is not None:
+        return token_user
     if not auth.has_users(db):
         raise UsageError(
             "no users yet: create the admin first with `forge users add NAME --role admin`"
@@ -406,7 +414,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
+    from forge import remote
+
+    # With FORGE_URL, or a server running on the database, the command runs there (same output, same exit code).
+    server = remote.server_for(args)
+    if server is not None:
+        return remote.send(server, argv, args)
+    return run_parsed(args)
+
+
+def run_parsed(args: argparse.Namespace) -> int:
+    """Run one parsed command here; UsageError -> 2, DatabaseBusy -> 1."""
     try:
         return int(args.handler(args) or 0)
     except UsageError as exc:

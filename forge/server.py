@@ -1,0 +1,127 @@
+"""The Forge server: the Streamlit app and the JSON API (/api/v1) on one port.
+
+``python -m forge.server [--port N] [--address A] [--server.option value ...]`` (what
+``make run`` starts). The port is FORGE_PORT (default 8501), the database FORGE_DB.
+While it runs, a small info file beside the database (``<db>.server.json``: url, port,
+pid) tells the ``forge`` command on this machine to send itself to this server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+import contextlib
+import json
+import os
+import socket
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from forge.config import ROOT, get, settings
+
+APP_SCRIPT = ROOT / "app.py"
+DEFAULT_PORT = 8501
+
+
+def info_path(db_path: Path | str) -> Path:
+    """Where a server on ``db_path`` says where it listens."""
+    return Path(str(db_path) + ".server.json")
+
+
+def _local_url(address: str | None, port: int) -> str:
+    host = address if address and address not in ("0.0.0.0", "::", "") else "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
+def _write_info(path: Path, url: str, port: int) -> None:
+    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps({"url": url, "port": port, "pid": os.getpid()}), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _remove_info(path: Path) -> None:
+    """Remove the info file if it is still ours (a newer server may have replaced it)."""
+    with contextlib.suppress(OSError, ValueError):
+        if json.loads(path.read_text(encoding="utf-8")).get("pid") == os.getpid():
+            path.unlink()
+
+
+def build_app() -> Any:
+    """The Streamlit app with the API routes beside it."""
+    from streamlit.starlette import App
+
+    from forge.api import routes
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Any) -> AsyncIterator[None]:
+        from streamlit import config as st_config
+
+        # The runner may have moved to the next free port: announce the one actually bound.
+        port = int(st_config.get_option("server.port"))
+        path = info_path(settings().db_path)
+        _write_info(path, _local_url(st_config.get_option("server.address"), port), port)
+        atexit.register(_remove_info, path)
+        try:
+            yield
+        finally:
+            _remove_info(path)
+
+    return App(str(APP_SCRIPT), routes=routes(), lifespan=lifespan)
+
+
+def _parse(argv: list[str] | None) -> tuple[argparse.Namespace, dict[str, Any]]:
+    p = argparse.ArgumentParser(
+        prog="python -m forge.server",
+        description="Serve the Forge app and its JSON API (/api/v1) on one port.",
+        epilog="Other Streamlit options pass through as --section.option VALUE, e.g. --server.headless true.",
+    )
+    p.add_argument("--port", type=int, help="port (default: $FORGE_PORT or 8501)")
+    p.add_argument("--address", help="address to bind (default: all interfaces)")
+    args, rest = p.parse_known_args(argv)
+    options: dict[str, Any] = {}
+    it = iter(rest)
+    for flag in it:
+        key = flag[2:] if flag.startswith("--") else ""
+        if "." not in key:
+            p.error(f"unknown argument {flag}")
+        name, _, value = key.partition("=")
+        options[name] = value if "=" in key else next(it, "true")
+    for name, value in list(options.items()):
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            options[name] = value.lower() == "true"
+        elif isinstance(value, str) and value.isdigit():
+            options[name] = int(value)
+    return args, options
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Start the server and block until it is stopped."""
+    args, options = _parse(argv)
+    if args.port or "server.port" not in options:
+        options["server.port"] = args.port or int(get("FORGE_PORT") or DEFAULT_PORT)
+    if args.address:
+        options["server.address"] = args.address
+    options.setdefault("browser.gatherUsageStats", False)
+    app = build_app()
+    # App.run anchors sys.path and the script-level .streamlit/ on the launcher (argv[0]);
+    # anchor them on app.py as `streamlit run app.py` does, not on forge/ (which would shadow modules).
+    sys.argv = [str(APP_SCRIPT)]
+    with contextlib.suppress(KeyboardInterrupt):
+        app.run(config=options)
+
+
+def port_open(host: str, port: int, timeout: float = 0.3) -> bool:
+    """True when something accepts TCP connections on host:port."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+if __name__ == "__main__":
+    main()
