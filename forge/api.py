@@ -175,7 +175,7 @@ def traces(db: Database, user: auth.User, request: Request) -> dict:
 
 def trace(db: Database, user: auth.User, request: Request) -> dict:
     """GET /traces/{id}[?workspace=]: one trace in full, with its ratings."""
-    trace_id = request.path_params["trace_id"]
+    trace_id = request.path_params["id"]
     if request.query_params.get("workspace"):
         candidates = [_workspace_access(db, user, request)]
     else:
@@ -412,7 +412,7 @@ def routes() -> list[Route]:
         Route(PREFIX + "/me", _endpoint(me), methods=["GET"]),
         Route(PREFIX + "/workspaces", _endpoint(workspaces), methods=["GET"]),
         Route(PREFIX + "/traces", _endpoint(traces), methods=["GET"]),
-        Route(PREFIX + "/traces/{trace_id}", _endpoint(trace), methods=["GET"]),
+        Route(PREFIX + "/traces/{id}", _endpoint(trace), methods=["GET"]),
         Route(PREFIX + "/eval-sets", _endpoint(eval_sets), methods=["GET"]),
         Route(PREFIX + "/eval-sets/{name}/ratings", _endpoint(eval_set_ratings), methods=["GET"]),
         Route(PREFIX + "/cli", cli_endpoint, methods=["POST"]),

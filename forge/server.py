@@ -9,12 +9,15 @@ pid) tells the ``forge`` command on this machine to send itself to this server.
 from __future__ import annotations
 
 import argparse
+import ast
 import atexit
 import contextlib
+import importlib
 import json
 import os
 import socket
 import sys
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -50,6 +53,42 @@ def _remove_info(path: Path) -> None:
             path.unlink()
 
 
+def _modules_of(script: Path) -> list[str]:
+    """The modules ``script`` imports (``from a import b`` -> a, a.b), in order."""
+    try:
+        tree = ast.parse(script.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError):
+        return []
+    names: list[str] = []
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            names += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.append(node.module)
+            names += [f"{node.module}.{a.name}" for a in node.names]
+    return names
+
+
+def warm_up() -> None:
+    """Import what app.py and then each page import, so no user waits for it.
+
+    Streamlit runs app.py and the pages as scripts, importing their modules on the first run:
+    seconds for pandas, streamlit-authenticator and the page views. Done here, in a thread
+    started with the server, that happens while the browser loads the frontend.
+    """
+    from forge.ui.navigation import HOME, PAGES
+
+    scripts = [APP_SCRIPT, ROOT / HOME] + [ROOT / p.path for p in PAGES if p.path != HOME]
+    for script in scripts:
+        for name in _modules_of(script):
+            if name in sys.modules:
+                continue
+            try:
+                importlib.import_module(name)
+            except Exception:  # noqa: BLE001 - `from pkg import function` is not a module; the page will say
+                continue
+
+
 def build_app() -> Any:
     """The Streamlit app with the API routes beside it."""
     from streamlit.starlette import App
@@ -65,6 +104,7 @@ def build_app() -> Any:
         path = info_path(settings().db_path)
         _write_info(path, _local_url(st_config.get_option("server.address"), port), port)
         atexit.register(_remove_info, path)
+        threading.Thread(target=warm_up, name="forge-warm-up", daemon=True).start()
         try:
             yield
         finally:
