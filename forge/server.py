@@ -54,7 +54,7 @@ def _remove_info(path: Path) -> None:
 
 
 def _modules_of(script: Path) -> list[str]:
-    """The modules ``script`` imports (``from a import b`` -> a, a.b), in order."""
+    """The modules ``script`` imports at its top level (``from a import b`` -> a, a.b), in order."""
     try:
         tree = ast.parse(script.read_text(encoding="utf-8"))
     except (OSError, SyntaxError):
@@ -69,24 +69,51 @@ def _modules_of(script: Path) -> list[str]:
     return names
 
 
-def warm_up() -> None:
-    """Import what app.py and then each page import, so no user waits for it.
+# What streamlit-authenticator spends its import time on (measured: ~0.9 s of its ~1 s), minus its components.
+_LOGIN_DEPENDENCIES = ("jwt", "yaml", "cryptography.fernet", "PIL.Image", "captcha.image")
 
-    Streamlit runs app.py and the pages as scripts, importing their modules on the first run:
-    seconds for pandas, streamlit-authenticator and the page views. Done here, in a thread
-    started with the server, that happens while the browser loads the frontend.
-    """
+
+def _declares_components(name: str) -> bool:
+    # Streamlit registers a component only when its module is imported inside a script run,
+    # so these (and forge.ui, which imports them) must be left to the first run.
+    top = name.split(".")[0]
+    return "streamlit" in top or top.startswith("st_") or name == "forge.ui" or name.startswith("forge.ui.")
+
+
+def warm_up_modules() -> list[str]:
+    """The modules the app and its pages need, without those that declare Streamlit components."""
     from forge.ui.navigation import HOME, PAGES
 
     scripts = [APP_SCRIPT, ROOT / HOME] + [ROOT / p.path for p in PAGES if p.path != HOME]
-    for script in scripts:
+    seen: set[Path] = set()
+    out: list[str] = list(_LOGIN_DEPENDENCIES)
+    while scripts:
+        script = scripts.pop(0)
+        if script in seen:
+            continue
+        seen.add(script)
         for name in _modules_of(script):
-            if name in sys.modules:
-                continue
-            try:
-                importlib.import_module(name)
-            except Exception:  # noqa: BLE001 - `from pkg import function` is not a module; the page will say
-                continue
+            if name.startswith("forge.ui."):
+                scripts.append(ROOT / (name.replace(".", "/") + ".py"))  # what the page's views need
+            elif not _declares_components(name) and name not in out:
+                out.append(name)
+    return out
+
+
+def warm_up() -> None:
+    """Import what app.py and the pages import, so no user waits for it.
+
+    Streamlit runs app.py and the pages as scripts, importing their modules on the first run:
+    seconds for pandas, altair and the logic behind the pages. Done here, in a thread started
+    with the server, that happens while the browser loads the frontend.
+    """
+    for name in warm_up_modules():
+        if name in sys.modules:
+            continue
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - `from pkg import function` is not a module; the page will say
+            continue
 
 
 def build_app() -> Any:
