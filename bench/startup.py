@@ -164,7 +164,9 @@ def main(argv: list[str] | None = None) -> None:
         db_path = Path(tmp) / "bench.duckdb"
         _seed(db_path)
         log_path = Path(tmp) / "server.log"
-        print(f"database: an admin and the demo data; {os.cpu_count()} CPUs; chromium {chromium}")
+        load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+        # Wall-clock figures: on a shared machine they grow with the load, so it is printed with them.
+        print(f"database: an admin and the demo data; {os.cpu_count()} CPUs, load average {load}; chromium {chromium}")
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
             try:
