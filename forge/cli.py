@@ -109,6 +109,40 @@ def cmd_users_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_token(args: argparse.Namespace) -> int:
+    """forge token create NAME | list | revoke NAME: API tokens of the logged-in user."""
+    from forge import tokens
+
+    db = open_db()
+    try:
+        actor = login(db, args)
+        try:
+            if args.token_command == "create":
+                token, row = tokens.create_token(db, actor, args.name)
+                emit({**row, "token": token}, args.json, token)
+                return 0
+            live = tokens.list_tokens(db, actor)
+            if args.token_command == "list":
+                if args.json:
+                    for t in live:
+                        emit(t, True)
+                else:
+                    for t in live:
+                        used = f"{t['last_used_at']:%Y-%m-%d %H:%M}" if t["last_used_at"] else "never"
+                        print(f"{t['name']}\tcreated {t['created_at']:%Y-%m-%d %H:%M} UTC\tlast used {used}")
+                return 0
+            found = [t for t in live if t["name"] == args.name or t["id"] == args.name]
+            if not found:
+                raise UsageError(f"no token of yours called '{args.name}'")
+            tokens.revoke_token(db, actor, found[0]["id"])
+            emit({"revoked": found[0]["name"]}, args.json, f"revoked token '{found[0]['name']}'")
+            return 0
+        except auth.AuthError as exc:
+            raise UsageError(str(exc)) from exc
+    finally:
+        db.close()
+
+
 def _not_yet(name: str) -> Callable[[argparse.Namespace], int]:
     def handler(args: argparse.Namespace) -> int:
         raise UsageError(f"`forge {name}` is not available in this version yet")
@@ -391,6 +425,24 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--eval-set", required=True, metavar="NAME")
     s.add_argument("--csv", metavar="OUT")
     s.set_defaults(handler=lambda a: cmd_matrix(a))
+
+    tk = sub.add_parser("token", help="API tokens for the JSON API and FORGE_TOKEN")
+    tksub = tk.add_subparsers(dest="token_command", metavar="SUBCOMMAND", required=True)
+    s = tksub.add_parser(
+        "create",
+        parents=[common, js],
+        help="make an API token for you (printed once)",
+        description="Make an API token for the logged-in user; it is printed once, Forge keeps only a hash.\n"
+        "Example: export FORGE_TOKEN=$(forge token create CI)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    s.add_argument("name", metavar="NAME")
+    s.set_defaults(handler=lambda a: cmd_token(a))
+    s = tksub.add_parser("list", parents=[common, js], help="your live tokens (never the tokens themselves)")
+    s.set_defaults(handler=lambda a: cmd_token(a))
+    s = tksub.add_parser("revoke", parents=[common, js], help="revoke one of your tokens by name")
+    s.add_argument("name", metavar="NAME")
+    s.set_defaults(handler=lambda a: cmd_token(a))
 
     us = sub.add_parser("users", help="manage users")
     ussub = us.add_subparsers(dest="users_command", metavar="SUBCOMMAND", required=True)

@@ -65,3 +65,50 @@ def test_last_use_is_recorded(db, analyst):
     assert tokens.list_tokens(db, analyst)[0]["last_used_at"] is None
     tokens.user_for_token(db, token)
     assert tokens.list_tokens(db, analyst)[0]["last_used_at"] is not None
+
+
+def _forge(*args: str, db_path, stdin: str | None = None):
+    import os
+    import subprocess
+    import sys
+
+    env = {
+        **os.environ,
+        "FORGE_DB": str(db_path),
+        "FORGE_USER": "ana",
+        "FORGE_PASSWORD": "correct horse battery staple",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "forge", *args], input=stdin, capture_output=True, text=True, env=env, timeout=120
+    )
+
+
+def test_forge_token_create_list_revoke(tmp_path, db, analyst):
+    import json
+
+    db_path = db.path
+    db.close()  # the command opens the file itself
+    made = _forge("token", "create", "CI", db_path=db_path)
+    assert made.returncode == 0, made.stderr
+    token = made.stdout.strip()
+    assert token.startswith("forge_") and "\n" not in token
+    listed = _forge("token", "list", "--json", db_path=db_path)
+    assert [json.loads(line)["name"] for line in listed.stdout.splitlines()] == ["CI"]
+    assert token not in listed.stdout
+    again = _forge("token", "create", "CI", db_path=db_path)
+    assert again.returncode == 2 and "already have a token called 'CI'" in again.stderr
+    from forge.store import connect
+
+    check = connect(db_path)
+    try:
+        assert tokens.user_for_token(check, token).username == "ana"
+    finally:
+        check.close()
+    gone = _forge("token", "revoke", "CI", db_path=db_path)
+    assert gone.returncode == 0 and "revoked token 'CI'" in gone.stdout
+    assert _forge("token", "revoke", "CI", db_path=db_path).returncode == 2
+    check = connect(db_path)
+    try:
+        assert tokens.user_for_token(check, token) is None
+    finally:
+        check.close()
