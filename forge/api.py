@@ -313,11 +313,17 @@ def run_command(user: auth.User, body: dict) -> dict:
     with tempfile.TemporaryDirectory(prefix="forge-cli-") as tmp:
         root = Path(tmp)
         try:
+            parser = cli.build_parser()
             try:
-                args = cli.build_parser().parse_args(argv)
+                args = parser.parse_args(argv)
             except SystemExit as exc:  # usage error or --help: argparse has written to our stderr
                 code = int(exc.code or 0)
                 raise _Done from None
+            unmapped = remote.unmapped_file_options(parser, args)
+            if unmapped:  # never read or write a path on the server's disk for a client
+                err.write(f"forge: {', '.join(unmapped)} cannot be used through a Forge server (it names a file)\n")
+                code = 2
+                raise _Done
             n = 0
             for attr in remote.INPUT_FILES:
                 value = getattr(args, attr, None)

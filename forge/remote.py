@@ -13,6 +13,7 @@ import base64
 import getpass
 import json
 import os
+import re
 import socket
 import sys
 import urllib.error
@@ -23,9 +24,13 @@ from typing import Any
 
 from forge.config import get, settings
 
-# Namespace attributes that name files the command reads, and files it writes.
+# Namespace attributes that name files the command reads, and files it writes. The server maps
+# exactly these to temporary copies: a new command option naming a file must be listed here,
+# or the server would read or write that path on its own disk.
 INPUT_FILES = ("files", "traces", "context", "eval_file")
 OUTPUT_FILES = ("csv", "out")
+# Metavars that say an option names a file (DESIGN.md's spelling: FILE, OUT, EVAL.py, LABELLED_FILE).
+_FILE_METAVAR = re.compile(r"FILE|OUT|PATH|DIR|\.py$")
 CLI_PATH = "/api/v1/cli"
 TIMEOUT_S = 3600.0  # an eval run or a generation may take long; the server does the waiting
 
@@ -45,6 +50,21 @@ def _paths(value: Any) -> list[str]:
 def needs_database(args: argparse.Namespace) -> bool:
     """False for the file-only commands (`eval run FILE --traces`, `eval synth --traces --out`)."""
     return not (getattr(args, "command", None) == "eval" and not getattr(args, "eval_set", None))
+
+
+def unmapped_file_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> list[str]:
+    """Options given in ``args`` that name a file but are not in INPUT_FILES/OUTPUT_FILES (refused remotely)."""
+    found: list[str] = []
+    known = set(INPUT_FILES) | set(OUTPUT_FILES)
+    stack = [parser]
+    while stack:
+        for action in stack.pop()._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                stack.extend(action.choices.values())
+            elif isinstance(action.metavar, str) and _FILE_METAVAR.search(action.metavar):
+                if action.dest not in known and getattr(args, action.dest, None) not in (None, [], ""):
+                    found.append((action.option_strings or [action.dest])[0])
+    return sorted(set(found))
 
 
 def _pid_alive(pid: int) -> bool:
@@ -162,7 +182,11 @@ def send(server: Server, argv: list[str], args: argparse.Namespace) -> int:
         reason = getattr(exc, "reason", exc)
         return _fail(f"cannot reach the Forge server at {server.url} ({where}): {reason}", 1)
     for f in result.get("files") or []:
-        Path(f["path"]).write_bytes(base64.b64decode(f["data"]))
+        try:
+            Path(f["path"]).write_bytes(base64.b64decode(f["data"]))
+        except OSError as exc:
+            sys.stdout.write(result.get("stdout") or "")
+            return _fail(f"cannot write {f['path']}: {exc.strerror or exc}", 1)
     sys.stdout.write(result.get("stdout") or "")
     sys.stdout.flush()
     sys.stderr.write(result.get("stderr") or "")

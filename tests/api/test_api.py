@@ -210,3 +210,29 @@ def test_cli_never_reads_server_files_named_by_the_client(client, world, tmp_pat
 def test_index_lists_the_endpoints_without_a_token(client):
     body = client.get("/api/v1").json()
     assert "GET /api/v1/me" in body["endpoints"] and "Bearer" in body["auth"]
+
+
+def test_a_file_option_the_server_does_not_map_is_refused():
+    """A new option naming a file, not yet in forge.remote's lists, is refused rather than read on the server."""
+    import argparse
+
+    from forge import cli, remote
+
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers(dest="command")
+    s = sub.add_parser("dump")
+    s.add_argument("--to", metavar="FILE")
+    s.add_argument("--traces", metavar="FILE")
+    assert remote.unmapped_file_options(parser, parser.parse_args(["dump", "--to", "/etc/x", "--traces", "t"])) == [
+        "--to"
+    ]
+    # Every file option of today's commands is mapped.
+    real = cli.build_parser()
+    for argv in (
+        ["import", "a.jsonl", "b.csv"],
+        ["eval", "run", "e.py", "--traces", "t.jsonl"],
+        ["eval", "synth", "--traces", "t.jsonl", "--out", "e.py"],
+        ["run", "--model", "m", "--prompt", "p", "--context", "c.txt"],
+        ["matrix", "--eval-set", "x", "--csv", "o.csv"],
+    ):
+        assert remote.unmapped_file_options(real, real.parse_args(argv)) == [], argv
