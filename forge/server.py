@@ -107,6 +107,10 @@ def warm_up() -> None:
     seconds for pandas, altair and the logic behind the pages. Done here, in a thread started
     with the server, that happens while the browser loads the frontend.
     """
+    from forge import api
+
+    with contextlib.suppress(Exception):  # the app reports a busy or broken database itself
+        api.database()  # opens DuckDB's instance for the file (and migrates) before the first page needs it
     for name in warm_up_modules():
         if name in sys.modules:
             continue
