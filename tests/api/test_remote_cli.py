@@ -169,6 +169,19 @@ def test_import_run_and_bad_input_match_a_local_run(twins, server):
     assert got == [tuple(e) for e in expected] == [("file", 2), ("playground", 1)]
 
 
+def test_demo_file_keeps_its_criterion_through_the_server(twins, server):
+    """`forge import data/demo_traces.jsonl --eval-set 'Grounded answers'` = "Load demo data", remotely too."""
+    from forge.demo import DEMO_CRITERION, DEMO_EVAL_SET, DEMO_FILE
+
+    remote, local = twins("import", str(DEMO_FILE), "--eval-set", DEMO_EVAL_SET, "--json")
+    _same(remote, local)
+    url, _, token, _, _ = server
+    req = urllib.request.Request(url + "/api/v1/eval-sets", headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(req) as resp:
+        sets = {s["name"]: s for s in json.loads(resp.read())["eval_sets"]}
+    assert sets[DEMO_EVAL_SET]["criterion"] == DEMO_CRITERION
+
+
 def test_admin_commands_need_an_admin_token(twins):
     remote, local = twins("users", "add", "eve", "--role", "viewer")
     assert remote.returncode == 2 and "Only an admin" in remote.stderr
