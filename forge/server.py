@@ -12,13 +12,15 @@ import argparse
 import ast
 import atexit
 import contextlib
+import functools
 import importlib
 import json
 import os
+import re
 import socket
 import sys
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -73,11 +75,36 @@ def _modules_of(script: Path) -> list[str]:
 _LOGIN_DEPENDENCIES = ("jwt", "yaml", "cryptography.fernet", "PIL.Image", "captcha.image")
 
 
-def _declares_components(name: str) -> bool:
-    # Streamlit registers a component only when its module is imported inside a script run,
-    # so these (and forge.ui, which imports them) must be left to the first run.
+def _streamlit_packages() -> set[str]:
+    """Top-level modules of installed packages that require streamlit (component packages among them)."""
+    from importlib import metadata
+
+    needs_streamlit = set()
+    for dist in metadata.distributions():
+        requires = dist.requires or []
+        if any(re.match(r"streamlit\b", r.strip(), re.IGNORECASE) for r in requires):
+            needs_streamlit.add((dist.metadata.get("Name") or "").lower())
+    return {
+        top
+        for top, dists in metadata.packages_distributions().items()
+        if any(d.lower() in needs_streamlit for d in dists)
+    }
+
+
+# Packages known not to declare Streamlit components: imported without asking the package metadata.
+_PLAIN_PACKAGES = frozenset({"pandas", "numpy", "pyarrow", "altair", "jwt", "yaml", "cryptography", "PIL", "captcha"})
+
+
+def _declares_components(name: str, streamlit_packages: Callable[[], set[str]]) -> bool:
+    # Streamlit registers a component only when its module is first imported inside a script
+    # run, so anything that may declare one (streamlit itself, packages built on it, and
+    # forge.ui, which imports them) is left to the first run.
     top = name.split(".")[0]
-    return "streamlit" in top or top.startswith("st_") or name == "forge.ui" or name.startswith("forge.ui.")
+    if name == "forge.ui" or name.startswith("forge.ui.") or "streamlit" in top:
+        return True
+    if top == "forge" or top in _PLAIN_PACKAGES or top in sys.stdlib_module_names:
+        return False
+    return top in streamlit_packages()
 
 
 def warm_up_modules() -> list[str]:
@@ -85,6 +112,7 @@ def warm_up_modules() -> list[str]:
     from forge.ui.navigation import HOME, PAGES
 
     scripts = [APP_SCRIPT, ROOT / HOME] + [ROOT / p.path for p in PAGES if p.path != HOME]
+    streamlit_packages = functools.cache(_streamlit_packages)
     seen: set[Path] = set()
     out: list[str] = list(_LOGIN_DEPENDENCIES)
     while scripts:
@@ -95,7 +123,7 @@ def warm_up_modules() -> list[str]:
         for name in _modules_of(script):
             if name.startswith("forge.ui."):
                 scripts.append(ROOT / (name.replace(".", "/") + ".py"))  # what the page's views need
-            elif not _declares_components(name) and name not in out:
+            elif not _declares_components(name, streamlit_packages) and name not in out:
                 out.append(name)
     return out
 

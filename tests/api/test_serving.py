@@ -81,3 +81,14 @@ def test_readme_lists_every_api_route():
     for route in routes():
         for method in sorted(route.methods - {"HEAD"}):
             assert re.search(rf"`{method} {re.escape(route.path)}[`?\[]", section), (method, route.path)
+
+
+def test_warm_up_leaves_component_modules_to_the_first_script_run():
+    """Streamlit registers a component only when imported in a script run: the login cookie depends on it."""
+    from forge import server
+
+    names = server.warm_up_modules()
+    assert "pandas" in names and "forge.auth" in names and "altair" in names
+    tops = {n.split(".")[0] for n in names}
+    assert not tops & {"streamlit", "streamlit_authenticator", "extra_streamlit_components"}
+    assert not [n for n in names if n.startswith("forge.ui")]
