@@ -170,9 +170,14 @@ def main(argv: list[str] | None = None) -> None:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
             try:
-                for launcher in ["forge.server"] + (["streamlit run"] if args.compare else []):
-                    runs = [one_run(browser, launcher, db_path, log_path) for _ in range(max(1, args.runs))]
-                    _summary(launcher, runs)
+                launchers = ["forge.server"] + (["streamlit run"] if args.compare else [])
+                runs: dict[str, list[dict[str, float]]] = {name: [] for name in launchers}
+                # Interleaved, so a change in the machine's load hits both launchers alike.
+                for _ in range(max(1, args.runs)):
+                    for launcher in launchers:
+                        runs[launcher].append(one_run(browser, launcher, db_path, log_path))
+                for launcher in launchers:
+                    _summary(launcher, runs[launcher])
             finally:
                 browser.close()
 
