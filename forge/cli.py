@@ -13,6 +13,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any
 
 from forge import auth
@@ -39,8 +40,15 @@ def open_db() -> Database:
     return connect()
 
 
+# Set by the server (forge.api) while it runs a command for an API token's user: no password then.
+acting_user: ContextVar[auth.User | None] = ContextVar("forge_acting_user", default=None)
+
+
 def login(db: Database, args: argparse.Namespace) -> auth.User:
-    """The acting user from --user/FORGE_USER and FORGE_PASSWORD (or a prompt)."""
+    """The acting user from --user/FORGE_USER and FORGE_PASSWORD (or a prompt), or the API token's user."""
+    token_user = acting_user.get()
+    if token_user is not None:
+        return token_user
     if not auth.has_users(db):
         raise UsageError(
             "no users yet: create the admin first with `forge users add NAME --role admin`"
@@ -99,6 +107,40 @@ def cmd_users_add(args: argparse.Namespace) -> int:
         f"created {user.role} '{user.username}'",
     )
     return 0
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    """forge token create NAME | list | revoke NAME: API tokens of the logged-in user."""
+    from forge import tokens
+
+    db = open_db()
+    try:
+        actor = login(db, args)
+        try:
+            if args.token_command == "create":
+                token, row = tokens.create_token(db, actor, args.name)
+                emit({**row, "token": token}, args.json, token)
+                return 0
+            live = tokens.list_tokens(db, actor)
+            if args.token_command == "list":
+                if args.json:
+                    for t in live:
+                        emit(t, True)
+                else:
+                    for t in live:
+                        used = f"{t['last_used_at']:%Y-%m-%d %H:%M}" if t["last_used_at"] else "never"
+                        print(f"{t['name']}\tcreated {t['created_at']:%Y-%m-%d %H:%M} UTC\tlast used {used}")
+                return 0
+            found = [t for t in live if t["name"] == args.name or t["id"] == args.name]
+            if not found:
+                raise UsageError(f"no token of yours called '{args.name}'")
+            tokens.revoke_token(db, actor, found[0]["id"])
+            emit({"revoked": found[0]["name"]}, args.json, f"revoked token '{found[0]['name']}'")
+            return 0
+        except auth.AuthError as exc:
+            raise UsageError(str(exc)) from exc
+    finally:
+        db.close()
 
 
 def _not_yet(name: str) -> Callable[[argparse.Namespace], int]:
@@ -491,6 +533,24 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--csv", metavar="OUT")
     s.set_defaults(handler=lambda a: cmd_matrix(a))
 
+    tk = sub.add_parser("token", help="API tokens for the JSON API and FORGE_TOKEN")
+    tksub = tk.add_subparsers(dest="token_command", metavar="SUBCOMMAND", required=True)
+    s = tksub.add_parser(
+        "create",
+        parents=[common, js],
+        help="make an API token for you (printed once)",
+        description="Make an API token for the logged-in user; it is printed once, Forge keeps only a hash.\n"
+        "Example: export FORGE_TOKEN=$(forge token create CI)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    s.add_argument("name", metavar="NAME")
+    s.set_defaults(handler=lambda a: cmd_token(a))
+    s = tksub.add_parser("list", parents=[common, js], help="your live tokens (never the tokens themselves)")
+    s.set_defaults(handler=lambda a: cmd_token(a))
+    s = tksub.add_parser("revoke", parents=[common, js], help="revoke one of your tokens by name")
+    s.add_argument("name", metavar="NAME")
+    s.set_defaults(handler=lambda a: cmd_token(a))
+
     us = sub.add_parser("users", help="manage users")
     ussub = us.add_subparsers(dest="users_command", metavar="SUBCOMMAND", required=True)
     s = ussub.add_parser(
@@ -513,7 +573,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
+    from forge import remote
+
+    # With FORGE_URL, or a server running on the database, the command runs there (same output, same exit code).
+    server = remote.server_for(args)
+    if server is not None:
+        return remote.send(server, argv, args)
+    return run_parsed(args)
+
+
+def run_parsed(args: argparse.Namespace) -> int:
+    """Run one parsed command here; UsageError -> 2, DatabaseBusy -> 1."""
     try:
         return int(args.handler(args) or 0)
     except UsageError as exc:

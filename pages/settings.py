@@ -1,12 +1,20 @@
-"""Settings: the Langfuse connection (status and a test); keys are never shown."""
+"""Settings: the Langfuse connection (status and a test) and your API tokens; keys are never shown."""
 
 import streamlit as st
 
 from forge.traces import langfuse
 from forge.ui import state
+from forge.ui.tokens_view import render_tokens
 
-state.guard("read")
+access = state.guard("read")
 st.title("Settings")
+with st.expander("About this page", icon=":material/help:"):
+    st.markdown(
+        "**Langfuse**: whether Forge can import traces from Langfuse, and a connection test. "
+        "Keys come from the environment or `.streamlit/secrets.toml`, never from the database.\n\n"
+        "**API tokens**: tokens for the JSON API (`/api/v1`) and for running the `forge` command "
+        "against this server (`FORGE_URL`, `FORGE_TOKEN`). A token is shown once; revoke it when in doubt."
+    )
 
 st.subheader("Langfuse")
 status = langfuse.connection_status()
@@ -35,3 +43,6 @@ if st.button("Test connection", key="settings_test_langfuse"):
     with st.spinner("Asking Langfuse…"):
         ok, message = langfuse.test_connection()
     (st.success if ok else st.error)(message)
+
+st.divider()
+render_tokens(access.db, access.user)

@@ -48,6 +48,8 @@ def _isolated_settings(tmp_path, monkeypatch):
         "LANGFUSE_SECRET_KEY",
         "FORGE_USER",
         "FORGE_PASSWORD",
+        "FORGE_URL",  # a developer's own server must not receive the tests' commands
+        "FORGE_TOKEN",
     ):
         monkeypatch.delenv(var, raising=False)
     yield

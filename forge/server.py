@@ -1,0 +1,226 @@
+"""The Forge server: the Streamlit app and the JSON API (/api/v1) on one port.
+
+``python -m forge.server [--port N] [--address A] [--server.option value ...]`` (what
+``make run`` starts). The port is FORGE_PORT (default 8501), the database FORGE_DB.
+While it runs, a small info file beside the database (``<db>.server.json``: url, port,
+pid) tells the ``forge`` command on this machine to send itself to this server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import atexit
+import contextlib
+import functools
+import importlib
+import json
+import os
+import re
+import socket
+import sys
+import threading
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+from forge.config import ROOT, get, settings
+
+APP_SCRIPT = ROOT / "app.py"
+DEFAULT_PORT = 8501
+
+
+def info_path(db_path: Path | str) -> Path:
+    """Where a server on ``db_path`` says where it listens."""
+    return Path(str(db_path) + ".server.json")
+
+
+def _local_url(address: str | None, port: int) -> str:
+    host = address if address and address not in ("0.0.0.0", "::", "") else "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
+def _write_info(path: Path, url: str, port: int) -> None:
+    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps({"url": url, "port": port, "pid": os.getpid()}), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _remove_info(path: Path) -> None:
+    """Remove the info file if it is still ours (a newer server may have replaced it)."""
+    with contextlib.suppress(OSError, ValueError):
+        if json.loads(path.read_text(encoding="utf-8")).get("pid") == os.getpid():
+            path.unlink()
+
+
+def _modules_of(script: Path) -> list[str]:
+    """The modules ``script`` imports at its top level (``from a import b`` -> a, a.b), in order."""
+    try:
+        tree = ast.parse(script.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError):
+        return []
+    names: list[str] = []
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            names += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.append(node.module)
+            names += [f"{node.module}.{a.name}" for a in node.names]
+    return names
+
+
+# What streamlit-authenticator spends its import time on (measured: ~0.9 s of its ~1 s), minus its components.
+_LOGIN_DEPENDENCIES = ("jwt", "yaml", "cryptography.fernet", "PIL.Image", "captcha.image")
+
+
+def _streamlit_packages() -> set[str]:
+    """Top-level modules of installed packages that require streamlit (component packages among them)."""
+    from importlib import metadata
+
+    needs_streamlit = set()
+    for dist in metadata.distributions():
+        requires = dist.requires or []
+        if any(re.match(r"streamlit\b", r.strip(), re.IGNORECASE) for r in requires):
+            needs_streamlit.add((dist.metadata.get("Name") or "").lower())
+    return {
+        top
+        for top, dists in metadata.packages_distributions().items()
+        if any(d.lower() in needs_streamlit for d in dists)
+    }
+
+
+# Packages known not to declare Streamlit components: imported without asking the package metadata.
+_PLAIN_PACKAGES = frozenset({"pandas", "numpy", "pyarrow", "altair", "jwt", "yaml", "cryptography", "PIL", "captcha"})
+
+
+def _declares_components(name: str, streamlit_packages: Callable[[], set[str]]) -> bool:
+    # Streamlit registers a component only when its module is first imported inside a script
+    # run, so anything that may declare one (streamlit itself, packages built on it, and
+    # forge.ui, which imports them) is left to the first run.
+    top = name.split(".")[0]
+    if name == "forge.ui" or name.startswith("forge.ui.") or "streamlit" in top:
+        return True
+    if top == "forge" or top in _PLAIN_PACKAGES or top in sys.stdlib_module_names:
+        return False
+    return top in streamlit_packages()
+
+
+def warm_up_modules() -> list[str]:
+    """The modules the app and its pages need, without those that declare Streamlit components."""
+    from forge.ui.navigation import HOME, PAGES
+
+    scripts = [APP_SCRIPT, ROOT / HOME] + [ROOT / p.path for p in PAGES if p.path != HOME]
+    streamlit_packages = functools.cache(_streamlit_packages)
+    seen: set[Path] = set()
+    out: list[str] = list(_LOGIN_DEPENDENCIES)
+    while scripts:
+        script = scripts.pop(0)
+        if script in seen:
+            continue
+        seen.add(script)
+        for name in _modules_of(script):
+            if name.startswith("forge.ui."):
+                scripts.append(ROOT / (name.replace(".", "/") + ".py"))  # what the page's views need
+            elif not _declares_components(name, streamlit_packages) and name not in out:
+                out.append(name)
+    return out
+
+
+def warm_up() -> None:
+    """Import what app.py and the pages import, so no user waits for it.
+
+    Streamlit runs app.py and the pages as scripts, importing their modules on the first run:
+    seconds for pandas, altair and the logic behind the pages. Done here, in a thread started
+    with the server, that happens while the browser loads the frontend.
+    """
+    from forge import api
+
+    with contextlib.suppress(Exception):  # the app reports a busy or broken database itself
+        api.database()  # opens DuckDB's instance for the file (and migrates) before the first page needs it
+    for name in warm_up_modules():
+        if name in sys.modules:
+            continue
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - `from pkg import function` is not a module; the page will say
+            continue
+
+
+def build_app() -> Any:
+    """The Streamlit app with the API routes beside it."""
+    from streamlit.starlette import App
+
+    from forge.api import routes
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Any) -> AsyncIterator[None]:
+        from streamlit import config as st_config
+
+        # The runner may have moved to the next free port: announce the one actually bound.
+        port = int(st_config.get_option("server.port"))
+        path = info_path(settings().db_path)
+        _write_info(path, _local_url(st_config.get_option("server.address"), port), port)
+        atexit.register(_remove_info, path)
+        threading.Thread(target=warm_up, name="forge-warm-up", daemon=True).start()
+        try:
+            yield
+        finally:
+            _remove_info(path)
+
+    return App(str(APP_SCRIPT), routes=routes(), lifespan=lifespan)
+
+
+def _parse(argv: list[str] | None) -> tuple[argparse.Namespace, dict[str, Any]]:
+    p = argparse.ArgumentParser(
+        prog="python -m forge.server",
+        description="Serve the Forge app and its JSON API (/api/v1) on one port.",
+        epilog="Other Streamlit options pass through as --section.option VALUE, e.g. --server.headless true.",
+    )
+    p.add_argument("--port", type=int, help="port (default: $FORGE_PORT or 8501)")
+    p.add_argument("--address", help="address to bind (default: all interfaces)")
+    args, rest = p.parse_known_args(argv)
+    options: dict[str, Any] = {}
+    it = iter(rest)
+    for flag in it:
+        key = flag[2:] if flag.startswith("--") else ""
+        if "." not in key:
+            p.error(f"unknown argument {flag}")
+        name, _, value = key.partition("=")
+        options[name] = value if "=" in key else next(it, "true")
+    for name, value in list(options.items()):
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            options[name] = value.lower() == "true"
+        elif isinstance(value, str) and value.isdigit():
+            options[name] = int(value)
+    return args, options
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Start the server and block until it is stopped."""
+    args, options = _parse(argv)
+    if args.port or "server.port" not in options:
+        options["server.port"] = args.port or int(get("FORGE_PORT") or DEFAULT_PORT)
+    if args.address:
+        options["server.address"] = args.address
+    options.setdefault("browser.gatherUsageStats", False)
+    app = build_app()
+    # App.run anchors sys.path and the script-level .streamlit/ on the launcher (argv[0]);
+    # anchor them on app.py as `streamlit run app.py` does, not on forge/ (which would shadow modules).
+    sys.argv = [str(APP_SCRIPT)]
+    with contextlib.suppress(KeyboardInterrupt):
+        app.run(config=options)
+
+
+def port_open(host: str, port: int, timeout: float = 0.3) -> bool:
+    """True when something accepts TCP connections on host:port."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,73 @@
+"""The Settings page's API tokens: create (shown once), list, revoke."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from forge import auth, tokens
+from forge.store import Database
+from forge.ui.widgets import md, run_action, show_notice
+
+_NOTICE = "tokens_notice"
+
+
+def _base_url() -> str:
+    """This server's address as the browser sees it (for the examples)."""
+    url = getattr(st.context, "url", None) or "http://localhost:8501"
+    scheme, sep, rest = url.partition("://")
+    return f"{scheme}{sep}{rest.split('/', 1)[0]}" if sep else "http://localhost:8501"
+
+
+def render_tokens(db: Database, user: auth.User) -> None:
+    """Create, list and revoke the logged-in user's API tokens."""
+    st.subheader("API tokens")
+    st.caption(
+        "A token lets a script, CI or the `forge` command act as you through the JSON API: it sees exactly "
+        "the workspaces you see, with your role. It is shown once; Forge keeps only a hash of it."
+    )
+    show_notice(_NOTICE)
+    with st.form("create_token", clear_on_submit=True):
+        name = st.text_input("Token name", placeholder="e.g. CI, my laptop", max_chars=tokens.MAX_NAME)
+        created = st.form_submit_button("Create token", icon=":material/key:")
+    if created:
+        try:
+            token, _row = tokens.create_token(db, user, name)
+        except auth.AuthError as exc:
+            st.error(str(exc))
+        else:
+            st.success(f"Token **{md(name.strip())}** created. Copy it now: it is not shown again.")
+            st.code(token, language=None)
+            base = _base_url()
+            st.markdown("Use it with the API, or let the `forge` command run on this server:")
+            st.code(
+                f'curl -H "Authorization: Bearer $FORGE_TOKEN" {base}/api/v1/me\n'
+                f"export FORGE_URL={base} FORGE_TOKEN=<the token>\n"
+                "forge import traces.jsonl --json",
+                language="bash",
+            )
+
+    live = tokens.list_tokens(db, user)
+    if not live:
+        st.info("You have no API tokens yet: create one above to use the API or the `forge` command remotely.")
+        return
+    table = pd.DataFrame(
+        [
+            {
+                "Name": t["name"],
+                "Created (UTC)": f"{t['created_at']:%Y-%m-%d %H:%M}",
+                "Last used (UTC)": f"{t['last_used_at']:%Y-%m-%d %H:%M}" if t["last_used_at"] else "never",
+            }
+            for t in live
+        ]
+    )
+    st.dataframe(table, hide_index=True, width="stretch")
+    for t in live:
+        cols = st.columns([4, 1], vertical_alignment="center")
+        cols[0].markdown(f"**{md(t['name'])}** · created {t['created_at']:%Y-%m-%d %H:%M} UTC")
+        if cols[1].button("Revoke", key=f"revoke_token_{t['id']}", icon=":material/block:"):
+            run_action(
+                lambda tid=t["id"]: tokens.revoke_token(db, user, tid),
+                f"Token '{t['name']}' revoked: it stops working at once.",
+                _NOTICE,
+            )
