@@ -7,12 +7,18 @@ from forge import import_jobs, jobs
 from forge.traces import langfuse
 from forge.ui import state
 from forge.ui.format import fmt_count
-from forge.ui.widgets import md
+from forge.ui.widgets import job_badge, md, page_help
 
 access = state.guard("import")
 db, user, ws = access.db, access.user, access.workspace
 st.title("Import traces")
-st.caption("Imports run in the background: you can switch pages and come back; progress is kept.")
+page_help(
+    "Bring traces into this workspace: upload JSONL, JSON or CSV files (unified traces, OpenAI chat logs,"
+    " Langfuse exports), or fetch from Langfuse. Rows carrying a `rating` (or `human_label`) become"
+    " ratings in the eval set you name. Imports run in the background: switch pages and come back."
+    " Re-importing a file updates its traces, never duplicates them. From the command line:"
+    " `forge import FILE --eval-set NAME`."
+)
 
 files_tab, langfuse_tab = st.tabs(["Files", "Langfuse"])
 with files_tab:
@@ -28,10 +34,22 @@ with files_tab:
         help="Rows may carry a `rating` field (pass/fail/neutral, up/down, 1/0); "
         "they are stored as ratings in this eval set.",
     )
+    criterion = st.text_area(
+        "Criterion, if this creates the eval set (optional)",
+        key="import_criterion",
+        disabled=not eval_set.strip(),
+        placeholder="e.g. The answer states only facts supported by the question; no invented details.",
+        help="What a pass means. An existing eval set keeps its own criterion.",
+    )
     if st.button("Import files", key="import_start", type="primary", disabled=not uploads):
         try:
             import_jobs.start_file_import(
-                db, user, ws.id, [(f.name, f.getvalue()) for f in uploads], eval_set=eval_set.strip() or None
+                db,
+                user,
+                ws.id,
+                [(f.name, f.getvalue()) for f in uploads],
+                eval_set=eval_set.strip() or None,
+                criterion=criterion.strip(),
             )
         except Exception as exc:  # a refused start is shown, never a traceback
             st.error(f"Could not start the import: {exc}")
@@ -71,14 +89,15 @@ KIND = {"import": "File import", "import-langfuse": "Langfuse import"}
 def show_job(job: jobs.Job) -> None:
     what = md(", ".join((job.params or {}).get("files") or []) or (job.params or {}).get("since") or "")
     with st.container(border=True):
-        st.markdown(f"**{KIND.get(job.kind, job.kind)}** {what} · {job.created_at:%Y-%m-%d %H:%M} UTC · `{job.status}`")
+        summary = job.result if isinstance(job.result, dict) else None
+        badge = job_badge(job.status, (summary or {}).get("failed", 0))
+        st.markdown(f"**{KIND.get(job.kind, job.kind)}** {what} · {job.created_at:%Y-%m-%d %H:%M} UTC · {badge}")
         if job.active:
             st.progress(job.fraction or 0.0, text=job.message or "Working…")
             if st.button("Cancel", key=f"import_cancel_{job.id}", icon=":material/cancel:"):
                 jobs.cancel(db, user, ws.id, job.id)
         elif job.status in ("failed", "cancelled"):
             st.error(md(job.error, inline=False) or "The job stopped.")
-        summary = job.result if isinstance(job.result, dict) else None
         if summary:
             cols = st.columns(4)
             for col, key in zip(cols, ("imported", "updated", "skipped", "failed"), strict=True):
@@ -102,7 +121,7 @@ def recent_jobs() -> None:
     latest = jobs.recent(db, user, ws.id, limit=10, kinds=tuple(KIND))
     st.subheader("Recent imports")
     if not latest:
-        st.caption("No imports yet in this workspace.")
+        st.caption("No imports yet in this workspace. Try the demo file `data/demo_traces.jsonl`, or see the docs.")
     for job in latest:
         show_job(job)
     # Poll only while something runs; a full rerun when the last job ends stops the timer.

@@ -18,7 +18,12 @@ if not facets["total"]:
 sets = {s["id"]: s["name"] for s in facets["eval_sets"]}
 with st.sidebar:
     st.subheader("Filter traces")
-    text = st.text_input("Search input and output", key="traces_text", placeholder="e.g. refund")
+    text = st.text_input(
+        "Search",
+        key="traces_text",
+        placeholder="e.g. refund",
+        help="Finds the text in inputs, outputs and metadata values, or a trace by its id or source id.",
+    )
     days = st.date_input(
         "Time range (UTC)",
         value=(),
@@ -106,6 +111,11 @@ else:
     info_col.caption(
         f"Traces {fmt_count(first)}–{fmt_count(first + len(result.rows) - 1)} of {fmt_count(result.total)}."
         " Select a row to open the trace; its address can be shared."
+        + (
+            f" {trace_view.IMPORTED_MARK} marks traces without a time of their own: shown at their import time."
+            if any(r["timestamp_imputed"] for r in result.rows)
+            else ""
+        )
     )
     if next_col.button("Next →", key="traces_next", disabled=result.page >= result.pages, width="stretch"):
         st.session_state["traces_page"] = result.page + 1
