@@ -5,14 +5,24 @@ import streamlit as st
 from forge.traces import query
 from forge.ui import state, trace_links, trace_view
 from forge.ui.format import fmt_count
+from forge.ui.widgets import page_help, page_link_for
 
 access = state.guard("read")
 st.title("Traces")
+page_help(
+    "Every trace of this workspace: filter in the sidebar (time, name, tags, source, app user, model,"
+    " rating status), search text, metadata values or a trace/source id, sort, and page through."
+    " Tick a row (or pick it in **Open trace**) to see the trace in full: input and output, the steps"
+    " as a tree with a timeline, metadata, ratings and eval verdicts. The address (`?trace=<id>`) opens"
+    " that trace directly: share it. ⤓ before a time: the source had none, it is the import time."
+)
 
 facets = query.facet_values(access)
 if not facets["total"]:
     st.info("No traces yet — import some on the Import page or load the demo data on Home.")
-    st.page_link("pages/import.py", label="Go to Import", icon=":material/upload:")
+    if not page_link_for(access.user, "pages/import.py", "Go to Import", ":material/upload:"):
+        st.caption(f"Your role ({access.user.role}) cannot import: ask an analyst or an admin.")
+    st.page_link("pages/home.py", label="Go to Home (demo data)", icon=":material/home:")
     st.stop()
 
 sets = {s["id"]: s["name"] for s in facets["eval_sets"]}

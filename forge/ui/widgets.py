@@ -73,3 +73,16 @@ def job_badge(status: str, failed_rows: int = 0) -> str:
         "running": ("blue", "progress_activity"),
     }.get(status, ("gray", "info"))
     return f":{colour}-badge[:material/{icon}: {md(status)}]"
+
+
+def page_link_for(user: auth.User, path: str, label: str, icon: str | None = None) -> bool:
+    """A link to the page at ``path`` when it is in ``user``'s menu (exists, role may use it); False otherwise.
+
+    A link to a page outside the menu would fail, and would promise what the role cannot do.
+    """
+    from forge.ui import navigation
+
+    if not any(p.path == path for p in navigation.pages_for(user)):
+        return False
+    st.page_link(path, label=label, icon=icon)
+    return True
