@@ -13,7 +13,7 @@ $(STAMP): requirements.txt pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(VENV)/bin/streamlit run app.py --server.port $${FORGE_PORT:-8501}
+	$(PY) -m forge.ui.serve --server.port $${FORGE_PORT:-8501}
 
 # Lint, format check and the import-linter layering contracts first: a wrong arrow fails the build.
 test: $(STAMP)
