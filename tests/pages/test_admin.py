@@ -193,3 +193,20 @@ def test_delete_workspace_needs_its_name_typed(db, app_as, admin, default_ws):
     assert [w["name"] for w in auth.all_workspaces(db, admin)] == ["default"]
     assert db.scalar("SELECT count(*) FROM traces WHERE workspace_id = ?", [research.id]) == 0
     assert count_traces(auth.access(db, admin, default_ws.id)) == 0
+
+
+def test_deleting_the_open_workspace_leaves_no_traceback(db, app_as, admin, default_ws):
+    from forge import demo
+
+    demo.load_demo(db, admin, default_ws.id)
+    auth.create_workspace(db, admin, "Research")
+    at = _section(app_as("admin", page=ADMIN_PAGE), "Workspaces")
+    at.selectbox(key="admin_delete_ws").select(default_ws.id)
+    at.text_input(key="admin_delete_ws_name").input("default")
+    _submit(at, "Delete workspace")
+    assert "Workspace 'default' and everything in it deleted." in _success(at)
+    for table in ("traces", "ratings", "eval_sets", "jobs", "memberships"):
+        assert db.scalar(f"SELECT count(*) FROM {table} WHERE workspace_id = ?", [default_ws.id]) == 0, table
+    at.switch_page("pages/home.py")
+    at.run()
+    assert not at.exception and [t.value for t in at.title] == ["Workspace · Research"]
