@@ -29,7 +29,7 @@ sets = {s["id"]: s["name"] for s in facets["eval_sets"]}
 with st.sidebar:
     st.subheader("Filter traces")
     text = st.text_input(
-        "Search",
+        "Search traces",
         key="traces_text",
         placeholder="e.g. refund",
         help="Finds the text in inputs, outputs and metadata values, or a trace by its id or source id.",
