@@ -427,11 +427,9 @@ def _where(workspace_id: str, f: TraceFilters) -> tuple[str, list]:
         params.extend(sub_params)
     text = (f.text or "").strip()
     if text:
-        clauses.append(_text_clause(text))
-        params.extend([_pattern(text), _pattern(text), text, text])
-        if _JSON_PLAIN.match(text):  # written as is inside the JSON text: a cheap test first
-            params.append(_pattern(text))
-        params.append(_pattern(text))
+        clause, clause_params = _text_clause(text)
+        clauses.append(clause)
+        params.extend(clause_params)
     return " AND ".join(clauses), params
 
 
@@ -439,16 +437,22 @@ def _where(workspace_id: str, f: TraceFilters) -> tuple[str, list]:
 _JSON_PLAIN = re.compile(r'^[^"\\\x00-\x1f]*$')
 
 
-def _text_clause(text: str) -> str:
-    """The search: input or output text, the trace's own id or its source's id (exactly), or any
-    metadata value (not the keys: "model" must not match every trace that has a model field)."""
-    values = "regexp_matches(array_to_string(json_extract_string(t.metadata, '$.*'), ' '), ?)"
+def _text_clause(text: str) -> tuple[str, list]:
+    """The search and its parameters: input or output text, the trace's own id or its source's id
+    (exactly), or any metadata value (not the keys: "model" must not match every trace with a model field).
+
+    Metadata values are read out of the JSON only for rows whose JSON text holds the pattern at all
+    (a cheap test), when the text is written as is inside JSON (no quote, backslash or control character).
+    """
+    pattern = _pattern(text)
+    values, values_params = "regexp_matches(array_to_string(json_extract_string(t.metadata, '$.*'), ' '), ?)", [pattern]
     if _JSON_PLAIN.match(text):
-        values = f"(regexp_matches(t.metadata::VARCHAR, ?) AND {values})"
-    return (
+        values, values_params = f"(regexp_matches(t.metadata::VARCHAR, ?) AND {values})", [pattern, pattern]
+    clause = (
         "(regexp_matches(t.input_text, ?) OR regexp_matches(t.output_text, ?) OR t.id = ? OR t.source_id = ?"
         f" OR {values})"
     )
+    return clause, [pattern, pattern, text, text, *values_params]
 
 
 def list_traces(
