@@ -1,13 +1,11 @@
 """Import: trace files and Langfuse, as background jobs with progress and summaries."""
 
-import pandas as pd
 import streamlit as st
 
 from forge import import_jobs, jobs
 from forge.traces import langfuse
-from forge.ui import state
-from forge.ui.format import fmt_count
-from forge.ui.widgets import job_badge, md, page_help
+from forge.ui import import_view, state
+from forge.ui.widgets import page_help
 
 access = state.guard("import")
 db, user, ws = access.db, access.user, access.workspace
@@ -83,47 +81,17 @@ with langfuse_tab:
             except Exception as exc:
                 st.error(f"Could not start the import: {exc}")
 
-KIND = {"import": "File import", "import-langfuse": "Langfuse import"}
-
-
-def show_job(job: jobs.Job) -> None:
-    what = md(", ".join((job.params or {}).get("files") or []) or (job.params or {}).get("since") or "")
-    with st.container(border=True):
-        summary = job.result if isinstance(job.result, dict) else None
-        badge = job_badge(job.status, (summary or {}).get("failed", 0))
-        st.markdown(f"**{KIND.get(job.kind, job.kind)}** {what} · {job.created_at:%Y-%m-%d %H:%M} UTC · {badge}")
-        if job.active:
-            st.progress(job.fraction or 0.0, text=job.message or "Working…")
-            if st.button("Cancel", key=f"import_cancel_{job.id}", icon=":material/cancel:"):
-                jobs.cancel(db, user, ws.id, job.id)
-        elif job.status in ("failed", "cancelled"):
-            st.error(md(job.error, inline=False) or "The job stopped.")
-        if summary:
-            cols = st.columns(4)
-            for col, key in zip(cols, ("imported", "updated", "skipped", "failed"), strict=True):
-                col.metric(key.title(), fmt_count(summary.get(key, 0)))
-            rated = summary.get("ratings") or {}
-            if rated.get("stored"):
-                st.caption(f"{fmt_count(rated['stored'])} ratings stored in eval set “{md(rated.get('eval_set'))}”.")
-            for key, title in (("errors", "Row errors"), ("warnings", "Warnings")):
-                entries = summary.get(key) or []
-                if entries:
-                    with st.expander(f"{title} ({fmt_count(len(entries))})", expanded=key == "errors"):
-                        blanks = [{k: "" if v is None else v for k, v in e.items()} for e in entries]  # not "None"
-                        st.dataframe(pd.DataFrame(blanks), hide_index=True, width="stretch")
-
-
-recent = jobs.recent(db, user, ws.id, limit=10, kinds=tuple(KIND))
+recent = jobs.recent(db, user, ws.id, limit=10, kinds=tuple(import_view.KIND))
 
 
 @st.fragment(run_every=1 if any(j.active for j in recent) else None)
 def recent_jobs() -> None:
-    latest = jobs.recent(db, user, ws.id, limit=10, kinds=tuple(KIND))
+    latest = jobs.recent(db, user, ws.id, limit=10, kinds=tuple(import_view.KIND))
     st.subheader("Recent imports")
     if not latest:
         st.caption("No imports yet in this workspace. Try the demo file `data/demo_traces.jsonl`, or see the docs.")
     for job in latest:
-        show_job(job)
+        import_view.show_job(access, job)
     # Poll only while something runs; a full rerun when the last job ends stops the timer.
     if any(j.active for j in recent) and not any(j.active for j in latest):
         st.rerun()
