@@ -122,6 +122,7 @@ def membership(db: Database, user_id: str, workspace_id: str) -> tuple[str, bool
 _CHILD_TABLES = (
     ("eval_version_id", "SELECT v.id FROM eval_versions v JOIN evals e ON e.id = v.eval_id WHERE e.workspace_id = ?"),
     ("eval_id", "SELECT id FROM evals WHERE workspace_id = ?"),
+    ("eval_run_id", "SELECT id FROM eval_runs WHERE workspace_id = ?"),
     ("eval_set_id", "SELECT id FROM eval_sets WHERE workspace_id = ?"),
     ("trace_id", "SELECT id FROM traces WHERE workspace_id = ?"),
     ("run_id", "SELECT id FROM runs WHERE workspace_id = ?"),
