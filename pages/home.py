@@ -50,7 +50,7 @@ if page:  # a step whose page does not exist yet (or is not for this role) is no
 elif summary.traces == 0 and not access.may("import"):
     st.info(f"This workspace has no traces yet, and your role ({user.role}) cannot import: ask an analyst or admin.")
 elif summary.traces:
-    st.page_link("pages/traces.py", label="Browse the traces", icon=":material/timeline:")
+    st.page_link("pages/traces.py", label="Open the trace browser", icon=":material/timeline:")
 
 st.divider()
 st.subheader("Demo data")

@@ -40,7 +40,7 @@ def test_no_next_step_is_promised_for_a_page_that_does_not_exist(db, app_as, adm
         assert shown == [f"Next: {step.title}"] and links and links[-1].endswith(step.page.split("/")[-1])
     else:  # the page is not built yet: no "Next:" box, no link to the wrong page
         assert not shown and not links
-        assert any(link.label == "Browse the traces" for link in at.get("page_link"))
+        assert any(link.label == "Open the trace browser" for link in at.get("page_link"))
 
 
 def test_a_viewer_is_not_sent_to_a_page_they_cannot_use(db, app_as, admin, default_ws):
