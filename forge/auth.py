@@ -50,6 +50,7 @@ def role_may(user: User, action: str) -> bool:
 
 
 _WORKSPACE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 class LockedOut(AuthError):
@@ -141,7 +142,7 @@ def create_user(
     if role not in ROLES:
         raise AuthError(f"Role must be one of {', '.join(ROLES)}; got '{role}'.")
     check_password_policy(password)
-    return user_store.create_user(db, username, hash_password(password), role, name, email)
+    return user_store.create_user(db, username, hash_password(password), role, name, _check_email(email))
 
 
 def list_users(db: Database, actor: User) -> list[User]:
@@ -180,6 +181,38 @@ def set_disabled(db: Database, actor: User, username: str, disabled: bool) -> No
     if disabled and target.id == actor.id:
         raise AuthError("You cannot disable your own account.")
     user_store.set_disabled(db, target, disabled)
+
+
+def _check_email(email: str | None) -> str | None:
+    email = (email or "").strip()
+    if not email:
+        return None
+    if len(email) > 254 or not _EMAIL.match(email):
+        raise AuthError(f"'{email}' is not an e-mail address (name@example.com).")
+    return email
+
+
+def set_email(db: Database, actor: User, username: str, email: str | None) -> None:
+    """Change a user's e-mail address (admins for anyone, users for themselves); empty clears it."""
+    if not (actor.is_admin or actor.username == username):
+        raise PermissionDenied("Only an admin can change another user's e-mail address.")
+    user_store.set_email(db, _target(db, username), _check_email(email))
+
+
+def delete_user(db: Database, actor: User, username: str) -> None:
+    """Remove a user (admins only): not yourself, not the last admin. Their ratings stay under their name."""
+    _require_admin(actor)
+    target = _target(db, username)
+    if target.id == actor.id:
+        raise AuthError("You cannot delete your own account.")
+    if target.is_admin and not target.disabled and user_store.admin_count(db) <= 1:
+        raise AuthError("The last admin cannot be deleted.")
+    user_store.delete_user(db, target)
+
+
+def removed_raters(db: Database, raters: list[str]) -> set[str]:
+    """The rater names among ``raters`` whose user was removed (shown as "<name> (removed)")."""
+    return user_store.removed_raters(db, raters)
 
 
 def _require_admin(actor: User | None) -> None:
@@ -312,6 +345,21 @@ def add_member(db: Database, actor: User, workspace_id: str, username: str) -> N
 def remove_member(db: Database, actor: User, workspace_id: str, username: str) -> None:
     _require_admin(actor)
     ws_store.remove_member(db, workspace_id, _target(db, username).id)
+
+
+def delete_workspace(db: Database, actor: User, workspace_id: str, typed_name: str) -> dict[str, int]:
+    """Delete a workspace with all its traces, ratings, eval sets, evals, runs and jobs (admins only).
+
+    ``typed_name`` must be the workspace's name, typed by the admin as a confirmation.
+    Returns the rows deleted per table.
+    """
+    _require_admin(actor)
+    name = next((w["name"] for w in ws_store.all_workspaces(db) if w["id"] == workspace_id), None)
+    if name is None:
+        raise AuthError("No such workspace.")
+    if (typed_name or "").strip() != name:
+        raise AuthError(f"Type the workspace's name, '{name}', to confirm deleting it.")
+    return ws_store.delete_workspace(db, workspace_id)
 
 
 def is_member(db: Database, actor: User, workspace_id: str) -> bool:

@@ -157,8 +157,10 @@ def _import_text(summary: ImportSummary) -> str:
         f" failed {summary['failed']}"
     ]
     r = summary.get("ratings") or {}
-    if r.get("stored") or r.get("skipped"):
+    if r.get("eval_set") and (r.get("stored") or r.get("skipped")):
         lines.append(f"ratings: {r.get('stored', 0)} stored in '{r.get('eval_set')}', {r.get('skipped', 0)} skipped")
+    elif r.get("skipped"):  # the rows carry labels but no eval set was named (the warning says how)
+        lines.append(f"ratings: {r['skipped']} not stored (no --eval-set given)")
     for kind in ("errors", "warnings"):
         for e in summary.get(kind) or []:
             where = ":".join(str(x) for x in (e.get("file"), e.get("line")) if x not in (None, ""))
@@ -189,7 +191,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     if summary.nothing_valid:
         first = (summary["errors"] or [{"message": "no rows"}])[0]
         where = ":".join(str(x) for x in (first.get("file"), first.get("line")) if x not in (None, ""))
-        raise UsageError(f"nothing imported: {where} {first['message']}".replace("  ", " "))
+        raise UsageError(f"nothing valid was found: {where} {first['message']}".replace("  ", " "))
     return 0
 
 

@@ -17,11 +17,16 @@ LANGFUSE_IMPORT = "import-langfuse"
 
 
 def _import_files(
-    access: Access, progress: Progress, uploads: list[tuple[str, bytes]], files: list[str], eval_set: str | None
+    access: Access,
+    progress: Progress,
+    uploads: list[tuple[str, bytes]],
+    files: list[str],
+    eval_set: str | None,
+    criterion: str = "",
 ) -> ImportSummary:
     from forge.traces import files as file_importer
 
-    return file_importer.import_uploads(access, uploads, eval_set=eval_set, progress=progress)
+    return file_importer.import_uploads(access, uploads, eval_set=eval_set, progress=progress, criterion=criterion)
 
 
 def _import_langfuse(access: Access, progress: Progress, **options) -> ImportSummary:
@@ -62,11 +67,21 @@ jobs.register(
 
 
 def start_file_import(
-    db: Database, actor: User, workspace_id: str, uploads: list[tuple[str, bytes]], eval_set: str | None = None
+    db: Database,
+    actor: User,
+    workspace_id: str,
+    uploads: list[tuple[str, bytes]],
+    eval_set: str | None = None,
+    criterion: str = "",
 ) -> jobs.Job:
-    """Import uploaded files (name, bytes) as one job; its result is the merged summary."""
+    """Import uploaded files (name, bytes) as one job; its result is the merged summary.
+
+    ``criterion`` describes the eval set when this import creates it.
+    """
     names = [name for name, _ in uploads]
-    return jobs.submit(db, actor, workspace_id, FILE_IMPORT, uploads=uploads, files=names, eval_set=eval_set)
+    return jobs.submit(
+        db, actor, workspace_id, FILE_IMPORT, uploads=uploads, files=names, eval_set=eval_set, criterion=criterion
+    )
 
 
 def start_langfuse_import(

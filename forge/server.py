@@ -205,6 +205,13 @@ def main(argv: list[str] | None = None) -> None:
     if args.address:
         options["server.address"] = args.address
     options.setdefault("browser.gatherUsageStats", False)
+    # Streamlit decides once per process whether app.py is a legacy "pages/ folder" app, and runs
+    # the first session's first run in that mode: a direct link such as /browse-traces on a fresh
+    # server then shows "Page not found" before app.py calls st.navigation (and a file-name link
+    # would run a page without the login gate). Forge's pages come from st.navigation only.
+    from streamlit.runtime.pages_manager import PagesManager
+
+    PagesManager.uses_pages_directory = False
     app = build_app()
     # App.run anchors sys.path and the script-level .streamlit/ on the launcher (argv[0]);
     # anchor them on app.py as `streamlit run app.py` does, not on forge/ (which would shadow modules).

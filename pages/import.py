@@ -1,18 +1,22 @@
 """Import: trace files and Langfuse, as background jobs with progress and summaries."""
 
-import pandas as pd
 import streamlit as st
 
 from forge import import_jobs, jobs
 from forge.traces import langfuse
-from forge.ui import state
-from forge.ui.format import fmt_count
-from forge.ui.widgets import md
+from forge.ui import import_view, state
+from forge.ui.widgets import page_help
 
 access = state.guard("import")
 db, user, ws = access.db, access.user, access.workspace
 st.title("Import traces")
-st.caption("Imports run in the background: you can switch pages and come back; progress is kept.")
+page_help(
+    "Bring traces into this workspace: upload JSONL, JSON or CSV files (unified traces, OpenAI chat logs,"
+    " Langfuse exports), or fetch from Langfuse. Rows carrying a `rating` (or `human_label`) become"
+    " ratings in the eval set you name. Imports run in the background: switch pages and come back."
+    " Re-importing a file updates its traces, never duplicates them. From the command line:"
+    " `forge import FILE --eval-set NAME`."
+)
 
 files_tab, langfuse_tab = st.tabs(["Files", "Langfuse"])
 with files_tab:
@@ -28,10 +32,22 @@ with files_tab:
         help="Rows may carry a `rating` field (pass/fail/neutral, up/down, 1/0); "
         "they are stored as ratings in this eval set.",
     )
+    criterion = st.text_area(
+        "Criterion, if this creates the eval set (optional)",
+        key="import_criterion",
+        disabled=not eval_set.strip(),
+        placeholder="e.g. The answer states only facts supported by the question; no invented details.",
+        help="What a pass means. An existing eval set keeps its own criterion.",
+    )
     if st.button("Import files", key="import_start", type="primary", disabled=not uploads):
         try:
             import_jobs.start_file_import(
-                db, user, ws.id, [(f.name, f.getvalue()) for f in uploads], eval_set=eval_set.strip() or None
+                db,
+                user,
+                ws.id,
+                [(f.name, f.getvalue()) for f in uploads],
+                eval_set=eval_set.strip() or None,
+                criterion=criterion.strip(),
             )
         except Exception as exc:  # a refused start is shown, never a traceback
             st.error(f"Could not start the import: {exc}")
@@ -65,46 +81,17 @@ with langfuse_tab:
             except Exception as exc:
                 st.error(f"Could not start the import: {exc}")
 
-KIND = {"import": "File import", "import-langfuse": "Langfuse import"}
-
-
-def show_job(job: jobs.Job) -> None:
-    what = md(", ".join((job.params or {}).get("files") or []) or (job.params or {}).get("since") or "")
-    with st.container(border=True):
-        st.markdown(f"**{KIND.get(job.kind, job.kind)}** {what} · {job.created_at:%Y-%m-%d %H:%M} UTC · `{job.status}`")
-        if job.active:
-            st.progress(job.fraction or 0.0, text=job.message or "Working…")
-            if st.button("Cancel", key=f"import_cancel_{job.id}", icon=":material/cancel:"):
-                jobs.cancel(db, user, ws.id, job.id)
-        elif job.status in ("failed", "cancelled"):
-            st.error(md(job.error, inline=False) or "The job stopped.")
-        summary = job.result if isinstance(job.result, dict) else None
-        if summary:
-            cols = st.columns(4)
-            for col, key in zip(cols, ("imported", "updated", "skipped", "failed"), strict=True):
-                col.metric(key.title(), fmt_count(summary.get(key, 0)))
-            rated = summary.get("ratings") or {}
-            if rated.get("stored"):
-                st.caption(f"{fmt_count(rated['stored'])} ratings stored in eval set “{md(rated.get('eval_set'))}”.")
-            for key, title in (("errors", "Row errors"), ("warnings", "Warnings")):
-                entries = summary.get(key) or []
-                if entries:
-                    with st.expander(f"{title} ({fmt_count(len(entries))})", expanded=key == "errors"):
-                        blanks = [{k: "" if v is None else v for k, v in e.items()} for e in entries]  # not "None"
-                        st.dataframe(pd.DataFrame(blanks), hide_index=True, width="stretch")
-
-
-recent = jobs.recent(db, user, ws.id, limit=10, kinds=tuple(KIND))
+recent = jobs.recent(db, user, ws.id, limit=10, kinds=tuple(import_view.KIND))
 
 
 @st.fragment(run_every=1 if any(j.active for j in recent) else None)
 def recent_jobs() -> None:
-    latest = jobs.recent(db, user, ws.id, limit=10, kinds=tuple(KIND))
+    latest = jobs.recent(db, user, ws.id, limit=10, kinds=tuple(import_view.KIND))
     st.subheader("Recent imports")
     if not latest:
-        st.caption("No imports yet in this workspace.")
+        st.caption("No imports yet in this workspace. Try the demo file `data/demo_traces.jsonl`, or see the docs.")
     for job in latest:
-        show_job(job)
+        import_view.show_job(access, job)
     # Poll only while something runs; a full rerun when the last job ends stops the timer.
     if any(j.active for j in recent) and not any(j.active for j in latest):
         st.rerun()

@@ -10,7 +10,7 @@ from forge.llm.registry import provider_statuses
 from forge.llm.runner import estimate
 from forge.ui import playground_view
 from forge.ui.state import guard
-from forge.ui.widgets import md
+from forge.ui.widgets import md, page_help
 
 TOKEN_COLUMNS = ("input tokens", "output tokens (max)", "context window")
 LAST = "pg_last_results"  # session key: the last run's results, shown until the next run
@@ -18,6 +18,13 @@ LAST = "pg_last_results"  # session key: the last run's results, shown until the
 access = guard("run")
 db, user, ws = access.db, access.user, access.workspace
 st.title("Playground")
+page_help(
+    "Run one prompt on several models at once and compare the answers, tokens, latency and cost side"
+    " by side. `{{name}}` in a prompt makes a variable box; context (typed or files) goes where"
+    " `{{context}}` is, else first. The estimate shows tokens, cost and problems before you run."
+    " `offline/echo` needs no key. Every run is kept on the Runs page and as a trace."
+    " Ctrl+Enter in a text box applies it."
+)
 catalog = load_catalog()
 
 with st.spinner("Loading providers…"):  # the first view in a process imports the SDKs (~2 s)

@@ -6,11 +6,16 @@ from forge.llm.playground import rerun
 from forge.store import runs
 from forge.ui import runs_view
 from forge.ui.state import guard
-from forge.ui.widgets import md, show_notice
+from forge.ui.widgets import md, page_help, page_link_for, show_notice
 
 access = guard("read")
 db, user, ws = access.db, access.user, access.workspace
 st.title("Runs")
+page_help(
+    "Every model call made in the Playground or with `forge run`: filter by model, text, dates or errors;"
+    " compare the models of one submission (a batch) side by side, or any two runs; re-run one to see"
+    " whether a model answers differently now."
+)
 show_notice(runs_view.RERUN_NOTICE)  # left by a re-run just before the page reran
 
 c1, c2, c3, c4 = st.columns([2, 2, 2, 1])
@@ -23,7 +28,11 @@ until = dates[1] if len(dates) > 1 else since
 
 rows = runs.list_runs(access, model=models, text=text or None, since=since, until=until, errors_only=errors_only)
 if not rows:
-    st.info("No runs yet. Run a prompt on the Playground page (or `forge run`).")
+    if models or text or dates or errors_only:
+        st.info("No run matches these filters: loosen them.")
+    else:
+        st.info("No runs yet. Run a prompt on the Playground page (or `forge run --model offline/echo --prompt hi`).")
+        page_link_for(user, "pages/playground.py", "Go to Playground", ":material/science:")
     st.stop()
 
 st.dataframe(

@@ -5,20 +5,35 @@ import streamlit as st
 from forge.traces import query
 from forge.ui import state, trace_links, trace_view
 from forge.ui.format import fmt_count
+from forge.ui.widgets import page_help, page_link_for
 
 access = state.guard("read")
 st.title("Traces")
+page_help(
+    "Every trace of this workspace: filter in the sidebar (time, name, tags, source, app user, model,"
+    " rating status), search text, metadata values or a trace/source id, sort, and page through."
+    " Tick a row (or pick it in **Open trace**) to see the trace in full: input and output, the steps"
+    " as a tree with a timeline, metadata, ratings and eval verdicts. The address (`?trace=<id>`) opens"
+    " that trace directly: share it. ⤓ before a time: the source had none, it is the import time."
+)
 
 facets = query.facet_values(access)
 if not facets["total"]:
     st.info("No traces yet — import some on the Import page or load the demo data on Home.")
-    st.page_link("pages/import.py", label="Go to Import", icon=":material/upload:")
+    if not page_link_for(access.user, "pages/import.py", "Go to Import", ":material/upload:"):
+        st.caption(f"Your role ({access.user.role}) cannot import: ask an analyst or an admin.")
+    st.page_link("pages/home.py", label="Go to Home (demo data)", icon=":material/home:")
     st.stop()
 
 sets = {s["id"]: s["name"] for s in facets["eval_sets"]}
 with st.sidebar:
     st.subheader("Filter traces")
-    text = st.text_input("Search input and output", key="traces_text", placeholder="e.g. refund")
+    text = st.text_input(
+        "Search traces",
+        key="traces_text",
+        placeholder="e.g. refund",
+        help="Finds the text in inputs, outputs and metadata values, or a trace by its id or source id.",
+    )
     days = st.date_input(
         "Time range (UTC)",
         value=(),
@@ -106,6 +121,11 @@ else:
     info_col.caption(
         f"Traces {fmt_count(first)}–{fmt_count(first + len(result.rows) - 1)} of {fmt_count(result.total)}."
         " Select a row to open the trace; its address can be shared."
+        + (
+            f" {trace_view.IMPORTED_MARK} marks traces without a time of their own: shown at their import time."
+            if any(r["timestamp_imputed"] for r in result.rows)
+            else ""
+        )
     )
     if next_col.button("Next →", key="traces_next", disabled=result.page >= result.pages, width="stretch"):
         st.session_state["traces_page"] = result.page + 1

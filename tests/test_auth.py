@@ -160,3 +160,38 @@ def test_duplicate_and_invalid_names_refused(db, admin):
     auth.create_workspace(db, admin, "Team A")
     with pytest.raises(auth.AuthError, match="already exists"):
         auth.create_workspace(db, admin, "Team A")
+
+
+def test_delete_user_not_yourself_not_the_last_admin(db, admin, analyst):
+    other = auth.create_user(db, admin, "root2", PASSWORD, "admin")
+    with pytest.raises(auth.AuthError, match="your own account"):
+        auth.delete_user(db, admin, "admin")
+    with pytest.raises(auth.PermissionDenied):
+        auth.delete_user(db, analyst, "root2")
+    auth.delete_user(db, other, "admin")  # two admins: one may go
+    assert auth.get_user(db, "admin") is None
+    auth.create_user(db, other, "root3", PASSWORD, "viewer")
+    with pytest.raises(auth.AuthError, match="your own account"):
+        auth.delete_user(db, other, "root2")
+    auth.set_disabled(db, other, "ana", True)
+    auth.delete_user(db, other, "ana")
+    assert [u.username for u in auth.list_users(db, other)] == ["root2", "root3"]
+
+
+def test_last_admin_cannot_be_deleted_by_another_admin_left_disabled(db, admin):
+    other = auth.create_user(db, admin, "root2", PASSWORD, "admin")
+    auth.set_disabled(db, admin, "root2", True)  # root2 disabled: admin is the last enabled admin
+    enabled_other = auth.get_user(db, "root2")
+    with pytest.raises(auth.PermissionDenied):  # a disabled admin can do nothing
+        auth.delete_user(db, enabled_other, "admin")
+    assert other.username == "root2"
+
+
+def test_delete_workspace_needs_admin_and_the_exact_name(db, admin, analyst, default_ws):
+    with pytest.raises(auth.PermissionDenied):
+        auth.delete_workspace(db, analyst, default_ws.id, "default")
+    with pytest.raises(auth.AuthError, match="Type the workspace's name"):
+        auth.delete_workspace(db, admin, default_ws.id, "Default")
+    deleted = auth.delete_workspace(db, admin, default_ws.id, "default")
+    assert deleted["workspaces"] == 1 and deleted["memberships"] == 2
+    assert auth.workspaces_for(db, analyst) == []

@@ -14,7 +14,7 @@ ENOUGH_RATINGS = 20
 class NextStep:
     title: str
     detail: str
-    page: str | None = None  # the page that does it, e.g. "pages/import.py"
+    page: str  # the page file that does it, e.g. "pages/import.py" (shown only once that page exists)
 
 
 @dataclass(frozen=True)
@@ -70,25 +70,41 @@ def next_step(s: WorkspaceSummary) -> NextStep:
             "Rate traces",
             "Pick a criterion (an eval set) and give traces a thumbs up or down: "
             "human ratings are what evals are checked against.",
-            "pages/traces.py",
+            "pages/review.py",
         )
     if s.ratings["pass"] + s.ratings["fail"] < ENOUGH_RATINGS or not (s.ratings["pass"] and s.ratings["fail"]):
         return NextStep(
             "Rate more traces",
             f"{s.ratings['pass'] + s.ratings['fail']} pass/fail ratings so far: aim for at least "
             f"{ENOUGH_RATINGS}, with both passes and fails, so evals can be measured against humans.",
-            "pages/traces.py",
+            "pages/review.py",
         )
     if s.evals == 0:
         return NextStep(
             "Create evals",
             "Generate eval functions from the ratings with an LLM, synthesise them without one, or write one by hand.",
-            None,
+            "pages/generate.py",
         )
     if s.eval_results == 0:
-        return NextStep("Run the evals", "Run the eval set's evals over its traces in the sandbox.", None)
+        return NextStep("Run the evals", "Run the eval set's evals over its traces in the sandbox.", "pages/evals.py")
     return NextStep(
         "Look at the contradictions",
         "See where each eval disagrees with the human ratings, fix the eval or the rating, and run again.",
-        None,
+        "pages/matrix.py",
+    )
+
+
+def eval_set_counts(access: Access) -> list[dict]:
+    """Per eval set, by name: ``id, name, criterion, pass, fail, neutral`` (traces rated so within
+    the set, by any rater) and ``ratings`` (every rating, every rater). Never summed across sets."""
+    access.need("read")
+    return access.db.fetchdicts(
+        "SELECT e.id, e.name, e.criterion,"
+        " count(DISTINCT r.trace_id) FILTER (r.value = 'pass') AS pass,"
+        " count(DISTINCT r.trace_id) FILTER (r.value = 'fail') AS fail,"
+        " count(DISTINCT r.trace_id) FILTER (r.value = 'neutral') AS neutral,"
+        " count(r.id) AS ratings"
+        " FROM eval_sets e LEFT JOIN ratings r ON r.eval_set_id = e.id AND r.workspace_id = e.workspace_id"
+        " WHERE e.workspace_id = ? GROUP BY e.id, e.name, e.criterion ORDER BY e.name",
+        [access.workspace_id],
     )

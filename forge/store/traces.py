@@ -69,12 +69,32 @@ _SCHEMA = pa.schema(
 _dumps = json.JSONEncoder(ensure_ascii=False, default=str).encode
 
 
+# Bare model ids of the built-in providers, as traces log them ("gpt-4o-mini", "claude-sonnet-4-5");
+# the same rule is in migration 0007 for traces stored before it.
+_OPENAI_MODEL = re.compile(r"^(gpt-|chatgpt-|o[1-9]($|-)|text-|davinci|babbage|ft:gpt|omni-moderation)", re.I)
+
+
+def catalog_model_name(model: str) -> str:
+    """A model as the catalog names it (``provider/model``): ``gpt-4o-mini`` -> ``openai/gpt-4o-mini``.
+
+    Names that already carry a provider, and models of unknown makers, are kept as they are.
+    """
+    name = model.strip()
+    if "/" in name:
+        return name
+    if _OPENAI_MODEL.match(name):
+        return f"openai/{name}"
+    if name.lower().startswith("claude"):
+        return f"anthropic/{name}"
+    return name
+
+
 def step_models(trace: Trace) -> list[str]:
-    """Distinct step models, in first-seen order."""
+    """Distinct step models as the catalog names them, in first-seen order."""
     seen: dict[str, None] = {}
     for s in trace.get("steps") or []:
         if s.get("model"):
-            seen.setdefault(s["model"], None)
+            seen.setdefault(catalog_model_name(str(s["model"])), None)
     return list(seen)
 
 
@@ -204,12 +224,16 @@ def _write(db: Database, workspace_id: str, prepared: tuple) -> dict:
             cur.execute(
                 "INSERT INTO traces (id, workspace_id, source, source_id, name, timestamp, input, output,"
                 " input_text, output_text, steps, metadata, tags, models, user_id, session_id,"
-                " latency_ms, cost_usd, input_tokens, output_tokens, imported_at, updated_at)"
-                " SELECT id, ?, source, source_id, name, timestamp, input::JSON, output::JSON,"
+                " latency_ms, cost_usd, input_tokens, output_tokens, imported_at, updated_at, timestamp_imputed)"
+                " SELECT id, ?, source, source_id, name, coalesce(timestamp, ?), input::JSON, output::JSON,"
                 " input_text, output_text, steps::JSON, metadata::JSON, tags, models, user_id, session_id,"
-                " latency_ms, cost_usd, input_tokens, output_tokens, ?, ? FROM forge_incoming"
+                " latency_ms, cost_usd, input_tokens, output_tokens, ?, ?, timestamp IS NULL FROM forge_incoming"
                 " ON CONFLICT (workspace_id, source, source_id) DO UPDATE SET"
-                " name = excluded.name, timestamp = excluded.timestamp, input = excluded.input,"
+                # A source without a timestamp keeps the time the trace was first imported.
+                " name = excluded.name,"
+                " timestamp = CASE WHEN excluded.timestamp_imputed THEN traces.timestamp ELSE excluded.timestamp END,"
+                " timestamp_imputed = excluded.timestamp_imputed AND traces.timestamp_imputed,"
+                " input = excluded.input,"
                 " output = excluded.output, input_text = excluded.input_text,"
                 " output_text = excluded.output_text, steps = excluded.steps,"
                 " metadata = excluded.metadata, tags = excluded.tags, models = excluded.models,"
@@ -217,7 +241,7 @@ def _write(db: Database, workspace_id: str, prepared: tuple) -> dict:
                 " latency_ms = excluded.latency_ms, cost_usd = excluded.cost_usd,"
                 " input_tokens = excluded.input_tokens, output_tokens = excluded.output_tokens,"
                 " updated_at = excluded.updated_at",
-                [workspace_id, now, now],
+                [workspace_id, now, now, now],
             )
         finally:
             cur.unregister("forge_incoming")
@@ -349,7 +373,7 @@ class TraceFilters:
     models: tuple[str, ...] = ()  # a step used any of these models
     rating: str | None = None  # one of RATING_STATUSES
     eval_set_id: str | None = None  # rating status within this eval set (else any)
-    text: str | None = None  # case-insensitive, in input_text or output_text
+    text: str | None = None  # case-insensitive in input/output text or metadata values; or an exact id/source id
 
     def __post_init__(self):
         for f in fields(self):
@@ -415,9 +439,32 @@ def _where(workspace_id: str, f: TraceFilters) -> tuple[str, list]:
         params.extend(sub_params)
     text = (f.text or "").strip()
     if text:
-        clauses.append("(regexp_matches(t.input_text, ?) OR regexp_matches(t.output_text, ?))")
-        params.extend([_pattern(text), _pattern(text)])
+        clause, clause_params = _text_clause(text)
+        clauses.append(clause)
+        params.extend(clause_params)
     return " AND ".join(clauses), params
+
+
+# Characters that JSON writes as they are, so a plain search can be tried on metadata's JSON text first.
+_JSON_PLAIN = re.compile(r'^[^"\\\x00-\x1f]*$')
+
+
+def _text_clause(text: str) -> tuple[str, list]:
+    """The search and its parameters: input or output text, the trace's own id or its source's id
+    (exactly), or any metadata value (not the keys: "model" must not match every trace with a model field).
+
+    Metadata values are read out of the JSON only for rows whose JSON text holds the pattern at all
+    (a cheap test), when the text is written as is inside JSON (no quote, backslash or control character).
+    """
+    pattern = _pattern(text)
+    values, values_params = "regexp_matches(array_to_string(json_extract_string(t.metadata, '$.*'), ' '), ?)", [pattern]
+    if _JSON_PLAIN.match(text):
+        values, values_params = f"(regexp_matches(t.metadata::VARCHAR, ?) AND {values})", [pattern, pattern]
+    clause = (
+        "(regexp_matches(t.input_text, ?) OR regexp_matches(t.output_text, ?) OR t.id = ? OR t.source_id = ?"
+        f" OR {values})"
+    )
+    return clause, [pattern, pattern, text, text, *values_params]
 
 
 def list_traces(
@@ -449,7 +496,8 @@ def list_traces(
             SELECT id, row_number() OVER () AS pos FROM (
                 SELECT id FROM matched ORDER BY {order}, id LIMIT ? OFFSET ?)
         )
-        SELECT c.total, t.id, t.timestamp, t.name, t.source, t.user_id, t.session_id, t.tags, t.models,
+        SELECT c.total, t.id, t.timestamp, t.timestamp_imputed, t.name, t.source, t.source_id, t.user_id,
+               t.session_id, t.tags, t.models,
                t.latency_ms, t.cost_usd, t.input_tokens, t.output_tokens,
                left(t.input_text, {PREVIEW_CHARS}) AS input_preview,
                left(t.output_text, {PREVIEW_CHARS}) AS output_preview,

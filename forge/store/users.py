@@ -60,6 +60,9 @@ def create_user(db: Database, username: str, password_hash: str, role: str, name
     def txn(cur):
         if cur.execute("SELECT 1 FROM users WHERE username = ?", [username]).fetchone():
             raise AuthError(f"User '{username}' already exists.")
+        if cur.execute("SELECT 1 FROM ratings WHERE rater = ? LIMIT 1", [username]).fetchone():
+            # A removed user's ratings are kept under their name: a newcomer must not inherit them.
+            raise AuthError(f"'{username}' was the name of a removed user whose ratings are kept; choose another name.")
         return insert_user(cur, username, password_hash, role, name, email)
 
     return db.write(txn)
@@ -81,6 +84,10 @@ def set_password_hash(db: Database, user: User, password_hash: str) -> None:
 
 def set_role(db: Database, user: User, role: str) -> None:
     db.execute("UPDATE users SET role = ? WHERE id = ?", [role, user.id])
+
+
+def set_email(db: Database, user: User, email: str | None) -> None:
+    db.execute("UPDATE users SET email = ? WHERE id = ?", [email, user.id])
 
 
 def set_disabled(db: Database, user: User, disabled: bool) -> None:
@@ -122,3 +129,29 @@ def failed_logins(db: Database, limit: int = 200) -> list[dict]:
 
 def names_with_failures(db: Database) -> list[str]:
     return [r[0] for r in db.fetchall("SELECT DISTINCT username FROM login_attempts WHERE NOT success")]
+
+
+# ---------------------------------------------------------------- removal
+
+
+def delete_user(db: Database, user: User) -> None:
+    """Remove a user, their memberships and API tokens in one transaction.
+
+    Their ratings stay, attributed by user name (``ratings.rater``); see ``removed_raters``.
+    """
+
+    def txn(cur):
+        cur.execute("DELETE FROM memberships WHERE user_id = ?", [user.id])
+        cur.execute("DELETE FROM api_tokens WHERE user_id = ?", [user.id])
+        cur.execute("DELETE FROM users WHERE id = ?", [user.id])
+
+    db.write(txn)
+
+
+def removed_raters(db: Database, raters: list[str]) -> set[str]:
+    """Those of ``raters`` that were people and are no longer users (imported labels are not people)."""
+    people = [r for r in set(raters) if r and not r.startswith(("file:", "langfuse:"))]
+    if not people:
+        return set()
+    present = {r[0] for r in db.fetchall("SELECT username FROM users WHERE list_contains(?, username)", [people])}
+    return set(people) - present

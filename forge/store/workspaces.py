@@ -114,3 +114,49 @@ def membership(db: Database, user_id: str, workspace_id: str) -> tuple[str, bool
         return None
     role, disabled, ws_id, ws_name, ws_description = row
     return role, disabled, (Workspace(ws_id, ws_name, ws_description) if ws_id is not None else None)
+
+
+# Tables without a workspace_id column, cleared through the parent they hang from (in this order,
+# before the parents go). Any table with a workspace_id column is cleared directly, so tables that
+# later migrations add are covered without a change here.
+_CHILD_TABLES = (
+    ("eval_version_id", "SELECT v.id FROM eval_versions v JOIN evals e ON e.id = v.eval_id WHERE e.workspace_id = ?"),
+    ("eval_id", "SELECT id FROM evals WHERE workspace_id = ?"),
+    ("eval_run_id", "SELECT id FROM eval_runs WHERE workspace_id = ?"),
+    ("eval_set_id", "SELECT id FROM eval_sets WHERE workspace_id = ?"),
+    ("trace_id", "SELECT id FROM traces WHERE workspace_id = ?"),
+    ("run_id", "SELECT id FROM runs WHERE workspace_id = ?"),
+    ("job_id", "SELECT id FROM jobs WHERE workspace_id = ?"),
+)
+_KEEP = ("workspaces", "users", "login_attempts", "schema_migrations")
+
+
+def delete_workspace(db: Database, workspace_id: str) -> dict[str, int]:
+    """Delete a workspace and everything in it (traces, ratings, eval sets, evals, runs, jobs, members)
+    in one transaction; returns rows deleted per table."""
+
+    def txn(cur):
+        columns: dict[str, set[str]] = {}
+        for table, column in cur.execute(
+            "SELECT table_name, column_name FROM information_schema.columns"
+            " WHERE table_schema = 'main' AND table_name IN"
+            " (SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE')"
+        ).fetchall():
+            columns.setdefault(table, set()).add(column)
+        deleted: dict[str, int] = {}
+        tables = [t for t in sorted(columns) if t not in _KEEP]
+        for parent_key, parents in _CHILD_TABLES:
+            for table in tables:
+                if parent_key in columns[table] and "workspace_id" not in columns[table]:
+                    n = cur.execute(
+                        f"DELETE FROM {table} WHERE {parent_key} IN ({parents})", [workspace_id]
+                    ).fetchone()[0]
+                    deleted[table] = deleted.get(table, 0) + n
+        for table in tables:
+            if "workspace_id" in columns[table]:
+                n = cur.execute(f"DELETE FROM {table} WHERE workspace_id = ?", [workspace_id]).fetchone()[0]
+                deleted[table] = deleted.get(table, 0) + n
+        deleted["workspaces"] = cur.execute("DELETE FROM workspaces WHERE id = ?", [workspace_id]).fetchone()[0]
+        return deleted
+
+    return db.write(txn)

@@ -30,6 +30,16 @@ _RATING_KEYS = ("rating", "rating_note", "note")
 # Where a row's label is: DESIGN's ``rating``, else ``human_label`` (HaluEval and similar
 # labelled sets: 1 good / 0 bad).
 _LABEL_KEYS = ("rating", "human_label")
+# Top-level keys of the unified shape (and the label keys, stored as ratings); a file row's
+# other fields are kept in the trace's metadata rather than dropped.
+_UNIFIED_KEYS = frozenset(
+    (
+        *("id", "name", "timestamp", "input", "output", "input_text", "output_text", "steps", "metadata"),
+        *("tags", "user_id", "session_id", "latency_ms", "cost_usd", "source", "source_id"),
+        *_RATING_KEYS,
+        *_LABEL_KEYS,
+    )
+)
 
 
 class _RowError(Exception):
@@ -285,7 +295,11 @@ def row_to_unified(obj: Any) -> Trace:
         return trace
     if _is_openai_log(obj):
         return openai_log_to_unified(obj)
-    return normalize_trace(obj, source="file", require_output=True)
+    trace = normalize_trace(obj, source="file", require_output=True)
+    extra = {k: v for k, v in obj.items() if k not in _UNIFIED_KEYS and v is not None}
+    if extra:  # the file's own fields (model, label_raw, ...) stay with the trace, its own metadata wins
+        trace["metadata"] = {**extra, **trace["metadata"]}
+    return trace
 
 
 # ---------------------------------------------------------------- import
@@ -470,10 +484,14 @@ def import_files(
 
 
 def import_uploads(
-    access: Access, uploads: list[tuple[str, bytes]], eval_set: str | None = None, progress: Progress | None = None
+    access: Access,
+    uploads: list[tuple[str, bytes]],
+    eval_set: str | None = None,
+    progress: Progress | None = None,
+    criterion: str = "",
 ) -> ImportSummary:
     """Same as import_files for uploaded files' ``(name, bytes)`` (``name`` picks CSV vs JSON and names errors)."""
-    return _run(access, [(name, data, None) for name, data in uploads], eval_set, progress)
+    return _run(access, [(name, data, None) for name, data in uploads], eval_set, progress, criterion)
 
 
 def import_bytes(

@@ -15,6 +15,7 @@ from typing import Any
 from forge.store import evals as eval_store
 from forge.store import ratings as rating_store
 from forge.store import traces as trace_store
+from forge.store import users as user_store
 from forge.store.access import Access
 from forge.store.traces import (
     PAGE_SIZES,
@@ -70,6 +71,9 @@ def trace_detail(access: Access, trace_id: str) -> dict | None:
         return None
     trace["step_tree"] = step_tree(trace["steps"])
     trace["ratings"] = rating_store.ratings_for_trace(access, trace_id, order="eval_set")
+    removed = user_store.removed_raters(access.db, [r["rater"] for r in trace["ratings"]])
+    for r in trace["ratings"]:  # a removed user's ratings stay theirs, and say so
+        r["rater_label"] = f"{r['rater']} (removed)" if r["rater"] in removed else r["rater"]
     trace["verdicts"] = eval_store.verdicts_for_trace(access, trace_id)
     return trace
 

@@ -1,6 +1,6 @@
 """The app's pages and who sees them: a page a role cannot use is not in its menu.
 
-Also the page that does each of the home page's next steps: a step is shown only
+Also the page of each of the home page's next steps (``NextStep.page``): a step is shown only
 when its page exists and the user may use it, so no link leads to a dead end.
 """
 
@@ -44,18 +44,6 @@ PAGES = [
 ]
 HOME = "pages/home.py"
 
-# The page that does each next step of forge.store.summary.next_step, by its title.
-# Rating has no page of its own yet (the review page comes with the review issue), nor
-# do evals and the contradiction matrix: until they exist those steps are not shown.
-STEP_PAGES = {
-    "Bring in some traces": "pages/import.py",
-    "Rate traces": "pages/review.py",
-    "Rate more traces": "pages/review.py",
-    "Create evals": "pages/generate.py",
-    "Run the evals": "pages/evals.py",
-    "Look at the contradictions": "pages/matrix.py",
-}
-
 
 def pages_for(user: auth.User) -> list[PageSpec]:
     """The pages in ``user``'s menu: existing ones their role can use."""
@@ -66,7 +54,9 @@ def pages_for(user: auth.User) -> list[PageSpec]:
     ]
 
 
-def page_for_step(user: auth.User, title: str) -> PageSpec | None:
-    """The page in ``user``'s menu that does the next step called ``title``, else None."""
-    path = STEP_PAGES.get(title)
-    return next((p for p in pages_for(user) if p.path == path), None)
+def page_for_step(user: auth.User, step_page: str | None) -> PageSpec | None:
+    """The page in ``user``'s menu at ``step_page`` (a next step's page file), else None.
+
+    None also when the page file does not exist yet: a step is not promised before its page is there.
+    """
+    return next((p for p in pages_for(user) if p.path == step_page), None)

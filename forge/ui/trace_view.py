@@ -37,12 +37,25 @@ def show_value(value: Any, *, height: int | None = None) -> None:
         st.code(json.dumps(value, default=str), language="json", wrap_lines=True)
 
 
+IMPORTED_MARK = "⤓"  # before a time that is the import time (the source had none)
+
+
+def fmt_time(timestamp: Any, imputed: bool = False) -> str:
+    """A trace's time to the minute; the import time marked as such."""
+    if timestamp is None:
+        return BLANK
+    text = (timestamp.strftime("%Y-%m-%d %H:%M") if isinstance(timestamp, datetime) else str(timestamp)[:16]).replace(
+        "T", " "
+    )
+    return f"{IMPORTED_MARK} {text}" if imputed else text
+
+
 def traces_table(rows: list[dict]) -> pd.DataFrame:
     """The traces page's table: one row per trace, short previews, human units."""
     return pd.DataFrame(
         [
             {
-                "Time": r["timestamp"],
+                "Time": fmt_time(r["timestamp"], r.get("timestamp_imputed", False)),
                 "Name": r["name"] or BLANK,
                 "Input": r["input_preview"],
                 "Output": r["output_preview"],
@@ -53,6 +66,7 @@ def traces_table(rows: list[dict]) -> pd.DataFrame:
                 "Steps": r["steps"],
                 "Models": ", ".join(r["models"] or []),
                 "Source": r["source"],
+                "Source id": r.get("source_id") or "",
                 "User": r["user_id"] or "",
                 "Tags": ", ".join(r["tags"] or []),
             }
@@ -64,10 +78,12 @@ def traces_table(rows: list[dict]) -> pd.DataFrame:
 # Widths that fit the eight columns an analyst scans into a 1400 px window beside the sidebar;
 # the rest (steps, models, source, user, tags) follow to the right.
 TABLE_COLUMNS = {
-    "Time": st.column_config.DatetimeColumn("Time", format="YYYY-MM-DD HH:mm", width=128),
+    "Time": st.column_config.TextColumn(
+        "Time", width=140, help=f"{IMPORTED_MARK}: the source had no time; this is when it was imported (UTC)"
+    ),
     "Name": st.column_config.TextColumn("Name", width=110),
-    "Input": st.column_config.TextColumn("Input", width=195),
-    "Output": st.column_config.TextColumn("Output", width=195),
+    "Input": st.column_config.TextColumn("Input", width=189),
+    "Output": st.column_config.TextColumn("Output", width=189),
     "Latency": st.column_config.TextColumn("Latency", width=70),
     "Cost": st.column_config.TextColumn("Cost", width=72),
     "Rating": st.column_config.TextColumn("Rating", width=70),
@@ -280,7 +296,7 @@ def render_ratings(detail: dict) -> None:
                 [
                     {
                         "Eval set": r["eval_set"],
-                        "Rater": r["rater"],
+                        "Rater": r.get("rater_label") or r["rater"],
                         "Rating": icon.get(r["value"]),
                         "Note": r["note"] or "",
                         "When": r["updated_at"],
@@ -322,8 +338,11 @@ def render_trace(detail: dict, key: str = "trace") -> None:
         " · ".join(
             md(x)
             for x in (
-                detail.get("timestamp"),
+                f"imported at {fmt_time(detail.get('timestamp'))} UTC (the source has no time)"
+                if detail.get("timestamp_imputed")
+                else detail.get("timestamp"),
                 detail.get("source"),
+                f"source id {detail['source_id']}" if detail.get("source_id") else None,
                 f"user {detail['user_id']}" if detail.get("user_id") else None,
                 f"session {detail['session_id']}" if detail.get("session_id") else None,
                 f"id {detail['id']}",

@@ -53,3 +53,36 @@ def scroll_into_view(key: str) -> None:
         " if (el) el.scrollIntoView({behavior: 'smooth', block: 'start'});</script>",
         unsafe_allow_javascript=True,
     )
+
+
+def page_help(text: str, title: str = "What is this page for?") -> None:
+    """A page's short in-app help (what it is for, its shortcuts), folded at the top of the page."""
+    with st.expander(title, icon=":material/help:"):
+        st.markdown(text)
+
+
+def job_badge(status: str, failed_rows: int = 0) -> str:
+    """A job's status as a coloured markdown badge: green done, amber done with row errors, red failed."""
+    if status == "done" and failed_rows:
+        return f":orange-badge[:material/warning: done with {failed_rows:,} error{'s' if failed_rows != 1 else ''}]"
+    colour, icon = {
+        "done": ("green", "check_circle"),
+        "failed": ("red", "error"),
+        "cancelled": ("gray", "cancel"),
+        "queued": ("blue", "schedule"),
+        "running": ("blue", "progress_activity"),
+    }.get(status, ("gray", "info"))
+    return f":{colour}-badge[:material/{icon}: {md(status)}]"
+
+
+def page_link_for(user: auth.User, path: str, label: str, icon: str | None = None) -> bool:
+    """A link to the page at ``path`` when it is in ``user``'s menu (exists, role may use it); False otherwise.
+
+    A link to a page outside the menu would fail, and would promise what the role cannot do.
+    """
+    from forge.ui import navigation
+
+    if not any(p.path == path for p in navigation.pages_for(user)):
+        return False
+    st.page_link(path, label=label, icon=icon)
+    return True

@@ -73,3 +73,16 @@ def test_criterion_option_names_what_a_new_eval_set_checks(forge_cli, tmp_path):
         assert db.fetchall("SELECT value, note FROM ratings") == [("fail", "made up")]
     finally:
         db.close()
+
+
+def test_labels_without_eval_set_and_a_file_of_only_bad_rows(forge_cli, tmp_path):
+    env = _login(forge_cli, tmp_path)
+    rated = tmp_path / "rated.jsonl"
+    rated.write_text('{"id": "a", "input": "q", "output": "a", "rating": "up"}\n')
+    r = forge_cli("import", str(rated), env=env)
+    assert r.code == 0 and "None" not in r.out and "ratings: 1 not stored (no --eval-set given)" in r.out
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('not json\n{"id": "b", "input": "q"}\n')
+    r = forge_cli("import", str(bad), env=env)
+    assert r.code == 2 and "nothing valid was found" in r.err
+    assert "bad.jsonl:1" in r.err and len(r.err.strip().splitlines()) == 1

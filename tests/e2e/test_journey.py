@@ -214,7 +214,8 @@ def test_first_day_journey(server, browser, tmp_path):
     _fill(page, "Initial password", OTTO_PASSWORD)
     page.get_by_role("button", name="Add user").click()
     page.get_by_text("User 'otto' added as analyst.").wait_for()
-    page.get_by_role("tab", name="Workspaces").click()
+    page.locator('[data-testid="stRadio"]').get_by_text("Workspaces", exact=True).click()  # the admin's sections
+    _wait_idle(page)
     _fill(page, "Name", "Research")
     page.get_by_role("button", name="Create workspace").click()
     page.get_by_text("Workspace 'Research' created").wait_for()

@@ -176,7 +176,7 @@ def test_selecting_a_row_opens_the_trace_at_its_own_address_and_a_search_closes_
     other.get_by_text(f"id {trace_id}").wait_for()
 
     # A new search: no trace open, and the address no longer names one.
-    search = page.get_by_label("Search input and output")
+    search = page.get_by_label("Search traces", exact=True)
     search.fill("refund")
     search.press("Enter")
     _wait_idle(page)

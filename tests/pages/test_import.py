@@ -129,3 +129,52 @@ def test_a_running_import_can_be_cancelled_from_the_page(db, admin, default_ws, 
     assert done.status == "cancelled"
     at.run()
     assert not any(b.key == f"import_cancel_{job.id}" for b in at.button)
+
+
+def _badges(at) -> list[str]:
+    return [m.value for m in at.markdown if "-badge[" in m.value]
+
+
+def test_job_badges_tell_done_from_done_with_errors_from_failed(db, admin, default_ws, app_as):
+    clean = ("\n".join(json.dumps(r) for r in GOOD)).encode()
+    at = app_as("admin", page="pages/import.py")
+    at.file_uploader(key="import_files").set_value(("clean.jsonl", clean, "application/jsonl"))
+    at.run()
+    at.button(key="import_start").click().run()
+    _wait_for_jobs(db, admin, default_ws)
+    at.run()
+    assert any(":green-badge[" in b and "done" in b for b in _badges(at))
+    at.file_uploader(key="import_files").set_value(("chats.jsonl", FILE, "application/jsonl"))
+    at.run()
+    at.button(key="import_start").click().run()
+    _wait_for_jobs(db, admin, default_ws)
+    at.run()
+    newest = _badges(at)[0]  # the newest job comes first
+    assert ":orange-badge[" in newest and "done with 1 error" in newest and "errors" not in newest
+
+    def broken(progress):
+        raise OSError("disk full")
+
+    job = jobs.start(db, admin, default_ws.id, "import", broken, params={"files": ["x.jsonl"]})
+    jobs.wait(db, admin, default_ws.id, job.id, timeout=20)
+    at.run()
+    assert ":red-badge[" in _badges(at)[0] and "failed" in _badges(at)[0]
+    assert not any(":green-badge[" in b and "failed" in b for b in _badges(at))
+
+
+def test_a_new_eval_set_gets_the_criterion_typed_in_the_form(db, admin, default_ws, app_as):
+    from forge.review.ratings import list_eval_sets
+
+    rated = "\n".join(json.dumps({**r, "rating": "up"}) for r in GOOD).encode()
+    at = app_as("admin", page="pages/import.py")
+    assert at.text_area(key="import_criterion").disabled  # no eval set named yet
+    at.file_uploader(key="import_files").set_value(("rated.jsonl", rated, "application/jsonl"))
+    at.text_input(key="import_eval_set").input("Polite")
+    at.run()
+    at.text_area(key="import_criterion").input("The answer is courteous.")
+    at.run()
+    at.button(key="import_start").click().run()
+    assert not at.exception
+    _wait_for_jobs(db, admin, default_ws)
+    sets = list_eval_sets(auth.access(db, admin, default_ws.id))
+    assert [(s["name"], s["criterion"], s["ratings"]) for s in sets] == [("Polite", "The answer is courteous.", 4)]

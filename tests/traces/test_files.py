@@ -30,7 +30,7 @@ def test_framework_traces_import_idempotently(db, admin, default_ws, shared_data
     rows = db.fetchall("SELECT id FROM traces WHERE name = 'joke-generator'")
     t = store.get_trace(auth.access(db, admin, default_ws.id), rows[0][0])
     assert t["input_text"] and "bugs" in t["output_text"]
-    assert t["models"] == ["gpt-4o-mini-2024-07-18"]
+    assert t["models"] == ["openai/gpt-4o-mini-2024-07-18"]  # as the catalog names models
     gen = [s for s in t["steps"] if s["type"] == "GENERATION" and s["input_tokens"] == 417][0]
     assert gen["output_tokens"] == 53 and gen["cost_usd"] == pytest.approx(9.435e-05)
     assert t["input_tokens"] >= 417 and t["cost_usd"] > 0 and t["latency_ms"] == pytest.approx(7424)
@@ -102,7 +102,7 @@ def test_openai_chat_log_and_csv_and_json_array(db, admin, default_ws):
     s = import_bytes(auth.access(db, admin, default_ws.id), "chat.jsonl", json.dumps(log).encode())
     t = store.get_trace_by_source(auth.access(db, admin, default_ws.id), "file", "chatcmpl-1")
     assert s["imported"] == 1 and t["output_text"] == "Hello!" and t["input_text"] == "user: Hi?"
-    assert t["models"] == ["gpt-4o-mini"] and (t["input_tokens"], t["output_tokens"]) == (5, 2)
+    assert t["models"] == ["openai/gpt-4o-mini"] and (t["input_tokens"], t["output_tokens"]) == (5, 2)
 
     csv_data = b'id,input,output,tags,metadata\nc1,"{""q"": ""x""}",answer,"a;b","{""k"": 1}"\nc2,q2,\n'
     s = import_bytes(auth.access(db, admin, default_ws.id), "rows.csv", csv_data)

@@ -107,7 +107,7 @@ def test_openai_log_with_json_encoded_request_and_response(db, admin, default_ws
     s = import_bytes(auth.access(db, admin, default_ws.id), "log.jsonl", _jsonl(row))
     assert s["imported"] == 1, s["errors"]
     t = _get(db, admin, default_ws, "cc-9")
-    assert (t["input_text"], t["output_text"], t["models"]) == ("user: Hi", "Yo", ["gpt-4o"])
+    assert (t["input_text"], t["output_text"], t["models"]) == ("user: Hi", "Yo", ["openai/gpt-4o"])
 
 
 def test_a_langfuse_list_page_never_wipes_the_steps_of_a_full_trace(db, admin, default_ws, shared_data):

@@ -59,7 +59,7 @@ def test_v2_pages_through_short_pages_and_json_strings(db, admin, default_ws, fr
         tid = db.scalar("SELECT id FROM traces WHERE name = 'joke-generator'")
         t = store.get_trace(auth.access(db, admin, default_ws.id), tid)
         assert t["input"] == {"args": ["programming"], "kwargs": {}}  # came as a JSON string
-        assert "bugs" in t["output_text"] and t["models"] == ["gpt-4o-mini-2024-07-18"]
+        assert "bugs" in t["output_text"] and t["models"] == ["openai/gpt-4o-mini-2024-07-18"]
     finally:
         stub.__exit__(None, None, None)
 
