@@ -37,6 +37,38 @@ MAX_SOURCE_BYTES = 256 * 1024
 ENTRY_POINT = "evaluate"
 
 
+# Metadata keys that carry a human label rather than describe the trace (HaluEval's ``label_raw`` and
+# ``hallucination_spans``, a file's ``rating``...). Importers keep them for analysts, but an eval must
+# judge the trace, not read its label: an eval that did would agree with the humans perfectly and be chosen.
+LABEL_KEYS = frozenset(
+    {
+        "rating",
+        "ratings",
+        "label",
+        "labels",
+        "label_raw",
+        "human_label",
+        "human_rating",
+        "gold",
+        "gold_label",
+        "ground_truth",
+        "hallucination",
+        "is_hallucination",
+        "hallucination_spans",
+        "annotation",
+        "annotations",
+    }
+)
+
+
+def withhold_labels(trace: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``trace`` as evals see it: without label-carrying metadata keys (a copy only when there are some)."""
+    metadata = trace.get("metadata")
+    if isinstance(metadata, Mapping) and any(str(k).lower() in LABEL_KEYS for k in metadata):
+        return {**trace, "metadata": {k: v for k, v in metadata.items() if str(k).lower() not in LABEL_KEYS}}
+    return trace
+
+
 @dataclass(frozen=True, slots=True)
 class Verdict:
     """One eval's outcome on one trace: ``verdict`` is None exactly when ``error`` is set."""

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from forge.evals.contract import ALLOWED_IMPORTS, DEFAULT_TIMEOUT_S, ENTRY_POINT, MAX_SOURCE_BYTES
+from forge.evals.contract import ALLOWED_IMPORTS, DEFAULT_TIMEOUT_S, ENTRY_POINT, LABEL_KEYS, MAX_SOURCE_BYTES
 from forge.llm import tokens
 from forge.llm.base import Request
 
@@ -144,7 +144,7 @@ def _other_fields(trace: Mapping[str, Any]) -> str:
             info["steps_total"] = len(steps)
     metadata = trace.get("metadata")
     if isinstance(metadata, Mapping) and metadata:
-        info["metadata_keys"] = sorted(str(k) for k in metadata)[:15]
+        info["metadata_keys"] = sorted(str(k) for k in metadata if str(k).lower() not in LABEL_KEYS)[:15]
     return shorten(json.dumps(info, ensure_ascii=False, default=str), 600) if info else ""
 
 

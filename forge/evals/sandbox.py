@@ -45,6 +45,7 @@ from forge.evals.contract import (
     DEFAULT_TIMEOUT_S,
     ProgressFn,
     Verdict,
+    withhold_labels,
 )
 from forge.evals.validate import imported_modules, validate_source
 
@@ -666,7 +667,7 @@ class _Run:
         data = self.payloads.get(chunk)
         if data is None:
             rows = self.traces[chunk * CHUNK_SIZE : (chunk + 1) * CHUNK_SIZE]
-            data = orjson.dumps(list(rows), default=str, option=orjson.OPT_NON_STR_KEYS)
+            data = orjson.dumps([withhold_labels(r) for r in rows], default=str, option=orjson.OPT_NON_STR_KEYS)
             self.payloads[chunk] = data
         return data
 
@@ -737,7 +738,9 @@ class _Run:
                         payload = self.payload(chunk)
                     else:
                         payload = orjson.dumps(
-                            [self.traces[start + i] for i in positions], default=str, option=orjson.OPT_NON_STR_KEYS
+                            [withhold_labels(self.traces[start + i]) for i in positions],
+                            default=str,
+                            option=orjson.OPT_NON_STR_KEYS,
                         )
                     try:
                         base = worker.send_chunk(payload, len(positions))

@@ -269,3 +269,12 @@ def test_future_imports_are_allowed():
     )
     for mode in ("auto", "reduced"):
         assert [v.verdict for v in run_evals({"f": src}, TRACES, isolation=mode).verdicts["f"]] == [True, False, False]
+
+
+def test_evals_never_see_label_carrying_metadata():
+    """HaluEval's label_raw and hallucination_spans stay in metadata for analysts, not for evals."""
+    src = "def evaluate(trace):\n    return True, ','.join(sorted(trace['metadata']))\n"
+    trace = {"id": "t", "output_text": "x", "metadata": {"model": "m", "label_raw": "yes", "Hallucination_Spans": []}}
+    (v,) = run_evals({"e": src}, [trace], isolation="reduced").verdicts["e"]
+    assert v.reason == "model"
+    assert trace["metadata"]["label_raw"] == "yes"  # the caller's trace is untouched
