@@ -36,6 +36,9 @@ PAGES = [
     PageSpec("pages/playground.py", "Playground", "prompt-playground", ":material/science:", action="run"),
     PageSpec("pages/runs.py", "Runs", "run-history", ":material/history:"),
     PageSpec("pages/traces.py", "Traces", "browse-traces", ":material/timeline:"),
+    # Viewers may open both to read; rating and managing sets are checked per action (rate, edit).
+    PageSpec("pages/review.py", "Review", "rate-traces", ":material/thumbs_up_down:"),
+    PageSpec("pages/eval_sets.py", "Eval sets", "eval-set-list", ":material/checklist:"),
     PageSpec("pages/import.py", "Import", "import-data", ":material/upload:", action="import"),
     PageSpec("pages/settings.py", "Settings", "workspace-settings", ":material/settings:"),
     PageSpec("pages/admin.py", "Admin", "administration", ":material/admin_panel_settings:", admin_only=True),
