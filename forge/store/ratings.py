@@ -547,7 +547,18 @@ def label_counts(access: Access, eval_set_id: str) -> dict[str, int]:
 # not rated by this rater unless re-queued, fewer than k other raters) and returns how many there are and the
 # first one in the chosen order. At 100,000 traces it stays well under the 150 ms budget (bench/review.py).
 
-_HAS_ERROR = "coalesce(list_contains(json_extract_string(t.steps, '$[*].level'), 'ERROR'), FALSE)"
+# A cheap text test first; the JSON is parsed only for the few traces that mention ERROR at all.
+_HAS_ERROR = (
+    "(t.steps::VARCHAR LIKE '%ERROR%'"
+    " AND coalesce(list_contains(json_extract_string(t.steps, '$[*].level'), 'ERROR'), FALSE))"
+)
+_POLE_COLUMNS = {
+    "out_len": "length(t.output_text)",
+    "in_len": "length(t.input_text)",
+    "has_error": _HAS_ERROR,
+    "n_steps": "coalesce(json_array_length(t.steps), 0)",
+    "latency_ms": "t.latency_ms",
+}
 _QUEUE_ORDERS = {
     "newest": "c.timestamp DESC NULLS LAST, c.id",
     "oldest": "c.timestamp ASC NULLS LAST, c.id",
@@ -559,15 +570,18 @@ _QUEUE_ORDERS = {
 # Before any eval has run, "most informative" alternates between the extremes of the trace space so the first
 # ratings cover it: long and short outputs, traces with and without failed steps, long inputs, many steps, slow.
 COVERAGE_POLES = (
-    ("longest output", "c.out_len DESC"),
-    ("shortest output", "c.out_len ASC"),
-    ("a failed step, longest output", "c.has_error DESC, c.out_len DESC"),
-    ("longest input", "c.in_len DESC"),
-    ("no failed step, shortest input", "c.has_error ASC, c.in_len ASC"),
-    ("most steps", "c.n_steps DESC"),
-    ("a failed step, shortest output", "c.has_error DESC, c.out_len ASC"),
-    ("slowest", "c.latency_ms DESC NULLS LAST"),
+    ("longest output", "s.out_len DESC"),
+    ("shortest output", "s.out_len ASC"),
+    ("a failed step, longest output", "s.has_error DESC, s.out_len DESC"),
+    ("longest input", "s.in_len DESC"),
+    ("no failed step, shortest input", "s.has_error ASC, s.in_len ASC"),
+    ("most steps", "s.n_steps DESC"),
+    ("a failed step, shortest output", "s.has_error DESC, s.out_len ASC"),
+    ("slowest", "s.latency_ms DESC NULLS LAST"),
 )
+# Above this many traces the coverage order looks for extremes in a seeded sample of about this many (whole
+# row groups are skipped, so the big text columns are not read): extremes of a sample still cover the space.
+COVERAGE_SAMPLE = 6_000
 
 # The verdicts of the set's current evals (not rejected; the current version, else the latest) per trace.
 _CURRENT_VOTES = (
@@ -624,14 +638,6 @@ def queue_next(
         params += [set_id, ws, ws]
         joins += " LEFT JOIN votes v ON v.trace_id = t.id"
         cols += ["coalesce(v.p, 0) AS p", "coalesce(v.f, 0) AS f"]
-    elif order == "coverage":
-        cols += [
-            "length(t.output_text) AS out_len",
-            "length(t.input_text) AS in_len",
-            f"{_HAS_ERROR} AS has_error",
-            "coalesce(json_array_length(t.steps), 0) AS n_steps",
-            "t.latency_ms",
-        ]
     scope = ""
     if eval_set.get("scoped"):
         scope = " AND t.id IN (SELECT trace_id FROM eval_set_traces WHERE eval_set_id = ?)"
@@ -639,16 +645,33 @@ def queue_next(
     if scope:
         params.append(set_id)
     params += [int(eval_set.get("raters_per_trace") or 1), list(exclude)]
-    tail = COVERAGE_POLES[pole % len(COVERAGE_POLES)][1] + ", c.id" if order == "coverage" else _QUEUE_ORDERS[order]
-    order_params = [str(seed)] if order in ("random", "informative") else []
-    sql = (
+    cte_sql = (
         f"WITH {', '.join(ctes)}, cand AS MATERIALIZED (SELECT {', '.join(cols)} FROM traces t{joins}"
         f" WHERE {sql_where}{scope} AND NOT coalesce(m.done, FALSE)"
         " AND (coalesce(m.recheck, FALSE) OR coalesce(m.others, 0) < ?) AND NOT list_contains(?::VARCHAR[], t.id))"
-        " SELECT (SELECT count(*) FROM cand),"
-        f" (SELECT c.id FROM cand c ORDER BY c.recheck DESC, c.others ASC, {tail} LIMIT 1)"
     )
-    row = access.db.fetchone(sql, params + order_params)
+    if order != "coverage":
+        order_params = [str(seed)] if order in ("random", "informative") else []
+        row = access.db.fetchone(
+            f"{cte_sql} SELECT (SELECT count(*) FROM cand),"
+            f" (SELECT c.id FROM cand c ORDER BY c.recheck DESC, c.others ASC, {_QUEUE_ORDERS[order]} LIMIT 1)",
+            params + order_params,
+        )
+        return (row[1], int(row[0])) if row else (None, 0)
+    pole_sql = COVERAGE_POLES[pole % len(COVERAGE_POLES)][1]
+    # Only the columns this pole orders by: parsing every trace's steps JSON costs more than the rest.
+    features = ", ".join(f"{expr} AS {name}" for name, expr in _POLE_COLUMNS.items() if f"s.{name}" in pole_sql)
+    n_traces = access.db.scalar("SELECT count(*) FROM traces WHERE workspace_id = ?", [ws]) or 0
+    percent = 100.0 * COVERAGE_SAMPLE / n_traces if n_traces else 100.0
+    for sample in ([f" TABLESAMPLE {percent:.3f}% (system, {int(seed) % 100_000})"] if percent < 100 else []) + [""]:
+        row = access.db.fetchone(
+            f"{cte_sql} SELECT (SELECT count(*) FROM cand), (SELECT c.id FROM cand c JOIN"
+            f" (SELECT t.id, {features} FROM traces t{sample} WHERE t.workspace_id = ?) s ON s.id = c.id"
+            f" ORDER BY c.recheck DESC, c.others ASC, {pole_sql}, c.id LIMIT 1)",
+            params + [ws],
+        )
+        if row is None or row[1] is not None or not row[0]:
+            break  # found one, or the queue is empty; else the sample missed every eligible trace
     return (row[1], int(row[0])) if row else (None, 0)
 
 
