@@ -23,6 +23,8 @@ ORDERS = {
     "random": "Unrated, random (seeded)",
     "informative": "Most informative first",
 }
+# How many traces one queue query prefetches (each is re-checked before it is shown).
+BATCH = 25
 # Warn when one class holds less than this share of the rated (pass/fail) traces.
 MIN_CLASS_SHARE = 0.25
 
@@ -53,6 +55,7 @@ class ReviewSession:
     seconds: list[float] = field(default_factory=list)  # time spent on each rated item
     shown_at: float = field(default_factory=time.monotonic)
     exhausted: bool = False  # the queue had nothing more at the last look
+    upcoming: list[str] = field(default_factory=list)  # prefetched next traces of the queue, in order
 
     @property
     def current(self) -> str | None:
@@ -85,17 +88,31 @@ def _store_order(access: Access, session: ReviewSession, eval_set: dict) -> tupl
 
 
 def fetch_next(access: Access, session: ReviewSession) -> str | None:
-    """Append the queue's next trace to the trail and show it; None (and ``exhausted``) when the queue is empty."""
+    """Append the queue's next trace to the trail and show it; None (and ``exhausted``) when the queue is empty.
+
+    The queue is read a batch at a time (one query over every trace, with the count left); each prefetched
+    trace is checked again with a point query before it is shown, since other raters rate at the same time.
+    """
     eval_set = rating_store.get_eval_set(access, session.eval_set_id)
     if eval_set is None:
         raise ValueError("No such eval set in this workspace.")
-    order, pole = _store_order(access, session, eval_set)
-    where = trace_filter_sql(access.workspace_id, session.filters)
-    exclude = list(dict.fromkeys(session.skipped + session.trail))
-    trace_id, left = rating_store.queue_next(
-        access, eval_set, where, order, seed=session.seed, exclude=exclude, pole=pole
-    )
-    session.left = left
+    seen = set(session.skipped) | set(session.trail)
+    trace_id = None
+    while session.upcoming:
+        candidate = session.upcoming.pop(0)
+        session.left = max(0, session.left - 1)
+        if candidate not in seen and rating_store.still_queued(access, eval_set, candidate):
+            trace_id = candidate
+            break
+    if trace_id is None:
+        order, pole = _store_order(access, session, eval_set)
+        where = trace_filter_sql(access.workspace_id, session.filters)
+        batch, left = rating_store.queue_batch(
+            access, eval_set, where, order, seed=session.seed, exclude=list(seen), pole=pole,
+            limit=1 if order == "coverage" else BATCH,
+        )  # fmt: skip
+        trace_id = batch[0] if batch else None
+        session.upcoming, session.left = batch[1:], left
     session.exhausted = trace_id is None
     if trace_id:
         session.trail.append(trace_id)

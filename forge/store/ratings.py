@@ -612,7 +612,23 @@ def queue_next(
     exclude: list[str] | tuple[str, ...] = (),
     pole: int = 0,
 ) -> tuple[str | None, int]:
-    """(the next trace for the acting user to rate, how many are left in this queue).
+    """(the next trace for the acting user to rate, how many are left in this queue); see :func:`queue_batch`."""
+    ids, left = queue_batch(access, eval_set, where, order, seed=seed, exclude=exclude, pole=pole, limit=1)
+    return (ids[0] if ids else None), left
+
+
+def queue_batch(
+    access: Access,
+    eval_set: dict,
+    where: tuple[str, list],
+    order: str = "newest",
+    *,
+    seed: int = 0,
+    exclude: list[str] | tuple[str, ...] = (),
+    pole: int = 0,
+    limit: int = 1,
+) -> tuple[list[str], int]:
+    """(the next ``limit`` traces for the acting user to rate, in order; how many are left in this queue).
 
     ``eval_set`` is a row of :func:`get_eval_set`; ``where`` the trace browser's filter ``(sql, params)`` over
     ``traces t``; ``order`` newest | oldest | random (seeded) | informative | coverage (``pole`` picks the
@@ -654,10 +670,11 @@ def queue_next(
         order_params = [str(seed)] if order in ("random", "informative") else []
         row = access.db.fetchone(
             f"{cte_sql} SELECT (SELECT count(*) FROM cand),"
-            f" (SELECT c.id FROM cand c ORDER BY c.recheck DESC, c.others ASC, {_QUEUE_ORDERS[order]} LIMIT 1)",
-            params + order_params,
+            " (SELECT list(id ORDER BY pos) FROM (SELECT id, row_number() OVER () AS pos FROM (SELECT c.id FROM cand c"
+            f" ORDER BY c.recheck DESC, c.others ASC, {_QUEUE_ORDERS[order]} LIMIT ?)))",
+            params + order_params + [max(1, int(limit))],
         )
-        return (row[1], int(row[0])) if row else (None, 0)
+        return (list(row[1] or []), int(row[0])) if row else ([], 0)
     pole_sql = COVERAGE_POLES[pole % len(COVERAGE_POLES)][1]
     # Only the columns this pole orders by: parsing every trace's steps JSON costs more than the rest.
     features = ", ".join(f"{expr} AS {name}" for name, expr in _POLE_COLUMNS.items() if f"s.{name}" in pole_sql)
@@ -672,7 +689,23 @@ def queue_next(
         )
         if row is None or row[1] is not None or not row[0]:
             break  # found one, or the queue is empty; else the sample missed every eligible trace
-    return (row[1], int(row[0])) if row else (None, 0)
+    return ([row[1]] if row and row[1] else []), (int(row[0]) if row else 0)
+
+
+def still_queued(access: Access, eval_set: dict, trace_id: str) -> bool:
+    """True while ``trace_id`` still needs the acting user's rating (a point query: a prefetched queue is
+    checked item by item, since other raters rate at the same time)."""
+    access.need("read")
+    row = access.db.fetchone(
+        "SELECT (SELECT count(*) FROM traces WHERE id = ? AND workspace_id = ?),"
+        " count(*) FILTER (rater <> ?), bool_or(rater = ? AND NOT coalesce(recheck, FALSE)),"
+        " bool_or(rater = ? AND coalesce(recheck, FALSE))"
+        " FROM ratings WHERE eval_set_id = ? AND trace_id = ? AND workspace_id = ?",
+        [trace_id, access.workspace_id, access.user.username, access.user.username, access.user.username,
+         eval_set["id"], trace_id, access.workspace_id],
+    )  # fmt: skip
+    exists, others, done, recheck = row
+    return bool(exists) and not done and (bool(recheck) or others < int(eval_set.get("raters_per_trace") or 1))
 
 
 def rater_count(access: Access, eval_set_id: str) -> int:

@@ -214,3 +214,11 @@ def test_parallel_raters_lose_nothing(tmp_path, db, admin, default_ws):
     assert len(stored) == n_traces * n_raters
     assert {(r["trace_id"], r["rater"]) for r in stored} == {(t, a.user.username) for t in ids for a in raters}
     assert all(r["note"] == f"by {r['rater']}" for r in stored)
+
+
+def test_a_prefetched_trace_another_rater_took_meanwhile_is_not_served(ws):
+    admin, ana, es, ids = ws
+    s = review.start(ana, es["id"], "newest")  # shows ids[9]; ids[8], ids[7], ... are prefetched
+    rating_store.rate(admin, es["id"], ids[8], "pass", None)  # k = 1: ids[8] needs nobody else now
+    review.rate(ana, s, "fail")
+    assert s.current == ids[7]
