@@ -11,6 +11,7 @@ transaction), find the next trace in the queue (with the count left), then read 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import tempfile
@@ -102,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
         seed(db, ws.id, args.traces)
         ids = [r[0] for r in db.fetchall("SELECT id FROM traces ORDER BY id")]
         print(f"review: seeded {len(ids):,} traces in {time.perf_counter() - t0:.1f} s")
+        # Shared machines make absolute times swing: the load average says how busy this one was.
+        print(f"review: load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
         def next_ready(s, es) -> None:
             """What the page reads for the trace now shown."""
@@ -160,6 +163,7 @@ def main(argv: list[str] | None = None) -> int:
             f" {len(panel.report.disagreements):,} disagreements)"
         )
         db.close()
+    print(f"review: load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores at the end")
     worst = max(p95 for _, p95 in results.values())
     print(
         f"review: worst p95 rating -> next trace {worst:.1f} ms, target {TARGET_P95_MS:.0f} ms,"

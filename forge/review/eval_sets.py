@@ -7,7 +7,7 @@ import csv
 import io
 from dataclasses import dataclass
 
-from forge.review.agreement import AgreementReport, agreement
+from forge.review.agreement import AgreementReport, agreement, resolved_labels
 from forge.review.labels import human_labels
 from forge.store import ratings as rating_store
 from forge.store.access import Access
@@ -118,14 +118,15 @@ def agreement_panel(access: Access, eval_set: dict, reveal: bool = False, limit:
     In a blind set a viewer sees only disagreements on traces they rated themselves, unless ``reveal``
     (for someone who may resolve: ``edit``).
     """
-    rows = rating_store.set_ratings(access, eval_set["id"])
-    report = agreement((r["trace_id"], r["rater"], r["value"]) for r in rows)
-    labels = human_labels(access, eval_set["id"])
+    votes = rating_store.set_rating_votes(access, eval_set["id"])
+    report = agreement(votes)
     resolutions = rating_store.resolutions(access, eval_set["id"])
+    # The same rule as forge.review.labels.human_labels, on the rows already read.
+    labels = resolved_labels(votes, {trace_id: r["value"] for trace_id, r in resolutions.items()})
     ids = [d.trace_id for d in report.disagreements]
     hidden = 0
     if eval_set.get("blind") and not (reveal and access.may("edit")):
-        mine = {r["trace_id"] for r in rows if r["rater"] == access.user.username}
+        mine = {trace_id for trace_id, rater, _ in votes if rater == access.user.username}
         visible = [i for i in ids if i in mine]
         hidden = len(ids) - len(visible)
         ids = visible

@@ -408,28 +408,24 @@ def rate(access: Access, eval_set_id: str, trace_id: str, value: str, note: str 
     workspace_id, rater, now = access.workspace_id, access.user.username, utcnow()
 
     def txn(cur):
-        version = cur.execute(
-            "SELECT coalesce(criterion_version, 1) FROM eval_sets WHERE id = ? AND workspace_id = ?",
-            [eval_set_id, workspace_id],
-        ).fetchone()
-        if version is None:
-            raise ValueError("No such eval set in this workspace.")
-        if not cur.execute(
-            "SELECT count(*) FROM traces WHERE id = ? AND workspace_id = ?", [trace_id, workspace_id]
-        ).fetchone()[0]:
-            raise ValueError("No such trace in this workspace.")
         before = cur.execute(
             f"SELECT {_RATING_COLS} FROM ratings WHERE eval_set_id = ? AND trace_id = ? AND rater = ?",
             [eval_set_id, trace_id, rater],
         ).fetchone()
-        cur.execute(
+        # One statement checks that set and trace are in this workspace and stores the rating under the set's
+        # current criterion version (nothing is inserted when either is missing).
+        stored = cur.execute(
             "INSERT INTO ratings (id, workspace_id, eval_set_id, trace_id, rater, user_id, value, note, created_at,"
-            " updated_at, criterion_version, recheck) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, FALSE)"
+            " updated_at, criterion_version, recheck) SELECT ?, e.workspace_id, e.id, t.id, ?, ?, ?, ?, ?, ?,"
+            " coalesce(e.criterion_version, 1), FALSE FROM eval_sets e JOIN traces t ON t.workspace_id = e.workspace_id"
+            " WHERE e.id = ? AND e.workspace_id = ? AND t.id = ?"
             " ON CONFLICT (eval_set_id, trace_id, rater) DO UPDATE SET value = excluded.value, note = excluded.note,"
             " user_id = excluded.user_id, updated_at = excluded.updated_at,"
             " criterion_version = excluded.criterion_version, recheck = FALSE",
-            [new_id(), workspace_id, eval_set_id, trace_id, rater, access.user.id, value, note, now, now, version[0]],
-        )
+            [new_id(), rater, access.user.id, value, note, now, now, eval_set_id, workspace_id, trace_id],
+        ).fetchone()[0]
+        if not stored:
+            raise ValueError("No such eval set or trace in this workspace.")
         return dict(zip(_RATING_KEYS, before, strict=True)) if before else None
 
     return access.db.write(txn)
@@ -675,21 +671,37 @@ def queue_batch(
             params + order_params + [max(1, int(limit))],
         )
         return (list(row[1] or []), int(row[0])) if row else ([], 0)
-    pole_sql = COVERAGE_POLES[pole % len(COVERAGE_POLES)][1]
-    # Only the columns this pole orders by: parsing every trace's steps JSON costs more than the rest.
-    features = ", ".join(f"{expr} AS {name}" for name, expr in _POLE_COLUMNS.items() if f"s.{name}" in pole_sql)
+    # One read of the features serves the next ``limit`` poles in turn (each pole's extremes, first unused).
+    features = ", ".join(f"{expr} AS {name}" for name, expr in _POLE_COLUMNS.items())
     n_traces = access.db.scalar("SELECT count(*) FROM traces WHERE workspace_id = ?", [ws]) or 0
     percent = 100.0 * COVERAGE_SAMPLE / n_traces if n_traces else 100.0
+    limit = max(1, int(limit))
+    poles = [COVERAGE_POLES[(pole + j) % len(COVERAGE_POLES)][1] for j in range(min(limit, len(COVERAGE_POLES)))]
+    lists = ", ".join(
+        "(SELECT list(id ORDER BY pos) FROM (SELECT id, row_number() OVER () AS pos FROM"
+        f" (SELECT s.id FROM s ORDER BY s.recheck DESC, s.others ASC, {p}, s.id LIMIT {limit})))"
+        for p in poles
+    )
+    row = None
     for sample in ([f" TABLESAMPLE {percent:.3f}% (system, {int(seed) % 100_000})"] if percent < 100 else []) + [""]:
         row = access.db.fetchone(
-            f"{cte_sql} SELECT (SELECT count(*) FROM cand), (SELECT c.id FROM cand c JOIN"
-            f" (SELECT t.id, {features} FROM traces t{sample} WHERE t.workspace_id = ?) s ON s.id = c.id"
-            f" ORDER BY c.recheck DESC, c.others ASC, {pole_sql}, c.id LIMIT 1)",
+            f"{cte_sql}, s AS MATERIALIZED (SELECT c.id, c.recheck, c.others, f.* EXCLUDE (id) FROM cand c JOIN"
+            f" (SELECT t.id, {features} FROM traces t{sample} WHERE t.workspace_id = ?) f ON f.id = c.id)"
+            f" SELECT (SELECT count(*) FROM cand), {lists}",
             params + [ws],
         )
-        if row is None or row[1] is not None or not row[0]:
-            break  # found one, or the queue is empty; else the sample missed every eligible trace
-    return ([row[1]] if row and row[1] else []), (int(row[0]) if row else 0)
+        if row is None or not row[0] or any(row[1:]):
+            break  # found some, or the queue is empty; else the sample missed every eligible trace
+    if row is None:
+        return [], 0
+    picked: list[str] = []
+    for j in range(limit):
+        extremes = row[1 + j % len(poles)] or []
+        nxt = next((i for i in extremes if i not in picked), None)
+        if nxt is None:
+            break
+        picked.append(nxt)
+    return picked, int(row[0])
 
 
 def still_queued(access: Access, eval_set: dict, trace_id: str) -> bool:
@@ -745,3 +757,12 @@ def trace_previews(access: Access, trace_ids: list[str], chars: int = 120) -> di
         [chars, chars, access.workspace_id, list(trace_ids)],
     )
     return {r.pop("id"): r for r in rows}
+
+
+def set_rating_votes(access: Access, eval_set_id: str) -> list[tuple[str, str, str]]:
+    """Every rating of a set as plain (trace_id, rater, value) tuples: the agreement panel's fast input."""
+    access.need("read")
+    return access.db.fetchall(
+        "SELECT trace_id, rater, value FROM ratings WHERE workspace_id = ? AND eval_set_id = ?",
+        [access.workspace_id, eval_set_id],
+    )

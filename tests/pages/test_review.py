@@ -160,3 +160,19 @@ def test_no_eval_set_says_where_to_start(db, admin, default_ws, app_as):
     at = app_as("admin", page=PAGE)
     assert not at.exception
     assert any("No eval set yet" in i.value for i in at.info)
+
+
+def test_demo_data_renders_and_rates_in_every_order(db, admin, default_ws, app_as):
+    from forge import demo
+
+    demo.load_demo(db, admin, default_ws.id)
+    access = auth.access(db, admin, default_ws.id)
+    es = rating_store.find_eval_set(access, demo.DEMO_EVAL_SET)
+    at = app_as("admin", page=PAGE)
+    assert not at.exception
+    for order in ("newest", "oldest", "random", "informative"):
+        at.selectbox(key="review_order").select(order).run()
+        assert not at.exception, order
+        shown = _shown(at)
+        _click(at, "review_fail")
+        assert _stored(access, es)[("admin", shown)]["value"] == "fail"
