@@ -109,7 +109,7 @@ def fetch_next(access: Access, session: ReviewSession) -> str | None:
         where = trace_filter_sql(access.workspace_id, session.filters)
         batch, left = rating_store.queue_batch(
             access, eval_set, where, order, seed=session.seed, exclude=list(seen), pole=pole,
-            limit=len(rating_store.COVERAGE_POLES) if order == "coverage" else BATCH,
+            limit=BATCH,
         )  # fmt: skip
         trace_id = batch[0] if batch else None
         session.upcoming, session.left = batch[1:], left
