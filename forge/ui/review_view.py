@@ -303,7 +303,12 @@ def trace_card(access: Access, eval_set: dict, trace_id: str, mine: dict | None)
     st.caption(
         " · ".join(
             md(x)
-            for x in (trace.get("timestamp"), trace.get("source"), fmt_ms(trace.get("latency_ms")), f"id {trace_id}")
+            for x in (
+                trace.get("timestamp"),
+                trace.get("source"),
+                fmt_ms(trace.get("latency_ms")) if trace.get("latency_ms") is not None else None,
+                f"id {trace_id}",
+            )
             if x
         )
     )
