@@ -121,3 +121,18 @@ def test_traces_page_adds_the_filtered_traces_to_a_set(rated, app_as):
     at.multiselect(key="traces_add_rows").set_value([ids[1]]).run()
     at.button(key="traces_add_go").click().run()
     assert any("0 traces added" in s.value for s in at.success)  # already in the queue
+
+
+def test_a_new_criterion_marks_earlier_ratings_and_requeues_them(rated, db, admin, default_ws, app_as):
+    access, es, ids = rated
+    rating_store.rate(access, es["id"], ids[5], "pass", "old criterion")  # admin, under v1
+    eval_sets.edit_criterion(access, es["id"], "no invented facts, prices or dates")
+    at = app_as("admin", page=PAGE)
+    assert any("made under an earlier criterion" in w.value for w in at.warning)
+    at.button(key="eval_sets_requeue").click().run()
+    assert not at.exception
+    assert rating_store.my_rating(access, es["id"], ids[5])["recheck"]
+    # On the review page the re-queued trace comes first, marked as rated under an earlier criterion.
+    at.switch_page("pages/review.py").run()
+    assert not at.exception
+    assert any("rated under an earlier criterion" in i.value for i in at.info)
