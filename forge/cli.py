@@ -408,6 +408,31 @@ def cmd_eval_generate(args: argparse.Namespace) -> int:
 cmd_matrix = _not_yet("matrix")
 
 
+def cmd_ratings_export(args: argparse.Namespace) -> int:
+    """forge ratings export --eval-set NAME [--csv OUT | --json]: every rating with the resolved label."""
+    from forge.review import eval_sets
+
+    db = open_db()
+    try:
+        access = workspace_for(db, login(db, args), args)
+        try:
+            rows = eval_sets.export_rows(access, eval_sets.by_name(access, args.eval_set)["id"])
+        except ValueError as exc:
+            raise UsageError(str(exc)) from exc
+    finally:
+        db.close()
+    if args.json:
+        for row in rows:
+            emit(row, True)
+    elif args.csv:
+        with open(args.csv, "w", encoding="utf-8", newline="") as out:
+            out.write(eval_sets.export_csv(rows))
+        print(f"{len(rows)} ratings written to {args.csv}", file=sys.stderr)
+    else:
+        sys.stdout.write(eval_sets.export_csv(rows))
+    return 0
+
+
 # ---------------------------------------------------------------- parser
 
 
@@ -552,6 +577,23 @@ def build_parser() -> argparse.ArgumentParser:
     s = tksub.add_parser("revoke", parents=[common, js], help="revoke one of your tokens by name")
     s.add_argument("name", metavar="NAME")
     s.set_defaults(handler=lambda a: cmd_token(a))
+
+    rt = sub.add_parser("ratings", help="export an eval set's ratings")
+    rtsub = rt.add_subparsers(dest="ratings_command", metavar="SUBCOMMAND", required=True)
+    s = rtsub.add_parser(
+        "export",
+        parents=[common, ws],
+        help="every rating of an eval set with its resolved label",
+        description="Columns: trace_id, rater, value, note, criterion_version, resolved_label (the resolution,"
+        " else the majority; empty for ties).\n"
+        "Example: forge ratings export --eval-set 'Grounded answers' --csv ratings.csv",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    s.add_argument("--eval-set", required=True, metavar="NAME")
+    out = s.add_mutually_exclusive_group()
+    out.add_argument("--csv", metavar="OUT", help="write CSV to this file (default: CSV on stdout)")
+    out.add_argument("--json", action="store_true", help="print one JSON object per rating")
+    s.set_defaults(handler=cmd_ratings_export)
 
     us = sub.add_parser("users", help="manage users")
     ussub = us.add_subparsers(dest="users_command", metavar="SUBCOMMAND", required=True)

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from forge.traces import query
-from forge.ui import state, trace_links, trace_view
+from forge.ui import review_add, state, trace_links, trace_view
 from forge.ui.format import fmt_count
 from forge.ui.widgets import page_help, page_link_for
 
@@ -132,6 +132,7 @@ else:
         st.rerun()
 
 labels = {r["id"]: f"{r['name'] or '(unnamed)'} · {str(r['timestamp'] or '')[:16]} · {r['id']}" for r in result.rows}
+review_add.add_to_eval_set(access, filters, labels, [open_id] if open_id else [], result.total)
 open_id = trace_links.open_picker(ids + ([open_id] if open_id and open_id not in ids else []), labels, open_id)
 
 if open_id:

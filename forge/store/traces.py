@@ -410,7 +410,7 @@ def _pattern(text: str) -> str:
     return "(?i)" + re.escape(text)
 
 
-def _where(workspace_id: str, f: TraceFilters) -> tuple[str, list]:
+def filter_clause(workspace_id: str, f: TraceFilters) -> tuple[str, list]:
     clauses, params = ["t.workspace_id = ?"], [workspace_id]
     if f.start:
         clauses.append("t.timestamp >= ?")
@@ -482,7 +482,7 @@ def list_traces(
         raise ValueError(f"Sort must be one of {', '.join(SORTS)}; got '{sort}'.")
     page_size = max(1, min(int(page_size), 1000))
     page = max(1, int(page))
-    where, params = _where(workspace_id, filters)
+    where, params = filter_clause(workspace_id, filters)
     order = SORTS[sort]
     sort_col = _SORT_COLUMN[sort]
     extra = "" if sort_col == "timestamp" else f", t.{sort_col}"

@@ -36,6 +36,9 @@ PAGES = [
     PageSpec("pages/playground.py", "Playground", "prompt-playground", ":material/science:", action="run"),
     PageSpec("pages/runs.py", "Runs", "run-history", ":material/history:"),
     PageSpec("pages/traces.py", "Traces", "browse-traces", ":material/timeline:"),
+    # Viewers may open both to read; rating and managing sets are checked per action (rate, edit).
+    PageSpec("pages/review.py", "Review", "rate-traces", ":material/thumbs_up_down:"),
+    PageSpec("pages/eval_sets.py", "Eval sets", "eval-set-list", ":material/checklist:"),
     PageSpec("pages/import.py", "Import", "import-data", ":material/upload:", action="import"),
     PageSpec("pages/evals.py", "Evals", "eval-functions", ":material/fact_check:"),
     PageSpec("pages/generate.py", "Generate evals", "generate-evals", ":material/auto_fix_high:"),
