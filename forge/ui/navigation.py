@@ -36,6 +36,7 @@ PAGES = [
     PageSpec("pages/playground.py", "Playground", "prompt-playground", ":material/science:", action="run"),
     PageSpec("pages/runs.py", "Runs", "run-history", ":material/history:"),
     PageSpec("pages/traces.py", "Traces", "browse-traces", ":material/timeline:"),
+    PageSpec("pages/matrix.py", "Matrix", "contradiction-matrix", ":material/grid_on:"),
     PageSpec("pages/import.py", "Import", "import-data", ":material/upload:", action="import"),
     PageSpec("pages/settings.py", "Settings", "workspace-settings", ":material/settings:"),
     PageSpec("pages/admin.py", "Admin", "administration", ":material/admin_panel_settings:", admin_only=True),
