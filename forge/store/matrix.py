@@ -453,7 +453,7 @@ def matrix_frame(access: Access, eval_set_id: str, version_ids: list[str]) -> pa
         ORDER BY t.timestamp DESC NULLS LAST, m.trace_id
     """
     params = {"ws": access.workspace_id, "es": eval_set_id, "vids": list(version_ids)}
-    return access.db.execute(sql, params).fetch_record_batch().read_all()
+    return access.db.cursor().sql(sql, params=params).to_arrow_table()
 
 
 def set_raters(access: Access, eval_set_id: str) -> list[str]:

@@ -13,9 +13,9 @@ from forge.store import ratings as rating_store
 from forge.store import traces as trace_store
 from forge.traces.model import normalize_trace
 
-# Ten traces. Human labels: t0-t3 pass, t4-t6 fail, t7 unrated, t8 a tie (ann pass, bob fail), t9 fail.
+# Ten traces. Human labels: t0-t3 pass, t4-t6 fail, t7 unrated, t8 a tie (admin pass, bob fail), t9 fail.
 RATINGS = {
-    "ann": ["pass", "pass", "pass", "pass", "fail", "fail", "fail", None, "pass", "fail"],
+    "admin": ["pass", "pass", "pass", "pass", "fail", "fail", "fail", None, "pass", "fail"],
     "bob": ["pass", None, None, None, "fail", None, None, None, "fail", None],
 }
 # Verdicts of the current versions (None = error).
@@ -81,7 +81,7 @@ def build_known(db, admin, workspace_id: str) -> Known:
             "trace_id": ids[i],
             "rater": rater,
             "value": value,
-            "note": "clearly grounded" if (rater, i) == ("ann", 2) else None,
+            "note": "clearly grounded" if (rater, i) == ("admin", 2) else None,
         }
         for rater, values in RATINGS.items()
         for i, value in enumerate(values)
