@@ -12,6 +12,7 @@ from forge.store import matrix as matrix_store
 from forge.store import ratings as rating_store
 from forge.store import traces as trace_store
 from forge.traces.model import normalize_trace
+from tests.cli.conftest import forge_cli  # noqa: F401 - the `forge` subprocess fixture
 
 # Ten traces. Human labels: t0-t3 pass, t4-t6 fail, t7 unrated, t8 a tie (admin pass, bob fail), t9 fail.
 RATINGS = {
