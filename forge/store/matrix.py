@@ -244,8 +244,9 @@ def matrix_page(
         {_labels_sql()},
         {_rows_sql(("n_pass", "n_fail", "n_errors", "n_results", "ran_mask", "pass_mask", "fail_mask"))},
         matched AS (
-            SELECT r.trace_id, r.label, r.resolved, r.tie, r.n_ratings, t.timestamp, r.ran_mask, r.pass_mask,
-                   r.fail_mask,
+            SELECT r.trace_id, r.label, r.resolved, r.tie, r.n_ratings, t.timestamp,
+                   coalesce(r.ran_mask, 0) AS ran_mask, coalesce(r.pass_mask, 0) AS pass_mask,
+                   coalesce(r.fail_mask, 0) AS fail_mask,
                    CASE r.label WHEN 'pass' THEN coalesce(r.n_fail, 0) WHEN 'fail' THEN coalesce(r.n_pass, 0)
                         ELSE 0 END AS n_contradictions,
                    coalesce(r.n_errors, 0) AS n_errors, coalesce(r.n_results, 0) AS n_results

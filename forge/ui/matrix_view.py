@@ -71,7 +71,7 @@ def legend() -> str:
 
 def cell_text(status: str | None, verdict: str | None) -> str:
     """What a cell shows: the status symbol and the verdict word (so the table reads without colour)."""
-    if status is None:
+    if not isinstance(status, str):  # None, or NaN once pandas held it: not run
         return ""
     return f"{matrix.SYMBOLS[status]} {verdict}"
 
