@@ -11,7 +11,9 @@ import pytest
 
 from forge import matrix
 from forge.store import matrix as matrix_store
+from forge.store import traces as trace_store
 from forge.store.access import PermissionDenied
+from forge.traces.model import normalize_trace
 
 # Contradictions per trace over alpha v2, beta v1, gamma v1 (see conftest): t2, t5, t6, t9 two; t1, t4 one.
 ORDER = [9, 6, 5, 2, 4, 1, 8, 7, 3, 0]  # by contradictions, then errors, then newest
@@ -137,3 +139,16 @@ def test_refine_target():
         "pages/generate.py",
         {"eval_set": "es1", "eval": "ev1", "refine": "1"},
     )
+
+
+def test_queued_traces_are_rows_too(known, db):
+    access = known.access
+    extra = trace_store.upsert_traces(access, [normalize_trace({"id": "queued-1", "output": "waiting"})])["ids"][0]
+    db.execute(  # the review page's queue (eval_set_traces) is the review issue's; written directly here
+        "INSERT INTO eval_set_traces (eval_set_id, trace_id, workspace_id, added_at) VALUES (?, ?, ?, now())",
+        [known.eval_set_id, extra, access.workspace_id],
+    )
+    cols = matrix.columns(access, known.eval_set_id)
+    result = matrix.page(access, known.eval_set_id, cols, page_size=50)
+    queued = next(r for r in result.rows if r["trace_id"] == extra)
+    assert result.total == 11 and queued["label"] is None and queued["n_results"] == 0
