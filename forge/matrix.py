@@ -218,59 +218,70 @@ class Patterns:
             "unrated": int(w[ran & ~is_pass & ~is_fail].sum()),
         }
 
-    def _sorted(self, names: Sequence[str]) -> tuple[list[str], list[tuple]]:
-        """Names in sorted order and (label, pass_mask, fail_mask, traces) rows with bits renumbered to it."""
+    def _sorted(self, names: Sequence[str]) -> tuple[list[str], tuple[np.ndarray, ...]]:
+        """Names in sorted order, and (label, pass_mask, fail_mask, weight) with bits renumbered to that
+        order and the weeks summed away."""
         order = sorted(range(len(names)), key=lambda i: names[i])
         passed = np.zeros_like(self.passed)
         failed = np.zeros_like(self.failed)
         for new, old in enumerate(order):
             passed |= ((self.passed >> old) & 1) << new
             failed |= ((self.failed >> old) & 1) << new
-        frame = pd.DataFrame({"label": self.label, "p": passed, "f": failed, "w": self.weight})
-        grouped = frame.groupby(["label", "p", "f"], sort=False)["w"].sum().reset_index()
-        rows = [(lab or None, int(p), int(f), int(w)) for lab, p, f, w in grouped.itertuples(index=False)]
-        return [names[i] for i in order], rows
+        code = np.where(self.is_pass, 1, np.where(self.is_fail, 2, 0)).astype(np.int8)
+        grouped = (
+            pd.DataFrame({"c": code, "p": passed, "f": failed, "w": self.weight})
+            .groupby(["c", "p", "f"], sort=False)["w"]
+            .sum()
+            .reset_index()
+        )
+        label = np.array(["", "pass", "fail"], dtype=object)[grouped["c"].to_numpy()]
+        arrays = (
+            label,
+            grouped["p"].to_numpy(np.int64),
+            grouped["f"].to_numpy(np.int64),
+            grouped["w"].to_numpy(np.int64),
+        )
+        return [names[i] for i in order], arrays
 
     def minimal_set(self, names: Sequence[str], max_false_failure: float) -> MinimalEvalSet:
-        sorted_names, rows = self._sorted(names)
-        return minimal_set_of_patterns(sorted_names, rows, max_false_failure)
+        sorted_names, arrays = self._sorted(names)
+        return minimal_set_of_patterns(sorted_names, *arrays, max_false_failure)
 
     def pair_agreement(self, names: Sequence[str]) -> list[EvalPairAgreement]:
-        sorted_names, rows = self._sorted(names)
-        return agreement_of_patterns(sorted_names, rows)
+        sorted_names, arrays = self._sorted(names)
+        return agreement_of_patterns(sorted_names, *arrays)
 
     def weekly(self, names: Sequence[str]) -> pd.DataFrame:
         """week, eval, agreed, contradicted, agreement: labelled traces with a verdict, by week."""
-        frames = []
         dated = ~pd.isna(self.week)
+        weeks, week_of = np.unique(self.week[dated], return_inverse=True)
+        weight = self.weight[dated]
+        is_pass, is_fail = self.is_pass[dated], self.is_fail[dated]
+        frames = []
         for i, name in enumerate(names):
-            passed, failed = self.bit(self.passed, i), self.bit(self.failed, i)
-            agreed = (passed & self.is_pass) | (failed & self.is_fail)
-            contradicted = (failed & self.is_pass) | (passed & self.is_fail)
-            keep = dated & (agreed | contradicted)
-            frame = pd.DataFrame(
-                {
-                    "week": self.week[keep],
-                    "agreed": np.where(agreed[keep], self.weight[keep], 0),
-                    "contradicted": np.where(contradicted[keep], self.weight[keep], 0),
-                }
+            passed, failed = self.bit(self.passed[dated], i), self.bit(self.failed[dated], i)
+            agreed = np.bincount(
+                week_of, weights=weight * ((passed & is_pass) | (failed & is_fail)), minlength=len(weeks)
             )
-            frame = frame.groupby("week", as_index=False).sum()
-            frame["eval"] = name
-            frames.append(frame)
-        out = pd.concat(frames) if frames else pd.DataFrame(columns=["week", "agreed", "contradicted", "eval"])
+            contra = np.bincount(
+                week_of, weights=weight * ((failed & is_pass) | (passed & is_fail)), minlength=len(weeks)
+            )
+            keep = (agreed + contra) > 0
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "week": weeks[keep],
+                        "eval": name,
+                        "agreed": agreed[keep].astype(np.int64),
+                        "contradicted": contra[keep].astype(np.int64),
+                    }
+                )
+            )
+        out = pd.concat(frames) if frames else pd.DataFrame(columns=["week", "eval", "agreed", "contradicted"])
         out = out.sort_values(["week", "eval"]).reset_index(drop=True)
         total = out["agreed"] + out["contradicted"]
         out["agreement"] = (out["agreed"] / total.where(total > 0)).astype(float)
         return out[["week", "eval", "agreed", "contradicted", "agreement"]]
-
-
-def _split(patterns: Sequence[tuple]) -> tuple[np.ndarray, ...]:
-    label = np.array([p[0] or "" for p in patterns], dtype=object)
-    pass_mask = np.array([p[1] for p in patterns], dtype=np.int64)
-    fail_mask = np.array([p[2] for p in patterns], dtype=np.int64)
-    weight = np.array([p[3] for p in patterns], dtype=np.int64)
-    return label, pass_mask, fail_mask, weight
 
 
 def _covered(subsets: np.ndarray, masks: np.ndarray, weight: np.ndarray) -> np.ndarray:
@@ -285,13 +296,17 @@ def _covered(subsets: np.ndarray, masks: np.ndarray, weight: np.ndarray) -> np.n
 
 
 def minimal_set_of_patterns(
-    names: Sequence[str], patterns: Sequence[tuple], max_false_failure: float = DEFAULT_MAX_FALSE_FAILURE
+    names: Sequence[str],
+    label: np.ndarray,
+    pass_mask: np.ndarray,
+    fail_mask: np.ndarray,
+    weight: np.ndarray,
+    max_false_failure: float = DEFAULT_MAX_FALSE_FAILURE,
 ) -> MinimalEvalSet:
-    """``metrics.minimal_eval_set`` over weighted verdict patterns (label, pass_mask, fail_mask, traces),
+    """``metrics.minimal_eval_set`` over weighted verdict patterns (label 'pass'/'fail'/'', bit masks, traces),
     bit i = ``names[i]`` (names sorted, as there): the same answer, without one Python object per trace."""
     if list(names) != sorted(names):
         raise ValueError("names must be sorted, as metrics.minimal_eval_set orders them")
-    label, _, fail_mask, weight = _split(patterns)
     is_fail, is_pass = label == "fail", label == "pass"
     n_fail, n_pass = int(weight[is_fail].sum()), int(weight[is_pass].sum())
     fail_masks, fail_w = fail_mask[is_fail], weight[is_fail]
@@ -352,9 +367,10 @@ def minimal_set_of_patterns(
     )
 
 
-def agreement_of_patterns(names: Sequence[str], patterns: Sequence[tuple]) -> list[EvalPairAgreement]:
+def agreement_of_patterns(
+    names: Sequence[str], label: np.ndarray, pass_mask: np.ndarray, fail_mask: np.ndarray, weight: np.ndarray
+) -> list[EvalPairAgreement]:
     """``metrics.eval_agreement_matrix`` over weighted verdict patterns: each pair once, in name order."""
-    _, pass_mask, fail_mask, weight = _split(patterns)
     index = {n: i for i, n in enumerate(names)}
     out = []
     for a, b in itertools.combinations(sorted(names), 2):

@@ -177,8 +177,12 @@ def render_matrix(access, eval_set_id: str, cols: Sequence[dict], filters: matri
         st.session_state["matrix_page"] = result.pages
         st.rerun()
     st.markdown(legend(), unsafe_allow_html=True)
-    if not result.rows:
+    if not result.rows and filters.active:
         st.info("No trace matches these filters — loosen them in the sidebar.")
+        return result
+    if not result.rows:
+        st.info("This eval set has no traces yet — rate some traces in it, or run its evals on traces.")
+        st.page_link("pages/traces.py", label="Pick traces on the Traces page", icon=":material/timeline:")
         return result
     event = st.dataframe(
         page_frame(result, cols),
