@@ -20,6 +20,7 @@ import itertools
 import re
 import uuid
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -151,10 +152,19 @@ def statistics(
     """Per-eval metrics with 95 % intervals, human-human agreement, eval-eval agreement, the minimal
     eval set and weekly agreement, from one grouped SQL pass (``store.verdict_patterns``)."""
     cols = list(cols)[: store.MAX_PATTERN_EVALS]
-    pat = Patterns.of(store.verdict_patterns(access, eval_set_id, [c["version_id"] for c in cols]) if cols else None)
+
+    def human_side() -> tuple[AgreementReport, int]:
+        rows, rated = store.multi_rated(access, eval_set_id)
+        return agreement(rows), rated
+
+    # The humans' agreement (its own query and Python) overlaps the patterns query (DuckDB lets go of the GIL).
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        human_future = pool.submit(human_side)
+        pat = Patterns.of(
+            store.verdict_patterns(access, eval_set_id, [c["version_id"] for c in cols]) if cols else None
+        )
+        human, human_rated = human_future.result()
     per_eval = [EvalStat(c, metrics.eval_metrics_from_counts(**pat.counts(i), seed=seed)) for i, c in enumerate(cols)]
-    human_rows, human_rated = store.multi_rated(access, eval_set_id)
-    human = agreement(human_rows)
     names = [c["label"] for c in cols]
     minimal = pat.minimal_set(names, max_false_failure) if names else None
     pairs = pat.pair_agreement(names)
