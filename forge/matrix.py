@@ -18,7 +18,9 @@ from __future__ import annotations
 import io
 import itertools
 import re
+import threading
 import uuid
+from collections import OrderedDict
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -60,6 +62,35 @@ VERDICT_WORDS = {True: "pass", False: "fail", None: "error"}
 DEFAULT_MAX_FALSE_FAILURE = 0.1
 
 
+# The per-trace summary (one pass over eval_results) of recent (database, set, versions, data version)s:
+# paging, sorting, filtering and statistics then read it instead of every result again.
+_SUMMARIES: OrderedDict[tuple, pa.Table] = OrderedDict()
+_SUMMARIES_LOCK = threading.Lock()
+SUMMARY_CACHE_SIZE = 4
+
+
+def trace_summary(access: Access, eval_set_id: str, version_ids: Sequence[str]) -> pa.Table:
+    """``store.trace_summary``, remembered until the set's ratings, resolutions, evals, results or traces change."""
+    key = (
+        access.db.path,
+        id(access.db),
+        access.workspace_id,
+        eval_set_id,
+        tuple(version_ids),
+        store.data_version(access, eval_set_id),
+    )
+    with _SUMMARIES_LOCK:
+        if key in _SUMMARIES:
+            _SUMMARIES.move_to_end(key)
+            return _SUMMARIES[key]
+    table = store.trace_summary(access, eval_set_id, list(version_ids))
+    with _SUMMARIES_LOCK:
+        _SUMMARIES[key] = table
+        while len(_SUMMARIES) > SUMMARY_CACHE_SIZE:
+            _SUMMARIES.popitem(last=False)
+    return table
+
+
 def columns(access: Access, eval_set_id: str, all_versions: bool = False) -> list[dict]:
     """The matrix's eval columns: current versions, or every version when ``all_versions``."""
     return store.eval_columns(access, eval_set_id, all_versions)
@@ -76,14 +107,16 @@ def page(
     sort: str = "contradictions",
 ) -> MatrixPage:
     """One page of the matrix (rows filtered and sorted in SQL; cells of the page's rows only)."""
+    vids = [c["version_id"] for c in cols]
     return store.matrix_page(
         access,
         eval_set_id,
-        [c["version_id"] for c in cols],
+        vids,
         filters,
         page=page_no,
         page_size=page_size,
         sort=sort,
+        summary=trace_summary(access, eval_set_id, vids),
     )
 
 

@@ -145,11 +145,9 @@ def _pattern(text: str) -> str:
 
 def _where(access: Access, eval_set_id: str, f: MatrixFilters) -> tuple[str, dict]:
     """The WHERE of the page's rows (t = traces, r = set_rows) with its named parameters."""
-    clauses, params = ["t.workspace_id = $ws"], {}
+    clauses, params = ["TRUE"], {}
     if f.cells == "contradictions":
-        clauses.append(
-            "CASE r.label WHEN 'pass' THEN coalesce(r.n_fail, 0) WHEN 'fail' THEN coalesce(r.n_pass, 0) ELSE 0 END > 0"
-        )
+        clauses.append("r.n_contradictions > 0")
     elif f.cells == "errors":
         clauses.append("coalesce(r.n_errors, 0) > 0")
     if f.human == "unrated":
@@ -164,10 +162,10 @@ def _where(access: Access, eval_set_id: str, f: MatrixFilters) -> tuple[str, dic
         )
         params["rater"] = f.rater
     if f.start:
-        clauses.append("t.timestamp >= $start")
+        clauses.append("r.timestamp >= $start")
         params["start"] = f.start
     if f.end:
-        clauses.append("t.timestamp < $end")
+        clauses.append("r.timestamp < $end")
         params["end"] = f.end
     if f.sources:
         clauses.append("list_contains($sources::VARCHAR[], t.source)")
@@ -179,7 +177,7 @@ def _where(access: Access, eval_set_id: str, f: MatrixFilters) -> tuple[str, dic
     if text:
         clauses.append(
             "(regexp_matches(t.input_text, $pattern) OR regexp_matches(t.output_text, $pattern)"
-            " OR regexp_matches(coalesce(t.name, ''), $pattern) OR t.id = $text)"
+            " OR regexp_matches(coalesce(t.name, ''), $pattern) OR r.trace_id = $text)"
         )
         params.update(pattern=_pattern(text), text=text)
     return " AND ".join(clauses), params
@@ -203,25 +201,16 @@ class MatrixPage:
         return max(1, -(-self.total // self.page_size))
 
 
-def matrix_page(
-    access: Access,
-    eval_set_id: str,
-    version_ids: list[str],
-    filters: MatrixFilters | None = None,
-    *,
-    page: int = 1,
-    page_size: int = 50,
-    sort: str = "contradictions",
-) -> MatrixPage:
-    """The rows of one page (filtered, sorted in SQL) and only those rows' cells."""
+def _used(sql: str, params: dict) -> dict:
+    """Only the named parameters ``sql`` uses (DuckDB refuses extra ones)."""
+    return {k: v for k, v in params.items() if re.search(rf"\${k}\b", sql)}
+
+
+def trace_summary(access: Access, eval_set_id: str, version_ids: list[str]) -> pa.Table:
+    """One row per trace of the set: label, resolved, tie, n_ratings, the versions that ran / passed / failed
+    (bit masks, up to MAX_PATTERN_EVALS versions; beyond, NULL), n_pass, n_fail, n_errors, n_results,
+    n_contradictions, timestamp and week. The one pass over eval_results every other matrix query reads from."""
     access.need("read")
-    filters = filters or MatrixFilters()
-    if sort not in SORTS:
-        raise ValueError(f"sort must be one of {', '.join(SORTS)}; got '{sort}'.")
-    page, page_size = max(1, int(page)), max(1, min(int(page_size), 1000))
-    where, where_params = _where(access, eval_set_id, filters)
-    # Up to MAX_PATTERN_EVALS versions, bit masks say which passed / failed / ran: the page's cells come with
-    # its rows, and eval_results is read once. Beyond that, counts, and a second read for the page's cells.
     masked = len(version_ids) <= MAX_PATTERN_EVALS
     per_trace = (
         "SELECT x.trace_id, bit_or(1::BIGINT << c.idx) AS ran_mask,"
@@ -233,22 +222,73 @@ def matrix_page(
         else "SELECT x.trace_id, count(*) FILTER (WHERE x.verdict) AS n_pass, count(*) FILTER (WHERE NOT x.verdict)"
         " AS n_fail, count(*) FILTER (WHERE x.verdict IS NULL) AS n_errors, count(*) AS n_results,"
         " NULL::BIGINT AS ran_mask, NULL::BIGINT AS pass_mask, NULL::BIGINT AS fail_mask"
-    ) + (" FROM eval_results x JOIN cols c ON c.vid = x.eval_version_id WHERE x.workspace_id = $ws GROUP BY x.trace_id")
+    ) + " FROM eval_results x JOIN cols c ON c.vid = x.eval_version_id WHERE x.workspace_id = $ws GROUP BY x.trace_id"
+    zero = "0" if masked else "NULL"
     sql = f"""
         WITH {_cols_sql()},
         per_trace AS ({per_trace}),
         {_labels_sql()},
-        {_rows_sql(("n_pass", "n_fail", "n_errors", "n_results", "ran_mask", "pass_mask", "fail_mask"))},
-        matched AS (
-            SELECT r.trace_id, r.label, r.resolved, r.tie, r.n_ratings, t.timestamp,
-                   coalesce(r.ran_mask, 0) AS ran_mask, coalesce(r.pass_mask, 0) AS pass_mask,
-                   coalesce(r.fail_mask, 0) AS fail_mask,
-                   CASE r.label WHEN 'pass' THEN coalesce(r.n_fail, 0) WHEN 'fail' THEN coalesce(r.n_pass, 0)
-                        ELSE 0 END AS n_contradictions,
-                   coalesce(r.n_errors, 0) AS n_errors, coalesce(r.n_results, 0) AS n_results
-            FROM set_rows r JOIN traces t ON t.id = r.trace_id
-            WHERE {where}
-        ),
+        {_rows_sql(("n_pass", "n_fail", "n_errors", "n_results", "ran_mask", "pass_mask", "fail_mask"))}
+        SELECT r.trace_id, r.label, r.resolved, r.tie, r.n_ratings,
+               coalesce(r.ran_mask, {zero}) AS ran_mask, coalesce(r.pass_mask, {zero}) AS pass_mask,
+               coalesce(r.fail_mask, {zero}) AS fail_mask,
+               coalesce(r.n_pass, 0) AS n_pass, coalesce(r.n_fail, 0) AS n_fail,
+               coalesce(r.n_errors, 0) AS n_errors, coalesce(r.n_results, 0) AS n_results,
+               CASE r.label WHEN 'pass' THEN coalesce(r.n_fail, 0) WHEN 'fail' THEN coalesce(r.n_pass, 0)
+                    ELSE 0 END AS n_contradictions,
+               t.timestamp, date_trunc('week', t.timestamp) AS week
+        FROM set_rows r JOIN traces t ON t.id = r.trace_id AND t.workspace_id = $ws
+    """
+    params = {"ws": access.workspace_id, "es": eval_set_id, "vids": list(version_ids)}
+    return _arrow(access, sql, params)
+
+
+def _arrow(access: Access, sql: str, params: dict) -> pa.Table:
+    """A query's rows as an Arrow table, on a cursor of its own (a relation would hold the thread's cursor)."""
+    cur = access.db.cursor().cursor()
+    try:
+        return cur.sql(sql, params=params).to_arrow_table()
+    finally:
+        cur.close()
+
+
+def _on_summary(access: Access, summary: pa.Table, sql: str, params: dict) -> list[tuple]:
+    """Run ``sql`` with the summary table readable as ``summary`` (its own cursor: register needs one)."""
+    cur = access.db.cursor().cursor()
+    try:
+        cur.register("summary", summary)
+        return cur.execute(sql, _used(sql, params)).fetchall()
+    finally:
+        cur.close()
+
+
+def matrix_page(
+    access: Access,
+    eval_set_id: str,
+    version_ids: list[str],
+    filters: MatrixFilters | None = None,
+    *,
+    page: int = 1,
+    page_size: int = 50,
+    sort: str = "contradictions",
+    summary: pa.Table | None = None,
+) -> MatrixPage:
+    """The rows of one page (filtered and sorted in SQL over ``trace_summary``) and only those rows' cells.
+
+    Pass the summary made for the same versions to skip the pass over eval_results (paging, sorting, filters)."""
+    access.need("read")
+    filters = filters or MatrixFilters()
+    if sort not in SORTS:
+        raise ValueError(f"sort must be one of {', '.join(SORTS)}; got '{sort}'.")
+    page, page_size = max(1, int(page)), max(1, min(int(page_size), 1000))
+    if summary is None:
+        summary = trace_summary(access, eval_set_id, version_ids)
+    where, where_params = _where(access, eval_set_id, filters)
+    # The traces table is joined for the whole set only when a filter needs its columns.
+    needs_traces = bool(filters.sources or filters.tags or (filters.text or "").strip())
+    join = "JOIN traces t ON t.id = r.trace_id AND t.workspace_id = $ws" if needs_traces else ""
+    sql = f"""
+        WITH matched AS (SELECT r.* FROM summary r {join} WHERE {where}),
         page AS (
             SELECT *, count(*) OVER () AS total FROM matched ORDER BY {SORTS[sort]} LIMIT $limit OFFSET $offset
         )
@@ -258,28 +298,30 @@ def matrix_page(
                    t.tags,
                    left(t.input_text, {PREVIEW_CHARS}) AS input_preview,
                    left(t.output_text, {PREVIEW_CHARS}) AS output_preview
-            FROM page p JOIN traces t ON t.id = p.trace_id
+            FROM page p JOIN traces t ON t.id = p.trace_id AND t.workspace_id = $ws
         ) ORDER BY {SORTS[sort]}
     """
     params = {
         "ws": access.workspace_id,
         "es": eval_set_id,
-        "vids": list(version_ids),
         "limit": page_size,
         "offset": (page - 1) * page_size,
         **where_params,
     }
-    cur = access.db.execute(sql, params)
-    cols = [d[0] for d in cur.description]
-    out = cur.fetchall()
-    rows = [dict(zip(cols[1:], r[1:], strict=True)) for r in out]
+    out = _on_summary(access, summary, sql, params)
+    cols = [
+        "trace_id", "label", "resolved", "tie", "n_ratings", "n_contradictions", "n_errors", "n_results",
+        "ran_mask", "pass_mask", "fail_mask", "timestamp", "name", "source", "source_id", "tags",
+        "input_preview", "output_preview",
+    ]  # fmt: skip
+    rows = [dict(zip(cols, r[1:], strict=True)) for r in out]
     if out:
         total = out[0][0]
     else:  # past the last page (or nothing matches): count without the page
-        count_sql = sql[: sql.index("        page AS (")].rstrip().rstrip(",") + "\n SELECT count(*) FROM matched"
-        total = access.db.scalar(count_sql, {k: v for k, v in params.items() if k not in ("limit", "offset")})
+        count_sql = f"SELECT count(*) FROM summary r {join} WHERE {where}"
+        total = _on_summary(access, summary, count_sql, params)[0][0]
     _add_notes(access, eval_set_id, rows)
-    if masked:
+    if len(version_ids) <= MAX_PATTERN_EVALS:
         cells = [
             {
                 "trace_id": r["trace_id"],
@@ -364,7 +406,9 @@ def cell_status(verdict: bool | None, label: str | None) -> str:
 # ---------------------------------------------------------------- statistics inputs
 
 
-def verdict_patterns(access: Access, eval_set_id: str, version_ids: list[str]) -> dict[str, np.ndarray]:
+def verdict_patterns(
+    access: Access, eval_set_id: str, version_ids: list[str], summary: pa.Table | None = None
+) -> dict[str, np.ndarray]:
     """The set's traces grouped by (label, week of timestamp, which versions ran / passed / failed), as numpy
     columns: label ('pass' | 'fail' | None), week, ran_mask, pass_mask, fail_mask, traces.
 
@@ -374,24 +418,16 @@ def verdict_patterns(access: Access, eval_set_id: str, version_ids: list[str]) -
     access.need("read")
     if len(version_ids) > MAX_PATTERN_EVALS:
         raise ValueError(f"verdict patterns take at most {MAX_PATTERN_EVALS} eval versions")
-    sql = f"""
-        WITH {_cols_sql()},
-        per_trace AS (
-            SELECT x.trace_id, bit_or(1::BIGINT << c.idx) AS ran_mask,
-                   coalesce(bit_or(CASE WHEN x.verdict THEN 1::BIGINT << c.idx END), 0) AS pass_mask,
-                   coalesce(bit_or(CASE WHEN NOT x.verdict THEN 1::BIGINT << c.idx END), 0) AS fail_mask
-            FROM eval_results x JOIN cols c ON c.vid = x.eval_version_id
-            WHERE x.workspace_id = $ws GROUP BY x.trace_id
-        ),
-        {_labels_sql()},
-        {_rows_sql(("ran_mask", "pass_mask", "fail_mask"))}
-        SELECT r.label, date_trunc('week', t.timestamp) AS week, coalesce(r.ran_mask, 0) AS ran_mask,
-               coalesce(r.pass_mask, 0) AS pass_mask, coalesce(r.fail_mask, 0) AS fail_mask, count(*) AS traces
-        FROM set_rows r JOIN traces t ON t.id = r.trace_id AND t.workspace_id = $ws
-        GROUP BY ALL
-    """
-    params = {"ws": access.workspace_id, "es": eval_set_id, "vids": list(version_ids)}
-    return access.db.execute(sql, params).fetchnumpy()
+    if summary is None:
+        summary = trace_summary(access, eval_set_id, version_ids)
+    cur = access.db.cursor().cursor()
+    try:
+        cur.register("summary", summary)
+        return cur.execute(
+            "SELECT label, week, ran_mask, pass_mask, fail_mask, count(*) AS traces FROM summary GROUP BY ALL"
+        ).fetchnumpy()
+    finally:
+        cur.close()
 
 
 def multi_rated(access: Access, eval_set_id: str) -> tuple[list[tuple[str, str, str]], int]:
@@ -450,7 +486,7 @@ def matrix_frame(access: Access, eval_set_id: str, version_ids: list[str]) -> pa
         ORDER BY t.timestamp DESC NULLS LAST, m.trace_id
     """
     params = {"ws": access.workspace_id, "es": eval_set_id, "vids": list(version_ids)}
-    return access.db.cursor().sql(sql, params=params).to_arrow_table()
+    return _arrow(access, sql, params)
 
 
 def set_raters(access: Access, eval_set_id: str) -> list[str]:
@@ -523,7 +559,9 @@ def data_version(access: Access, eval_set_id: str) -> tuple:
         "        WHERE workspace_id = ? AND eval_set_id = ?),"
         " (SELECT count(*) || '/' || coalesce(max(created_at)::VARCHAR, '') FROM eval_results WHERE workspace_id = ?),"
         " (SELECT count(*) || '/' || coalesce(max(coalesce(updated_at, created_at))::VARCHAR, '') FROM evals"
-        "        WHERE workspace_id = ? AND eval_set_id = ?)",
+        "        WHERE workspace_id = ? AND eval_set_id = ?),"
+        " (SELECT count(*) || '/' || coalesce(max(updated_at)::VARCHAR, '') FROM traces WHERE workspace_id = ?),"
+        " (SELECT count(*) FROM eval_set_traces WHERE workspace_id = ? AND eval_set_id = ?)",
         [access.workspace_id, eval_set_id, access.workspace_id, eval_set_id, access.workspace_id]
-        + [access.workspace_id, eval_set_id],
+        + [access.workspace_id, eval_set_id, access.workspace_id, access.workspace_id, eval_set_id],
     )
