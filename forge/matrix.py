@@ -15,6 +15,7 @@ to make verdicts explain themselves.
 
 from __future__ import annotations
 
+import functools
 import io
 import itertools
 import re
@@ -237,11 +238,11 @@ class Patterns:
             np.asarray(columns["traces"], dtype=np.int64),
         )
 
-    @property
+    @functools.cached_property
     def is_pass(self) -> np.ndarray:
         return self.label == "pass"
 
-    @property
+    @functools.cached_property
     def is_fail(self) -> np.ndarray:
         return self.label == "fail"
 
