@@ -95,3 +95,31 @@ def test_mark_label_wrong_and_statistics_tab(db, admin, default_ws, app_as):
     assert list(stats["Eval"])[-1] == "Humans vs humans (ceiling)"
     assert any("Minimal eval set" in s.value for s in at.success)
     assert len(at.get("vega_lite_chart")) >= 3  # confusion matrices, eval-vs-eval heatmap, weekly lines
+
+
+def test_push_to_langfuse_from_the_page(db, admin, default_ws, app_as, monkeypatch):
+    from tests.stubs.langfuse_stub import LangfuseStub
+
+    build_known(db, admin, default_ws.id)
+    with LangfuseStub([], public_key="pk-lf-page-push") as stub:
+        for k, v in stub.env().items():
+            monkeypatch.setenv(k, v)
+        at = app_as("admin", page=PAGE)
+        at.button(key="matrix_push").click().run()
+        assert not at.exception
+        assert any("Pushed 20, skipped 20, failed 0" in s.value for s in at.success)
+        assert len(stub.pushed_scores) == 20
+
+
+def test_a_viewer_sees_the_matrix_but_cannot_act(db, admin, default_ws, app_as):
+    from tests.conftest import PASSWORD
+
+    build_known(db, admin, default_ws.id)
+    auth.create_user(db, admin, "vera", PASSWORD, "viewer", "Vera Viewer")
+    auth.add_member(db, admin, default_ws.id, "vera")
+    at = app_as("vera", page=PAGE)
+    assert not at.exception
+    assert "Traces 1–10 of 10" in caption_with(at, "Traces ")
+    keys = {b.key for b in at.button}
+    assert "matrix_rerate_save" not in keys and "matrix_label_wrong" not in keys
+    assert any("Your role cannot rate." in c.value for c in at.caption)
