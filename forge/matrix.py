@@ -184,7 +184,7 @@ def statistics(
     seed: int = 0,
 ) -> MatrixStats:
     """Per-eval metrics with 95 % intervals, human-human agreement, eval-eval agreement, the minimal
-    eval set and weekly agreement, from one grouped SQL pass (``store.verdict_patterns``)."""
+    eval set and weekly agreement, from the per-trace summary the page also reads (``store.verdict_patterns``)."""
     cols = list(cols)[: store.MAX_PATTERN_EVALS]
 
     def human_side() -> tuple[AgreementReport, int]:
@@ -194,9 +194,9 @@ def statistics(
     # The humans' agreement (its own query and Python) overlaps the patterns query (DuckDB lets go of the GIL).
     with ThreadPoolExecutor(max_workers=1) as pool:
         human_future = pool.submit(human_side)
-        pat = Patterns.of(
-            store.verdict_patterns(access, eval_set_id, [c["version_id"] for c in cols]) if cols else None
-        )
+        vids = [c["version_id"] for c in cols]
+        summary = trace_summary(access, eval_set_id, vids) if cols else None
+        pat = Patterns.of(store.verdict_patterns(access, eval_set_id, vids, summary) if cols else None)
         human, human_rated = human_future.result()
     per_eval = [EvalStat(c, metrics.eval_metrics_from_counts(**pat.counts(i), seed=seed)) for i, c in enumerate(cols)]
     names = [c["label"] for c in cols]
