@@ -265,7 +265,8 @@ def cmd_matrix(args: argparse.Namespace) -> int:
 
     db = open_db()
     try:
-        access = workspace_for(db, login(db, args), args, "read")
+        # pushing writes to Langfuse in the workspace's name: the same right as rating
+        access = workspace_for(db, login(db, args), args, "rate" if args.push_langfuse else "read")
         found = [s for s in rating_store.list_eval_sets(access) if s["name"] == args.eval_set]
         if not found:
             raise UsageError(f"no eval set '{args.eval_set}' in workspace '{access.workspace.name}'")

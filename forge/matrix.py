@@ -67,6 +67,7 @@ DEFAULT_MAX_FALSE_FAILURE = 0.1
 # paging, sorting, filtering and statistics then read it instead of every result again.
 _SUMMARIES: OrderedDict[tuple, pa.Table] = OrderedDict()
 _SUMMARIES_LOCK = threading.Lock()
+_HUMAN: OrderedDict[tuple, tuple[AgreementReport, int]] = OrderedDict()  # the humans' agreement, likewise
 SUMMARY_CACHE_SIZE = 4
 
 
@@ -188,8 +189,17 @@ def statistics(
     cols = list(cols)[: store.MAX_PATTERN_EVALS]
 
     def human_side() -> tuple[AgreementReport, int]:
+        key = (access.db.path, id(access.db), access.workspace_id, eval_set_id, store.data_version(access, eval_set_id))
+        with _SUMMARIES_LOCK:
+            if key in _HUMAN:
+                return _HUMAN[key]
         rows, rated = store.multi_rated(access, eval_set_id)
-        return agreement(rows), rated
+        found = agreement(rows), rated
+        with _SUMMARIES_LOCK:
+            _HUMAN[key] = found
+            while len(_HUMAN) > SUMMARY_CACHE_SIZE:
+                _HUMAN.popitem(last=False)
+        return found
 
     # The humans' agreement (its own query and Python) overlaps the patterns query (DuckDB lets go of the GIL).
     with ThreadPoolExecutor(max_workers=1) as pool:
@@ -603,7 +613,7 @@ def push_to_langfuse(access: Access, eval_set_id: str, eval_set_name: str, cols:
     """Push the set's human labels and verdicts to Langfuse as scores; a ``PushSummary`` (pushed/skipped/failed)."""
     from forge.traces import langfuse_push
 
-    access.need("read")
+    access.need("rate")  # it writes the workspace's labels into Langfuse
     scores, skipped = langfuse_scores(access, eval_set_id, eval_set_name, cols)
     return langfuse_push.push_scores(scores, skipped=skipped, progress=progress)
 
