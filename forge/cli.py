@@ -12,7 +12,6 @@ import getpass
 import json
 import os
 import sys
-from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any
 
@@ -143,14 +142,6 @@ def cmd_token(args: argparse.Namespace) -> int:
         db.close()
 
 
-def _not_yet(name: str) -> Callable[[argparse.Namespace], int]:
-    def handler(args: argparse.Namespace) -> int:
-        raise UsageError(f"`forge {name}` is not available in this version yet")
-
-    return handler
-
-
-# Filled in by the issues that build each capability.
 def _import_text(summary: ImportSummary) -> str:
     lines = [
         f"imported {summary['imported']}, updated {summary['updated']}, skipped {summary['skipped']},"
@@ -405,7 +396,47 @@ def cmd_eval_generate(args: argparse.Namespace) -> int:
     return 0
 
 
-cmd_matrix = _not_yet("matrix")
+def cmd_matrix(args: argparse.Namespace) -> int:
+    """forge matrix --eval-set NAME [--csv OUT] [--push-langfuse]: the traces x evals matrix of an eval set."""
+    from forge import matrix
+    from forge.store import ratings as rating_store
+    from forge.traces.langfuse import LangfuseError
+
+    db = open_db()
+    try:
+        # pushing writes to Langfuse in the workspace's name: the same right as rating
+        access = workspace_for(db, login(db, args), args, "rate" if args.push_langfuse else "read")
+        found = [s for s in rating_store.list_eval_sets(access) if s["name"] == args.eval_set]
+        if not found:
+            raise UsageError(f"no eval set '{args.eval_set}' in workspace '{access.workspace.name}'")
+        eval_set, cols = found[0], matrix.columns(access, found[0]["id"])
+        frame = matrix.cli_frame(access, eval_set["id"], cols)
+        if args.csv:
+            try:
+                frame.to_csv(args.csv, index=False)
+            except OSError as exc:
+                raise UsageError(f"cannot write {args.csv}: {exc.strerror or exc}") from exc
+        counts = {"traces": len(frame), "evals": [c["label"] for c in cols], **matrix.cell_counts(frame, cols)}
+        text = (
+            f"{counts['traces']} traces x {len(cols)} evals: {counts['contradiction']} contradictions,"
+            f" {counts['agree']} agreements, {counts['error']} errors, {counts['unrated']} unrated"
+            + (f"; written to {args.csv}" if args.csv else "")
+        )
+        out = {"eval_set": eval_set["name"], **counts, "csv": args.csv}
+        if args.push_langfuse:
+            try:
+                summary = matrix.push_to_langfuse(access, eval_set["id"], eval_set["name"], cols)
+            except LangfuseError as exc:
+                print(f"forge: {exc}", file=sys.stderr)
+                return 1
+            out["langfuse"] = summary.to_json()
+            text += f"\nLangfuse: pushed {summary.pushed}, skipped {summary.skipped}, failed {summary.failed}"
+            for error in summary.errors[:5]:
+                text += f"\n  error: {error}"
+    finally:
+        db.close()
+    emit(out, args.json, text)
+    return 1 if args.push_langfuse and out["langfuse"]["failed"] else 0
 
 
 def cmd_ratings_export(args: argparse.Namespace) -> int:
@@ -558,6 +589,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--eval-set", required=True, metavar="NAME")
     s.add_argument("--csv", metavar="OUT")
+    s.add_argument("--push-langfuse", action="store_true", help="push labels and verdicts to Langfuse as scores")
     s.set_defaults(handler=lambda a: cmd_matrix(a))
 
     tk = sub.add_parser("token", help="API tokens for the JSON API and FORGE_TOKEN")

@@ -36,12 +36,13 @@ PAGES = [
     PageSpec("pages/playground.py", "Playground", "prompt-playground", ":material/science:", action="run"),
     PageSpec("pages/runs.py", "Runs", "run-history", ":material/history:"),
     PageSpec("pages/traces.py", "Traces", "browse-traces", ":material/timeline:"),
-    # Viewers may open both to read; rating and managing sets are checked per action (rate, edit).
+    PageSpec("pages/import.py", "Import", "import-data", ":material/upload:", action="import"),
+    # Viewers may open these to read; rating, editing and running are checked per action.
     PageSpec("pages/review.py", "Review", "rate-traces", ":material/thumbs_up_down:"),
     PageSpec("pages/eval_sets.py", "Eval sets", "eval-set-list", ":material/checklist:"),
-    PageSpec("pages/import.py", "Import", "import-data", ":material/upload:", action="import"),
     PageSpec("pages/evals.py", "Evals", "eval-functions", ":material/fact_check:"),
     PageSpec("pages/generate.py", "Generate evals", "generate-evals", ":material/auto_fix_high:"),
+    PageSpec("pages/matrix.py", "Matrix", "contradiction-matrix", ":material/grid_on:"),
     PageSpec("pages/settings.py", "Settings", "workspace-settings", ":material/settings:"),
     PageSpec("pages/admin.py", "Admin", "administration", ":material/admin_panel_settings:", admin_only=True),
 ]

@@ -217,8 +217,7 @@ def test_output_files_come_back(server, tmp_path, shared_data):
     args = ("eval", "synth", "--traces", "labelled.jsonl", "--out", "out/eval.py")
     (tmp_path / "out").mkdir()
     local = _forge(*args, env={"FORGE_DB": str(tmp_path / "none.duckdb")}, cwd=tmp_path)
-    if "not available in this version" in local.stderr:
-        pytest.skip("`forge eval synth` is not in this version yet")
+    assert local.returncode == 0, local.stderr
     written_here = (tmp_path / "out" / "eval.py").read_bytes()
     (tmp_path / "out" / "eval.py").unlink()
     remote = _forge(*args, env={"FORGE_URL": url, "FORGE_TOKEN": token}, cwd=tmp_path)

@@ -12,7 +12,9 @@
 - ``rate_limit=N``: the first N requests answer 429 with ``Retry-After: 1``;
 - ``POST /api/public/otel/v1/traces``: OTLP/HTTP ingestion (protobuf or JSON, gzip or not), as the
   langfuse SDK exports; every received span is kept in ``spans`` as ``{"name", "trace_id", "span_id",
-  "parent_span_id", "attributes"}`` (attribute values decoded to Python values).
+  "parent_span_id", "attributes"}`` (attribute values decoded to Python values);
+- ``POST /api/public/scores``: create or update a score by its ``id`` (kept in ``pushed_scores``, id -> body);
+  ``score_rate_limit=N``: the next N score posts answer 429 with ``Retry-After: 1`` and ``retry-after-ms: 100``.
 """
 
 from __future__ import annotations
@@ -66,6 +68,9 @@ class LangfuseStub:
         self.extra_scores = scores or []
         self.log: list[tuple[str, int]] = []
         self.spans: list[dict] = []
+        self.pushed_scores: dict[str, dict] = {}
+        self.score_posts = 0
+        self.score_rate_limit = 0
         self._lock = threading.Lock()
         self._server = None
         self._build()
@@ -110,10 +115,17 @@ class LangfuseStub:
             def do_POST(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
-                status, data, ctype = stub.ingest_otlp(self.path, self.headers, raw)
+                extra = {}
+                if urlparse(self.path).path == "/api/public/scores":
+                    status, body, extra = stub.post_score(self.headers.get("Authorization"), raw)
+                    data, ctype = json.dumps(body).encode(), "application/json"
+                else:
+                    status, data, ctype = stub.ingest_otlp(self.path, self.headers, raw)
                 self.send_response(status)
                 self.send_header("Content-Type", ctype)
                 self.send_header("Content-Length", str(len(data)))
+                for k, v in extra.items():
+                    self.send_header(k, v)
                 self.end_headers()
                 self.wfile.write(data)
 
@@ -133,6 +145,35 @@ class LangfuseStub:
             "LANGFUSE_PUBLIC_KEY": self.public_key,
             "LANGFUSE_SECRET_KEY": self.secret_key,
         }
+
+    # ------------------------------------------------------------ scores (POST)
+
+    def post_score(self, authorization: str | None, raw: bytes) -> tuple[int, dict, dict]:
+        """Langfuse's score create: upsert by ``id`` (a new id when none is given); 400 on a bad body."""
+        expected = "Basic " + base64.b64encode(f"{self.public_key}:{self.secret_key}".encode()).decode()
+        with self._lock:
+            self.score_posts += 1
+            if authorization != expected:
+                self.log.append(("/api/public/scores", 401))
+                return 401, {"message": "Invalid credentials"}, {}
+            if self.score_rate_limit > 0:
+                self.score_rate_limit -= 1
+                self.log.append(("/api/public/scores", 429))
+                return 429, {"message": "Rate limit exceeded"}, {"Retry-After": "1", "retry-after-ms": "100"}
+            try:
+                body = json.loads(raw or b"{}")
+            except ValueError:
+                body = None
+            if not isinstance(body, dict) or not body.get("traceId") or not body.get("name") or "value" not in body:
+                self.log.append(("/api/public/scores", 400))
+                return 400, {"message": "traceId, name and value are required"}, {}
+            if body.get("dataType") == "BOOLEAN" and body["value"] not in (0, 1):
+                self.log.append(("/api/public/scores", 400))
+                return 400, {"message": "a BOOLEAN score's value is 0 or 1"}, {}
+            score_id = body.get("id") or f"score-{len(self.pushed_scores) + 1}"
+            self.pushed_scores[score_id] = {**body, "id": score_id}
+            self.log.append(("/api/public/scores", 200))
+            return 200, {"id": score_id}, {}
 
     # ------------------------------------------------------------ OTLP ingestion
 
