@@ -129,7 +129,7 @@ def test_import_run_and_bad_input_match_a_local_run(twins, server):
     assert json.loads(remote.stdout)["updated"] == 2
     remote, local = twins("import", "empty.jsonl", "missing.jsonl")
     _same(remote, local)
-    assert remote.returncode == 2 and remote.stderr.startswith("forge: nothing imported: empty.jsonl")
+    assert remote.returncode == 2 and remote.stderr.startswith("forge: nothing valid was found: empty.jsonl")
     remote, local = twins(
         "run",
         "--model",

@@ -27,20 +27,18 @@ def test_empty_workspace_suggests_bringing_in_traces(app_as, default_ws):
     assert [(link.label, link.proto.page) for link in at.get("page_link")][-1][0] == "Go to Import"
 
 
-def test_no_next_step_is_promised_for_a_page_that_does_not_exist(db, app_as, admin, default_ws):
-    from forge.ui.navigation import ROOT
+def test_the_next_step_links_to_the_page_that_does_it(db, app_as, admin, default_ws):
+    from forge.ui.navigation import PAGES
 
     demo.load_demo(db, admin, default_ws.id)
     at = app_as("admin")
     assert not at.exception
     step = workspace_summary(auth.access(db, admin, default_ws.id)).next_step
+    assert step.title == "Create evals"  # the demo is rated: evals come next
     shown = [s.value for s in at.subheader if s.value.startswith("Next:")]
     links = [link.proto.page for link in at.get("page_link") if link.label.startswith("Go to")]
-    if (ROOT / step.page).exists():  # the page is there (after the merge): the step links to it
-        assert shown == [f"Next: {step.title}"] and links and links[-1].endswith(step.page.split("/")[-1])
-    else:  # the page is not built yet: no "Next:" box, no link to the wrong page
-        assert not shown and not links
-        assert any(link.label == "Open the trace browser" for link in at.get("page_link"))
+    url_path = next(p.url_path for p in PAGES if p.path == step.page)
+    assert shown == ["Next: Create evals"] and links and links[-1].endswith(url_path)
 
 
 def test_a_viewer_is_not_sent_to_a_page_they_cannot_use(db, app_as, admin, default_ws):
