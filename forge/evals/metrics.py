@@ -132,25 +132,7 @@ def eval_metrics(
             tp, fp = tp + (not label), fp + label
         else:
             fn, tn = fn + (not label), tn + label
-    f1, kappa = _bootstrap(tp, fp, fn, tn, seed)
-    n = tp + fp + fn + tn
-    return EvalMetrics(
-        n=n,
-        contradictions=fp + fn,
-        errors=errors,
-        unrated=unrated,
-        caught=tp,
-        false_failures=fp,
-        missed=fn,
-        agreed_passes=tn,
-        accuracy=_wilson(tp + tn, n),
-        precision=_wilson(tp, tp + fp),
-        recall=_wilson(tp, tp + fn),
-        f1=f1,
-        kappa=kappa,
-        coverage=_wilson(tp, tp + fn),
-        false_failure_rate=_wilson(fp, fp + tn),
-    )
+    return eval_metrics_from_counts(tp, fp, fn, tn, errors, unrated, seed=seed)
 
 
 def majority_baseline(labels: Sequence[bool | str | None], *, seed: int = 0) -> EvalMetrics:
