@@ -12,9 +12,9 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
 
-# The app and its JSON API (/api/v1) on one port (forge/server.py).
+# The app and its JSON API (/api/v1) on one port (forge/ui/server.py).
 run: $(STAMP)
-	$(PY) -m forge.server --port $${FORGE_PORT:-8501}
+	$(PY) -m forge.ui.server --port $${FORGE_PORT:-8501}
 
 # Lint, format check and the import-linter layering contracts first: a wrong arrow fails the build.
 test: $(STAMP)

@@ -1,6 +1,6 @@
 """The app's cold start and login in a real browser (targets: <= 3 s and <= 1 s).
 
-Cold start: from launching the server (``python -m forge.server``, what ``make run``
+Cold start: from launching the server (``python -m forge.ui.server``, what ``make run``
 starts) to the login page rendered in headless chromium. Login: from clicking "Log in"
 to the home page rendered. The database is filled first (an admin and the demo data),
 so home shows real counts. Each run starts a fresh server process; chromium is already
@@ -40,7 +40,7 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
 ]
 LAUNCHERS = {
-    "forge.server": [sys.executable, "-m", "forge.server"],
+    "forge.ui.server": [sys.executable, "-m", "forge.ui.server"],
     "streamlit run": [sys.executable, "-m", "streamlit", "run", "app.py"],
 }
 
@@ -170,7 +170,7 @@ def main(argv: list[str] | None = None) -> None:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
             try:
-                launchers = ["forge.server"] + (["streamlit run"] if args.compare else [])
+                launchers = ["forge.ui.server"] + (["streamlit run"] if args.compare else [])
                 runs: dict[str, list[dict[str, float]]] = {name: [] for name in launchers}
                 # Interleaved, so a change in the machine's load hits both launchers alike.
                 for _ in range(max(1, args.runs)):

@@ -1,4 +1,4 @@
-"""The JSON API (/api/v1), served beside the UI by forge.server; bearer-token auth.
+"""The JSON API (/api/v1), served beside the UI by forge.ui.server; bearer-token auth.
 
 Every request carries ``Authorization: Bearer <token>`` (tokens are made on the Settings
 page); the token's user then goes through the same ``auth.access`` check as the pages.
@@ -412,7 +412,7 @@ async def cli_endpoint(request: Request) -> Response:
 
 
 def routes() -> list[Route]:
-    """The API's routes, for forge.server."""
+    """The API's routes, for forge.ui.server."""
     return [
         Route(PREFIX, index, methods=["GET"]),
         Route(PREFIX + "/me", _endpoint(me), methods=["GET"]),

@@ -97,6 +97,11 @@ class Settings:
         return _cookie_key(self.db_path)
 
 
+def server_info_path(db_path: Path | str) -> Path:
+    """Where a server on ``db_path`` says where it listens (written by forge.ui.server, read by forge.remote)."""
+    return Path(str(db_path) + ".server.json")
+
+
 def _cookie_key(db_path: Path) -> str:
     """FORGE_COOKIE_KEY, else a key generated once and kept beside the database (git-ignored)."""
     key = get("FORGE_COOKIE_KEY")

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from forge.config import get, settings
+from forge.config import get, server_info_path, settings
 
 # Namespace attributes that name files the command reads, and files it writes. The server maps
 # exactly these to temporary copies: a new command option naming a file must be listed here,
@@ -90,7 +90,7 @@ def _port_open(url: str) -> bool:
 
 def running_server(db_path: Path | str | None = None) -> Server | None:
     """The server announced beside the database, when its process is alive and its port answers."""
-    path = Path(str(db_path or settings().db_path) + ".server.json")
+    path = server_info_path(db_path or settings().db_path)
     try:
         info = json.loads(path.read_text(encoding="utf-8"))
         url, pid = str(info["url"]), int(info["pid"])

@@ -1,4 +1,4 @@
-"""The `forge` command against a real running server (python -m forge.server): same output, same exit code."""
+"""The `forge` command against a real running server (python -m forge.ui.server): same output, same exit code."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ def server(tmp_path_factory):
     log_path = tmp / "server.log"
     log = open(log_path, "w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "forge.server", "--port", str(port), "--address", "127.0.0.1"]
+        [sys.executable, "-m", "forge.ui.server", "--port", str(port), "--address", "127.0.0.1"]
         + ["--server.headless", "true", "--server.fileWatcherType", "none"],
         cwd=ROOT,
         env=env,
@@ -67,7 +67,7 @@ def server(tmp_path_factory):
             time.sleep(0.2)
     else:
         proc.kill()
-        pytest.fail("forge.server did not start: " + log_path.read_text()[-2000:])
+        pytest.fail("forge.ui.server did not start: " + log_path.read_text()[-2000:])
     yield url, db_path, token, log_path, proc
     if proc.poll() is None:
         proc.terminate()
@@ -234,7 +234,7 @@ def test_stopping_the_server_removes_its_info_file(tmp_path):
         [
             sys.executable,
             "-m",
-            "forge.server",
+            "forge.ui.server",
             "--port",
             str(port),
             "--address",

@@ -85,7 +85,7 @@ def test_readme_lists_every_api_route():
 
 def test_warm_up_leaves_component_modules_to_the_first_script_run():
     """Streamlit registers a component only when imported in a script run: the login cookie depends on it."""
-    from forge import server
+    from forge.ui import server
 
     names = server.warm_up_modules()
     assert "pandas" in names and "forge.auth" in names and "altair" in names

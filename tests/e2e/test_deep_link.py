@@ -17,7 +17,7 @@ pytestmark = [
     pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install -y chromium)"),
 ]
 
-SERVE = [sys.executable, "-m", "forge.server"]  # what `make run` starts
+SERVE = [sys.executable, "-m", "forge.ui.server"]  # what `make run` starts
 PLAIN = [sys.executable, "-m", "streamlit", "run", "app.py"]  # Streamlit's own launcher, for comparison
 
 
@@ -64,7 +64,7 @@ def _first_visit_shows_not_found(browser, url: str) -> bool:  # noqa: F811
     return page.get_by_text("Page not found").count() > 0
 
 
-@pytest.mark.parametrize("launcher", [SERVE, PLAIN], ids=["forge.server", "streamlit run"])
+@pytest.mark.parametrize("launcher", [SERVE, PLAIN], ids=["forge.ui.server", "streamlit run"])
 def test_direct_link_on_a_fresh_server(tmp_path, browser, launcher):  # noqa: F811
     proc, url, log = _start(tmp_path, launcher)
     try:
@@ -78,5 +78,5 @@ def test_direct_link_on_a_fresh_server(tmp_path, browser, launcher):  # noqa: F8
         log.close()
     if launcher is SERVE:
         assert not shown, "the first direct link shows Streamlit's 'Page not found'"
-    else:  # why forge.server turns the pages folder off (if this fails, Streamlit fixed it)
+    else:  # why forge.ui.server turns the pages folder off (if this fails, Streamlit fixed it)
         assert shown

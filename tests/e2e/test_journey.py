@@ -1,6 +1,6 @@
 """The whole first-day journey in a real browser (Playwright + Debian chromium).
 
-Starts ``python -m forge.server`` (the app, as ``make run`` does) on a free 127.0.0.1 port with a fresh database,
+Starts ``python -m forge.ui.server`` (the app, as ``make run`` does) on a free 127.0.0.1 port with a fresh database,
 then: first-run admin form -> log in -> load demo data -> counts on home ->
 Traces -> cookie keeps the login across a reload -> log out (cookie gone).
 A second user who is in no workspace of the admin's sees none of the data.
@@ -49,7 +49,7 @@ def server(tmp_path):
         [
             sys.executable,
             "-m",
-            "forge.server",  # the app and the API on one port, as `make run` starts it
+            "forge.ui.server",  # the app and the API on one port, as `make run` starts it
             "--server.port",
             str(port),
             "--server.address",

@@ -49,7 +49,7 @@ def filled_server(tmp_path):
     env = {**os.environ, "FORGE_DB": str(db_path), "FORGE_COOKIE_KEY": "layout-cookie-key-" + "z" * 32}
     log = open(tmp_path / "streamlit.log", "w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "forge.server", "--server.port", str(port)]
+        [sys.executable, "-m", "forge.ui.server", "--server.port", str(port)]
         + ["--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"]
         + ["--server.fileWatcherType", "none"],
         cwd=ROOT,

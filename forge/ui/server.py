@@ -1,6 +1,6 @@
 """The Forge server: the Streamlit app and the JSON API (/api/v1) on one port.
 
-``python -m forge.server [--port N] [--address A] [--server.option value ...]`` (what
+``python -m forge.ui.server [--port N] [--address A] [--server.option value ...]`` (what
 ``make run`` starts). The port is FORGE_PORT (default 8501), the database FORGE_DB.
 While it runs, a small info file beside the database (``<db>.server.json``: url, port,
 pid) tells the ``forge`` command on this machine to send itself to this server.
@@ -24,15 +24,10 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
-from forge.config import ROOT, get, settings
+from forge.config import ROOT, get, server_info_path, settings
 
 APP_SCRIPT = ROOT / "app.py"
 DEFAULT_PORT = 8501
-
-
-def info_path(db_path: Path | str) -> Path:
-    """Where a server on ``db_path`` says where it listens."""
-    return Path(str(db_path) + ".server.json")
 
 
 def _local_url(address: str | None, port: int) -> str:
@@ -160,7 +155,7 @@ def build_app() -> Any:
 
         # The runner may have moved to the next free port: announce the one actually bound.
         port = int(st_config.get_option("server.port"))
-        path = info_path(settings().db_path)
+        path = server_info_path(settings().db_path)
         _write_info(path, _local_url(st_config.get_option("server.address"), port), port)
         atexit.register(_remove_info, path)
         threading.Thread(target=warm_up, name="forge-warm-up", daemon=True).start()
@@ -174,7 +169,7 @@ def build_app() -> Any:
 
 def _parse(argv: list[str] | None) -> tuple[argparse.Namespace, dict[str, Any]]:
     p = argparse.ArgumentParser(
-        prog="python -m forge.server",
+        prog="python -m forge.ui.server",
         description="Serve the Forge app and its JSON API (/api/v1) on one port.",
         epilog="Other Streamlit options pass through as --section.option VALUE, e.g. --server.headless true.",
     )
