@@ -20,7 +20,7 @@ from datetime import datetime
 import numpy as np
 import pyarrow as pa
 
-from forge.store import utcnow
+from forge.store import eval_results
 from forge.store.access import Access
 
 STATUSES = ("agree", "contradiction", "error", "unrated")
@@ -514,39 +514,12 @@ def version_detail(access: Access, version_id: str) -> dict | None:
 
 def record_results(access: Access, eval_version_id: str, rows: list[dict], eval_run_id: str | None = None) -> int:
     """Store verdicts ``[{"trace_id", "verdict", "reason", "error", "duration_ms"}]`` of one eval version
-    (the latest replaces the earlier); needs ``run``. Minimal: the eval-run issue owns the full runs API."""
-    access.need("run")
-    if not rows:
-        return 0
-    table = pa.table(
-        {
-            "trace_id": pa.array([r["trace_id"] for r in rows], pa.string()),
-            "verdict": pa.array([r.get("verdict") for r in rows], pa.bool_()),
-            "reason": pa.array([r.get("reason") for r in rows], pa.string()),
-            "error": pa.array([r.get("error") for r in rows], pa.string()),
-            "duration_ms": pa.array([r.get("duration_ms") for r in rows], pa.float64()),
-        }
-    )
-    now = utcnow()
-
-    def txn(cur):
-        cur.register("forge_results", table)
-        try:
-            cur.execute(
-                "INSERT INTO eval_results (eval_version_id, trace_id, workspace_id, eval_run_id, verdict, reason,"
-                " error, duration_ms, created_at)"
-                " SELECT ?, r.trace_id, ?, ?, r.verdict, r.reason, r.error, r.duration_ms, ? FROM forge_results r"
-                " JOIN traces t ON t.id = r.trace_id AND t.workspace_id = ?"
-                " ON CONFLICT (eval_version_id, trace_id) DO UPDATE SET verdict = excluded.verdict,"
-                " reason = excluded.reason, error = excluded.error, duration_ms = excluded.duration_ms,"
-                " eval_run_id = excluded.eval_run_id, created_at = excluded.created_at",
-                [eval_version_id, access.workspace_id, eval_run_id, now, access.workspace_id],
-            )
-            return cur.fetchone()[0]
-        finally:
-            cur.unregister("forge_results")
-
-    return access.db.write(txn)
+    (the latest replaces the earlier); needs ``run``. The rows go through :func:`eval_results.store_results`."""
+    columns = {
+        "eval_version_id": [eval_version_id] * len(rows),
+        **{k: [r.get(k) for r in rows] for k in ("trace_id", "verdict", "reason", "error", "duration_ms")},
+    }
+    return eval_results.store_results(access, eval_run_id, columns)
 
 
 def data_version(access: Access, eval_set_id: str) -> tuple:
