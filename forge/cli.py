@@ -1,6 +1,7 @@
 """The `forge` command (also `python -m forge`). Thin: parse, log in, call forge, print.
 
-Exit codes: 0 success, 1 the work ran but failed, 2 bad input (one-line reason on stderr).
+Exit codes: 0 success, 1 the work ran but failed, 2 bad input (one-line reason on stderr),
+3 an eval run's CI gate (--min-pass-rate, --max-contradictions) was not met.
 Where users exist every command that touches the database needs a login:
 FORGE_USER and FORGE_PASSWORD (or --user and an interactive password prompt).
 """
@@ -13,6 +14,7 @@ import json
 import os
 import sys
 from contextvars import ContextVar
+from pathlib import Path
 from typing import Any
 
 from forge import auth
@@ -279,10 +281,16 @@ def _run_table(results) -> str:
 
 def cmd_eval_run(args: argparse.Namespace) -> int:
     """forge eval run EVAL.py --traces FILE (a file, no database), or --eval-set NAME (results kept)."""
+    from forge.evals.gate import Gate, GateError
+
+    try:
+        gate = Gate(min_pass_rate=args.min_pass_rate, max_contradictions=args.max_contradictions)
+    except GateError as exc:
+        raise UsageError(str(exc)) from exc
     if args.eval_file and args.traces:
         from forge.evals.filerun import run_eval_file
 
-        return run_eval_file(args.eval_file, args.traces, as_json=args.json, timeout_s=args.timeout)
+        return run_eval_file(args.eval_file, args.traces, as_json=args.json, timeout_s=args.timeout, gate=gate)
     if args.eval_file or args.traces or not args.eval_set:
         raise UsageError("forge eval run needs EVAL.py --traces FILE, or --eval-set NAME")
     from forge.evals.runs import RunError
@@ -293,7 +301,12 @@ def cmd_eval_run(args: argparse.Namespace) -> int:
         access = workspace_for(db, login(db, args), args, "run")
         try:
             return run_eval_set(
-                access, args.eval_set, as_json=args.json, all_traces=args.all_traces, timeout_s=args.timeout
+                access,
+                args.eval_set,
+                as_json=args.json,
+                all_traces=args.all_traces,
+                timeout_s=args.timeout,
+                gate=gate,
             )
         except (SetRunError, RunError, auth.PermissionDenied) as exc:
             raise UsageError(str(exc)) from exc
@@ -339,6 +352,38 @@ def _authoring_access(args: argparse.Namespace, db: Database, action: str) -> au
     except auth.PermissionDenied as exc:
         raise UsageError(str(exc)) from exc
     return access
+
+
+def cmd_eval_export(args: argparse.Namespace) -> int:
+    """forge eval export --eval-set NAME [--eval NAME] [--out FILE]: kept evals as a pytest file, or one eval."""
+    from forge.evals.export import ExportError, export_eval, export_set
+    from forge.evals.setrun import SetRunError, find_eval_set
+
+    db = open_db()
+    try:
+        access = workspace_for(db, login(db, args), args, "read")
+        try:
+            eval_set = find_eval_set(access, args.eval_set)
+            exported = export_eval(access, eval_set, args.eval) if args.eval else export_set(access, eval_set)
+        except (SetRunError, ExportError) as exc:
+            raise UsageError(str(exc)) from exc
+        if not exported.evals:
+            raise UsageError(
+                f"eval set '{args.eval_set}' has no kept eval yet (synthesise or generate some first,"
+                " or name one with --eval)"
+            )
+    finally:
+        db.close()
+    if not args.out:
+        sys.stdout.write(exported.text)
+        return 0
+    try:
+        Path(args.out).write_text(exported.text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write {args.out}: {exc.strerror or exc}") from exc
+    what = f"eval '{args.eval}'" if args.eval else f"{exported.evals} kept eval(s) of '{args.eval_set}'"
+    print(f"wrote {what} to {args.out}", file=sys.stderr)
+    return 0
 
 
 def cmd_eval_synth(args: argparse.Namespace) -> int:
@@ -557,7 +602,33 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--eval-set", metavar="NAME")
     s.add_argument("--timeout", type=float, default=2.0, metavar="S", help="per-call time limit (default 2 s)")
     s.add_argument("--all-traces", action="store_true", help="with --eval-set: every trace of the workspace")
+    s.add_argument(
+        "--min-pass-rate",
+        type=float,
+        metavar="PCT",
+        help="CI gate: exit 3 when an eval passes fewer than PCT %% of the traces (errors count as not passing)",
+    )
+    s.add_argument(
+        "--max-contradictions",
+        type=int,
+        metavar="N",
+        help="CI gate: exit 3 when an eval contradicts the human labels on more than N rated traces",
+    )
     s.set_defaults(handler=lambda a: cmd_eval_run(a))
+    s = evsub.add_parser(
+        "export",
+        parents=[common, ws],
+        help="write the set's kept evals as a pytest file, or one eval as a .py file",
+        description="Write the eval set's kept evals (current versions) as one pytest file that fails once per\n"
+        "contradiction on a rated traces file, or with --eval one eval as a standalone .py file.\n"
+        "Examples: forge eval export --eval-set 'Grounded answers' --out tests/test_grounded_answers.py\n"
+        "          forge eval export --eval-set 'Grounded answers' --eval cites_sources --out cites_sources.py",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    s.add_argument("--eval-set", metavar="NAME", required=True)
+    s.add_argument("--eval", metavar="NAME", help="one eval of the set (its current version), not the whole set")
+    s.add_argument("--out", metavar="OUT", help="the file to write (default: standard output)")
+    s.set_defaults(handler=lambda a: cmd_eval_export(a))
     s = evsub.add_parser(
         "synth",
         parents=[common, ws, js],

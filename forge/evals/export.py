@@ -12,6 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from forge.store import evals as eval_store
+from forge.store.access import Access
+
 
 @dataclass(frozen=True)
 class ExportedEval:
@@ -138,3 +141,36 @@ def pytest_file(evals: Sequence[ExportedEval], eval_set: str, criterion: str) ->
     sources = {f"{module_name(ev.name)}_v{ev.version}": ev.source for ev in evals}
     file_name = f"test_{module_name(eval_set)}.py"
     return _PYTEST_TEMPLATE.format(eval_set=eval_set, criterion=criterion, file_name=file_name, evals=sources)
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    """A file to hand to the user: its suggested name, its text and how many evals it holds."""
+
+    file_name: str
+    text: str
+    evals: int
+
+
+def export_set(access: Access, eval_set: dict) -> ExportFile:
+    """The set's kept evals (current versions) as one pytest file; ``evals`` is 0 when none is kept."""
+    kept = eval_store.evals_with_current(access, eval_set["id"], status="kept")
+    exported = [ExportedEval(r["name"], r["version"], r["source"], r["origin"], r["metrics"]) for r in kept]
+    text = pytest_file(exported, eval_set["name"], eval_set.get("criterion") or "")
+    return ExportFile(f"test_{module_name(eval_set['name'])}.py", text, len(exported))
+
+
+class ExportError(LookupError):
+    """No eval of that name in the set (bad input)."""
+
+
+def export_eval(access: Access, eval_set: dict, name: str) -> ExportFile:
+    """The set's eval called ``name``, its current version, as a standalone ``.py`` file."""
+    rows = eval_store.evals_with_current(access, eval_set["id"])
+    row = next((r for r in rows if r["name"] == name), None)
+    if row is None:
+        known = ", ".join(f"'{r['name']}'" for r in rows[:10]) or "none yet"
+        raise ExportError(f"no eval named '{name}' in eval set '{eval_set['name']}' (evals: {known})")
+    exported = ExportedEval(row["name"], row["version"], row["source"], row["origin"], row["metrics"])
+    text = standalone_eval(exported, eval_set["name"], eval_set.get("criterion") or "")
+    return ExportFile(f"{module_name(row['name'])}_v{row['version']}.py", text, 1)

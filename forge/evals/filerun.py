@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from forge.evals.contract import Verdict
+from forge.evals.gate import GATE_NOT_MET, Gate
 from forge.evals.sandbox import run_evals
 
 _LABEL_KEYS = ("rating", "human_label")
@@ -109,8 +110,9 @@ def run_eval_file(
     timeout_s: float = 2.0,
     out: TextIO | None = None,
     err: TextIO | None = None,
+    gate: Gate | None = None,
 ) -> int:
-    """Run one eval file over a trace file and print the verdicts; the exit code."""
+    """Run one eval file over a trace file and print the verdicts; the exit code (GATE_NOT_MET when ``gate`` fails)."""
     out = out or sys.stdout
     err = err or sys.stderr
     try:
@@ -150,4 +152,16 @@ def run_eval_file(
                 file=out,
             )
     out.flush()
+    if gate is not None and gate.active:
+        misses = gate.misses(
+            Path(eval_path).name,
+            passed=sum(1 for v in verdicts if v.verdict is True and not v.is_error),
+            total=len(verdicts),
+            contradictions=summary["contradictions"] if summary else 0,
+            rated=summary["n"] if summary else 0,
+        )
+        for miss in misses:
+            print(f"forge: gate not met: {miss}", file=err)
+        if misses:
+            return GATE_NOT_MET
     return 0

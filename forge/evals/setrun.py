@@ -8,6 +8,7 @@ from typing import TextIO
 
 from forge.evals import runs
 from forge.evals.contract import DEFAULT_TIMEOUT_S, Verdict
+from forge.evals.gate import GATE_NOT_MET, Gate
 from forge.review.labels import human_labels
 from forge.store import eval_results as result_store
 from forge.store import ratings as rating_store
@@ -37,6 +38,7 @@ def run_eval_set(
     timeout_s: float = DEFAULT_TIMEOUT_S,
     out: TextIO | None = None,
     err: TextIO | None = None,
+    gate: Gate | None = None,
 ) -> int:
     """Run the set's current evals, keep the results, print verdicts and a summary; the exit code."""
     out = out or sys.stdout
@@ -95,4 +97,21 @@ def run_eval_set(
                 file=out,
             )
     out.flush()
-    return 0 if stored.status == "done" else 1
+    if stored.status != "done":
+        return 1
+    misses = [] if gate is None else [miss for s in summaries for miss in _gate_misses(gate, s)]
+    for miss in misses:
+        print(f"forge: gate not met: {miss}", file=err)
+    return GATE_NOT_MET if misses else 0
+
+
+def _gate_misses(gate: Gate, summary: runs.EvalRunSummary) -> list[str]:
+    """The gates one eval's results do not meet (errors count as not passing)."""
+    figures = summary.to_json()
+    return gate.misses(
+        f"{summary.name} v{summary.version}",
+        passed=summary.passed,
+        total=summary.passed + summary.failed + summary.errors,
+        contradictions=figures["contradictions"],
+        rated=figures["n"],
+    )

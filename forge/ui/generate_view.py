@@ -10,7 +10,7 @@ import streamlit as st
 
 from forge import generation_jobs, jobs
 from forge.evals import authoring
-from forge.evals.export import ExportedEval, module_name, pytest_file, standalone_eval
+from forge.evals.export import ExportedEval, export_set, module_name, standalone_eval
 from forge.store import evals as eval_store
 from forge.store.access import Access
 from forge.ui.format import fmt_cost, fmt_count, fmt_ms
@@ -291,18 +291,13 @@ def render_refine(access: Access, ev, open_refine: bool) -> None:
 
 def render_set_export(access: Access, eval_set: dict) -> None:
     """The set's kept evals (current versions) as one pytest file."""
-    kept = eval_store.evals_with_current(access, eval_set["id"], status="kept")
-    if not kept:
+    exported = export_set(access, eval_set)
+    if not exported.evals:
         return
-    text = pytest_file(
-        [ExportedEval(r["name"], r["version"], r["source"], r["origin"], r["metrics"]) for r in kept],
-        eval_set["name"],
-        eval_set.get("criterion") or "",
-    )
     st.download_button(
-        f"Export the {len(kept)} kept eval(s) as a pytest file",
-        text,
-        file_name=f"test_{module_name(eval_set['name'])}.py",
+        f"Export the {exported.evals} kept eval(s) as a pytest file",
+        exported.text,
+        file_name=exported.file_name,
         mime="text/x-python",
         key="gen_export_set",
     )

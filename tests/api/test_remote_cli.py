@@ -180,6 +180,13 @@ def test_demo_file_keeps_its_criterion_through_the_server(twins, server):
     with urllib.request.urlopen(req) as resp:
         sets = {s["name"]: s for s in json.loads(resp.read())["eval_sets"]}
     assert sets[DEMO_EVAL_SET]["criterion"] == DEMO_CRITERION
+    # The CI commands say the same through the server: nothing kept to export yet, a gate out of range.
+    remote, local = twins("eval", "export", "--eval-set", DEMO_EVAL_SET, "--out", "test_demo.py")
+    _same(remote, local)
+    assert remote.returncode == 2 and "has no kept eval yet" in remote.stderr
+    remote, local = twins("eval", "run", "--eval-set", DEMO_EVAL_SET, "--min-pass-rate", "101")
+    _same(remote, local)
+    assert remote.returncode == 2 and "--min-pass-rate must be a percentage" in remote.stderr
 
 
 def test_admin_commands_need_an_admin_token(twins):
