@@ -98,3 +98,37 @@ def test_make_run_serves_on_forge_port(tmp_path):
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=20)
+
+
+def _readme_commands() -> list[list[str]]:
+    """Every `forge ...` line of the README's shell blocks and CI example, as arguments (comments dropped)."""
+    out = []
+    for raw in README.splitlines():
+        line = re.sub(r"^\s*-\s*run:\s*", "", raw).strip()
+        line = re.sub(r"^(?:[A-Z_]+=\S+\s+)+", "", line)  # FORGE_TRACES=... forge ...
+        if not line.startswith("forge ") or "|" in line:
+            continue
+        out.append(shlex.split(line, comments=True)[1:])
+    return out
+
+
+def test_every_forge_command_in_the_readme_parses():
+    from forge.cli import build_parser
+
+    commands = _readme_commands()
+    assert len(commands) > 20 and ["eval", "export"] in [c[:2] for c in commands]
+    parser = build_parser()
+    for args in commands:
+        try:
+            parser.parse_args(args)
+        except SystemExit as exc:  # argparse's way of refusing
+            raise AssertionError(f"README command does not parse: forge {shlex.join(args)}") from exc
+
+
+def test_the_configuration_table_lists_every_setting_forge_reads():
+    read = set()
+    for path in (ROOT / "forge").rglob("*.py"):
+        read |= set(re.findall(r"\"((?:FORGE|OPENAI|ANTHROPIC|LANGFUSE)_[A-Z_]+)\"", path.read_text(encoding="utf-8")))
+    table = README[README.index("## Configuration") : README.index("## Users, roles and workspaces")]
+    listed = set(re.findall(r"`([A-Z][A-Z_]+)`", table))
+    assert read - listed == set(), "settings read in forge/ but missing from the README's configuration table"
