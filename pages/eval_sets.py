@@ -6,10 +6,8 @@ from forge.store import ratings as rating_store
 from forge.ui import review_sets, state
 
 access = state.guard("read")
-title, helper = st.columns([4, 1])
-title.title("Eval sets")
-with helper:
-    review_sets.help_panel()
+st.title("Eval sets")
+review_sets.help_panel()
 review_sets.notice()
 if access.may("edit"):
     review_sets.create_form(access)

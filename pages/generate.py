@@ -6,17 +6,17 @@ from forge.review.ratings import list_eval_sets
 from forge.store import evals as eval_store
 from forge.ui import generate_view
 from forge.ui.state import guard
-from forge.ui.widgets import show_notice
+from forge.ui.widgets import page_help, show_notice
 
 access = guard("read")
 st.title("Generate evals")
-with st.expander("Help: what this page does"):
-    st.markdown(generate_view.HELP)
+page_help(generate_view.HELP)
 show_notice("gen_notice")
 
 sets = list_eval_sets(access)
 if not sets:
     st.info("No eval sets yet: rate some traces first (Import with ratings, or the Review page).")
+    st.page_link("pages/eval_sets.py", label="Go to Eval sets", icon=":material/checklist:")
     st.page_link("pages/import.py", label="Import traces with ratings", icon=":material/upload:")
     st.stop()
 

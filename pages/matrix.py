@@ -5,16 +5,16 @@ import streamlit as st
 from forge import matrix
 from forge.store import ratings as rating_store
 from forge.ui import matrix_view, state
+from forge.ui.widgets import page_help
 
 access = state.guard("read")
 st.title("Contradiction matrix")
-with st.expander("How to use this page"):
-    st.markdown(matrix_view.HELP)
+page_help(matrix_view.HELP)
 
 sets = {s["id"]: s for s in rating_store.list_eval_sets(access)}
 if not sets:
     st.info("No eval set yet — rate some traces first; the matrix compares evals with those ratings.")
-    st.page_link("pages/traces.py", label="Go to Traces", icon=":material/timeline:")
+    st.page_link("pages/eval_sets.py", label="Go to Eval sets", icon=":material/checklist:")
     st.stop()
 query_set = st.query_params.get("eval_set")
 if query_set in sets and "matrix_eval_set" not in st.session_state:

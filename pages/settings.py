@@ -5,16 +5,16 @@ import streamlit as st
 from forge.traces import langfuse
 from forge.ui import state
 from forge.ui.tokens_view import render_tokens
+from forge.ui.widgets import page_help
 
 access = state.guard("read")
 st.title("Settings")
-with st.expander("About this page", icon=":material/help:"):
-    st.markdown(
-        "**Langfuse**: whether Forge can import traces from Langfuse, and a connection test. "
-        "Keys come from the environment or `.streamlit/secrets.toml`, never from the database.\n\n"
-        "**API tokens**: tokens for the JSON API (`/api/v1`) and for running the `forge` command "
-        "against this server (`FORGE_URL`, `FORGE_TOKEN`). A token is shown once; revoke it when in doubt."
-    )
+page_help(
+    "**Langfuse**: whether Forge can import traces from Langfuse, and a connection test. "
+    "Keys come from the environment or `.streamlit/secrets.toml`, never from the database.\n\n"
+    "**API tokens**: tokens for the JSON API (`/api/v1`) and for running the `forge` command "
+    "against this server (`FORGE_URL`, `FORGE_TOKEN`). A token is shown once; revoke it when in doubt."
+)
 
 st.subheader("Langfuse")
 status = langfuse.connection_status()

@@ -16,7 +16,7 @@ from forge.store import ratings as rating_store
 from forge.store.access import Access
 from forge.ui.format import fmt_count
 from forge.ui.navigation import pages_for
-from forge.ui.widgets import md, show_notice
+from forge.ui.widgets import md, page_help, show_notice
 
 SET_KEY = "evals_set"
 SOURCE_KEY = "evals_source"
@@ -54,8 +54,7 @@ Command line: `forge eval run --eval-set NAME [--all-traces] [--json]`.
 def header() -> None:
     """Title, help and the sandbox's isolation level (always said when it is reduced)."""
     st.title("Evals")
-    with st.expander("Help", icon=":material/help:"):
-        st.markdown(HELP)
+    page_help(HELP)
     level, missing = isolation_status()
     if level != "full":
         st.warning(
@@ -76,7 +75,7 @@ def pick_eval_set(access: Access) -> dict:
     sets = rating_store.list_eval_sets(access)
     if not sets:
         st.info("No eval sets yet: an eval set is a criterion with rated traces. Rate traces or import rated ones.")
-        _link(access, "pages/review.py", "Go to Review", ":material/thumbs_up_down:")
+        _link(access, "pages/eval_sets.py", "Go to Eval sets", ":material/checklist:")
         _link(access, "pages/import.py", "Go to Import", ":material/upload:")
         st.stop()
     ids = [s["id"] for s in sets]

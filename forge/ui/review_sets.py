@@ -11,7 +11,7 @@ from forge.review import eval_sets
 from forge.store import ratings as rating_store
 from forge.store.access import Access
 from forge.ui.format import BLANK, fmt_count
-from forge.ui.widgets import md
+from forge.ui.widgets import md, page_help
 
 NOTICE = "eval_sets_notice"
 ICONS = {"pass": "👍", "fail": "👎", "neutral": "😐"}
@@ -35,15 +35,14 @@ def notice() -> None:
 
 
 def help_panel() -> None:
-    with st.popover("? Help", width="content"):
-        st.markdown(
-            "An **eval set** is one criterion ('answers only from the retrieved documents') and the ratings made "
-            "against it. Here you create sets, edit the criterion (every edit is a new version; ratings made "
-            "under an earlier one can be re-queued for re-check), choose blind review and raters per trace, "
-            "archive sets (hidden, ratings kept), and see how far the human raters agree with each other before "
-            "asking evals to agree with them. Disagreements can be resolved: the resolution becomes the label "
-            "every metric uses (else the majority; ties are left out)."
-        )
+    page_help(
+        "An **eval set** is one criterion ('answers only from the retrieved documents') and the ratings made "
+        "against it. Here you create sets, edit the criterion (every edit is a new version; ratings made "
+        "under an earlier one can be re-queued for re-check), choose blind review and raters per trace, "
+        "archive sets (hidden, ratings kept), and see how far the human raters agree with each other before "
+        "asking evals to agree with them. Disagreements can be resolved: the resolution becomes the label "
+        "every metric uses (else the majority; ties are left out)."
+    )
 
 
 def create_form(access: Access) -> None:

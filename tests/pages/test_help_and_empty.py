@@ -5,16 +5,10 @@ from __future__ import annotations
 import pytest
 
 from forge import auth
+from forge.ui import navigation
 from tests.conftest import PASSWORD
 
-PAGES = [
-    "pages/home.py",
-    "pages/traces.py",
-    "pages/import.py",
-    "pages/runs.py",
-    "pages/playground.py",
-    "pages/admin.py",
-]
+PAGES = [spec.path for spec in navigation.PAGES]  # every page of the menu
 
 
 def _open(app_as, user: str, page: str):
@@ -29,6 +23,10 @@ def _open(app_as, user: str, page: str):
 @pytest.mark.parametrize("page", PAGES)
 def test_each_page_has_help_at_the_top_and_no_traceback_when_empty(db, app_as, admin, default_ws, page):
     at = _open(app_as, "admin", page)
+    if page == "pages/review.py":  # its help is the `?` panel of shortcuts, a popover beside the title
+        (panel,) = at.get("popover")
+        assert panel.proto.popover.label == "? Help & shortcuts" and any("Shortcuts" in m.value for m in panel.markdown)
+        return
     helps = [e for e in at.expander if e.label == "What is this page for?"]
     assert len(helps) == 1 and helps[0].markdown[0].value.strip()
 
@@ -63,3 +61,23 @@ def test_home_with_traces_but_no_eval_set_says_what_an_eval_set_is(db, app_as, a
     upsert_traces(auth.access(db, admin, default_ws.id), [{"source": "file", "source_id": "a", "output_text": "x"}])
     at = _open(app_as, "admin", "pages/home.py")
     assert any("No eval sets yet" in c.value for c in at.caption)
+
+
+# The pages that need something an empty workspace lacks: what they say, and where they send the user.
+NEXT_STEP = {
+    "pages/review.py": ("eval set", "Go to Eval sets"),
+    "pages/eval_sets.py": ("No eval set yet. Create one", None),
+    "pages/evals.py": ("eval set", "Go to Eval sets"),
+    "pages/generate.py": ("eval set", "Go to Eval sets"),
+    "pages/matrix.py": ("eval set", "Go to Eval sets"),
+}
+
+
+@pytest.mark.parametrize("page", sorted(NEXT_STEP))
+def test_pages_that_need_an_eval_set_say_so_and_link_the_next_step(db, app_as, admin, default_ws, page):
+    message, link = NEXT_STEP[page]
+    at = _open(app_as, "admin", page)
+    shown = [e.value for e in (*at.info, *at.caption, *at.warning, *at.markdown)]
+    assert any(message.lower() in text.lower() for text in shown), shown
+    if link:
+        assert link in [lnk.label for lnk in at.get("page_link")]

@@ -61,5 +61,5 @@ def test_bad_names_are_explained_and_tokens_are_per_user(app_as, db, admin, anal
 
 def test_page_help_mentions_the_api(app_as):
     at = app_as("admin", page="pages/settings.py")
-    assert any(e.label == "About this page" for e in at.expander)
+    assert any(e.label == "What is this page for?" for e in at.expander)
     assert any("/api/v1" in m.value for m in at.markdown)
