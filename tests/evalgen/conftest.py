@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from forge import auth
@@ -63,3 +67,14 @@ def placeholder_es(admin_access):
         admin_access, "No placeholders", traces, labels, "The reply never leaves placeholders like [name]"
     )
     return es, ids
+
+
+def run_pytest(test_file: Path, cwd: Path) -> subprocess.CompletedProcess:
+    """An exported pytest file run as a team's CI would: a fresh pytest process."""
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(test_file)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=120,
+    )

@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 
@@ -13,6 +11,7 @@ from forge import cli
 from forge.evals.gate import GATE_NOT_MET, Gate, GateError
 from forge.store import evals as eval_store
 from tests.conftest import PASSWORD
+from tests.evalgen.conftest import run_pytest
 from tests.evals.test_generate import GOOD_LENGTH, GOOD_PLACEHOLDER
 
 REPLIES = [
@@ -110,13 +109,7 @@ def test_export_writes_a_pytest_file_that_fails_once_per_contradiction(
     assert "no_placeholder_v1" in text and "draft" not in text
 
     (tmp_path / "traces.jsonl").write_text("\n".join(json.dumps(r) for r in REPLIES) + "\n")
-    proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(out)],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=120,
-    )
+    proc = run_pytest(out, tmp_path)
     assert proc.returncode == 1 and "1 failed, 4 passed" in proc.stdout, proc.stdout
     assert "no_placeholder_v1::c" in proc.stdout
 

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 from forge.evals.export import ExportedEval, pytest_file, standalone_eval
 from forge.evals.validate import validate_source
+from tests.evalgen.conftest import run_pytest
 from tests.evals.test_generate import GOOD_LENGTH, GOOD_PLACEHOLDER
 
 EVALS = [
@@ -33,13 +32,7 @@ def test_exported_pytest_file_runs_and_fails_on_each_contradiction(tmp_path):
     test_file = tmp_path / "test_no_placeholders.py"
     test_file.write_text(pytest_file(EVALS, "No placeholders", "never leaves [name]"))
 
-    proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(test_file)],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=120,
-    )
+    proc = run_pytest(test_file, tmp_path)
     out = proc.stdout
     # 2 evals x 3 rated traces: the placeholder eval fails trace c; the length eval fails trace b.
     assert proc.returncode == 1, out
@@ -49,11 +42,5 @@ def test_exported_pytest_file_runs_and_fails_on_each_contradiction(tmp_path):
 
     fixed = [r for r in rows if r["id"] not in ("b", "c")]
     (tmp_path / "traces.jsonl").write_text("\n".join(json.dumps(r) for r in fixed) + "\n")
-    proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(test_file)],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=120,
-    )
+    proc = run_pytest(test_file, tmp_path)
     assert proc.returncode == 0 and "3 passed" in proc.stdout
