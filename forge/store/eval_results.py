@@ -12,12 +12,12 @@ import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import pyarrow as pa
 
 from forge.store import new_id, utcnow
 from forge.store.access import Access
+from forge.store.evals import evals_with_current
 from forge.store.traces import _to_unified
 
 RUN_STATUSES = ("running", "done", "failed", "cancelled")
@@ -101,18 +101,12 @@ def _scope_params(access: Access, scope: str, eval_set_id: str) -> list:
 
 def current_evals(access: Access, eval_set_id: str, eval_ids: Sequence[str] | None = None) -> list[CurrentEval]:
     """The evals of a set with their current version; only ``eval_ids`` when given, else every one."""
-    access.need("read")
-    sql = (
-        "SELECT e.id, e.name, e.origin, e.status, v.id, v.version, v.source FROM evals e"
-        " JOIN eval_versions v ON v.eval_id = e.id AND v.version = coalesce(e.current_version,"
-        " (SELECT max(version) FROM eval_versions w WHERE w.eval_id = e.id))"
-        " WHERE e.workspace_id = ? AND e.eval_set_id = ?"
-    )
-    params: list[Any] = [access.workspace_id, eval_set_id]
-    if eval_ids is not None:
-        sql += " AND list_contains(?, e.id)"
-        params.append(list(eval_ids))
-    return [CurrentEval(*r) for r in access.db.fetchall(sql + " ORDER BY e.created_at, e.name", params)]
+    wanted = None if eval_ids is None else set(eval_ids)
+    return [
+        CurrentEval(r["id"], r["name"], r["origin"], r["status"], r["version_id"], r["version"], r["source"])
+        for r in evals_with_current(access, eval_set_id)
+        if wanted is None or r["id"] in wanted
+    ]
 
 
 def count_scope(access: Access, eval_set_id: str, scope: str) -> int:
