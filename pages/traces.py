@@ -5,6 +5,7 @@ import streamlit as st
 from forge.traces import query
 from forge.ui import review_add, state, trace_links, trace_view
 from forge.ui.format import fmt_count
+from forge.ui.trace_filters import sidebar_filters
 from forge.ui.widgets import page_help, page_link_for
 
 access = state.guard("read")
@@ -25,54 +26,7 @@ if not facets["total"]:
     st.page_link("pages/home.py", label="Go to Home (demo data)", icon=":material/home:")
     st.stop()
 
-sets = {s["id"]: s["name"] for s in facets["eval_sets"]}
-with st.sidebar:
-    st.subheader("Filter traces")
-    text = st.text_input(
-        "Search traces",
-        key="traces_text",
-        placeholder="e.g. refund",
-        help="Finds the text in inputs, outputs and metadata values, or a trace by its id or source id.",
-    )
-    days = st.date_input(
-        "Time range (UTC)",
-        value=(),
-        key="traces_days",
-        min_value=facets["first"].date() if facets["first"] else None,
-        max_value=facets["last"].date() if facets["last"] else None,
-    )
-    names = st.multiselect("Name", facets["names"], key="traces_names")
-    tags = st.multiselect("Tags (any of)", facets["tags"], key="traces_tags")
-    sources = st.multiselect("Source", facets["sources"], key="traces_sources")
-    users = st.multiselect("App user", facets["users"], key="traces_users")
-    models = st.multiselect("Model (any step)", facets["models"], key="traces_models")
-    rating = st.selectbox(
-        "Rating status",
-        [None, *query.RATING_STATUSES],
-        key="traces_rating",
-        format_func=lambda r: "any" if r is None else r,
-    )
-    eval_set = st.selectbox(
-        "…in eval set",
-        [None, *sets],
-        key="traces_eval_set",
-        format_func=lambda i: "any eval set" if i is None else sets[i],
-        disabled=not sets,
-    )
-
-start, end = query.day_range(*(list(days) + [None, None])[:2]) if days else (None, None)
-filters = query.TraceFilters(
-    start=start,
-    end=end,
-    names=names,
-    tags=tags,
-    sources=sources,
-    users=users,
-    models=models,
-    rating=rating,
-    eval_set_id=eval_set,
-    text=text,
-)
+filters = sidebar_filters(facets, prefix="traces", title="Filter traces")
 
 left, mid, right = st.columns([2, 1, 1])
 sort = left.segmented_control("Sort", list(query.SORTS), default="newest", key="traces_sort") or "newest"

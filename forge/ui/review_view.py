@@ -19,6 +19,7 @@ from forge.store.access import Access
 from forge.traces import query
 from forge.ui import trace_view
 from forge.ui.format import BLANK, fmt_count, fmt_ms
+from forge.ui.trace_filters import sidebar_filters
 from forge.ui.widgets import md
 
 SESSION = "review_session"
@@ -56,16 +57,12 @@ def help_panel() -> None:
 
 def queue_filters(access: Access) -> query.TraceFilters:
     """The traces page's filters (text, time, source, tags, model) in the sidebar; they narrow the queue."""
-    facets = query.facet_values(access)
-    with st.sidebar:
-        st.subheader("Queue filters")
-        text = st.text_input("Search input and output", key="review_text")
-        days = st.date_input("Time range (UTC)", value=(), key="review_days")
-        sources = st.multiselect("Source", facets["sources"], key="review_sources")
-        tags = st.multiselect("Tags (any of)", facets["tags"], key="review_tags")
-        models = st.multiselect("Model (any step)", facets["models"], key="review_models")
-    start, end = query.day_range(*(list(days) + [None, None])[:2]) if days else (None, None)
-    return query.TraceFilters(start=start, end=end, sources=sources, tags=tags, models=models, text=text or None)
+    return sidebar_filters(
+        query.facet_values(access),
+        prefix="review",
+        title="Queue filters",
+        fields=("text", "days", "sources", "tags", "models"),
+    )
 
 
 def current_session(access: Access, eval_set: dict, order: str, filters: query.TraceFilters) -> review.ReviewSession:
