@@ -1,18 +1,15 @@
 """Playground: one prompt, several models, outputs streaming in side by side; every run kept."""
 
-import pandas as pd
 import streamlit as st
 
 from forge.llm.catalog import load_catalog
 from forge.llm.playground import LiveRun
 from forge.llm.prompts import ContextBlock, PromptError, PromptSpec, context_from_bytes, variables_in
 from forge.llm.registry import provider_statuses
-from forge.llm.runner import estimate
 from forge.ui import playground_view
 from forge.ui.state import guard
 from forge.ui.widgets import md, page_help
 
-TOKEN_COLUMNS = ("input tokens", "output tokens (max)", "context window")
 LAST = "pg_last_results"  # session key: the last run's results, shown until the next run
 
 access = guard("run")
@@ -29,16 +26,7 @@ catalog = load_catalog()
 
 with st.spinner("Loading providers…"):  # the first view in a process imports the SDKs (~2 s)
     statuses = provider_statuses(catalog)
-with st.expander("Providers", expanded=False):
-    for s in statuses:
-        mark = ":green[configured]" if s.configured else ":red[not configured]"
-        where = f" ({s.source})" if s.source else ""
-        st.markdown(f"**{s.label}** — {mark}{where}" + (f" · {s.base_url}" if s.base_url else ""))
-        if s.how_to:
-            st.caption(s.how_to)
-    st.caption(f"Models and prices: {catalog.path} (FORGE_CATALOG to use another file)")
-    for problem in catalog.problems:
-        st.warning(problem)
+playground_view.providers_panel(catalog, statuses)
 
 names = catalog.model_names()
 unavailable = playground_view.unavailable(statuses)
@@ -93,28 +81,7 @@ if template.strip() and models:
     except PromptError as exc:
         st.info(str(exc))
 if request is not None:
-    est = estimate(models, request, catalog)
-    st.caption("Estimate before running (tokens are estimated; output assumed at max tokens or 1024)")
-    st.dataframe(
-        pd.DataFrame(
-            [
-                {
-                    "model": e.model,
-                    "input tokens": e.input_tokens,
-                    "output tokens (max)": e.output_tokens,
-                    "context window": e.context_window,
-                    "cost (USD)": e.cost_usd,
-                    "problem": playground_view.model_problem(e.model, unavailable) or e.problem or "",
-                }
-                for e in est
-            ]
-        ),
-        hide_index=True,
-        column_config={
-            "problem": st.column_config.TextColumn("problem", width="large"),
-            **{c: st.column_config.NumberColumn(c, format="localized") for c in TOKEN_COLUMNS},
-        },
-    )
+    playground_view.estimate_table(models, request, catalog, unavailable)
 
 run = st.button("Run", type="primary", disabled=request is None, key="pg_run")
 

@@ -1,14 +1,57 @@
-"""The Playground's provider checks shown before Run, and bringing the results into view."""
+"""The Playground's provider panel and checks shown before Run, the estimate, and bringing the results into view."""
 
 from __future__ import annotations
 
-from forge.llm.base import LLMError, ProviderStatus, RunResult
-from forge.llm.catalog import split_model
+import pandas as pd
+import streamlit as st
+
+from forge.llm.base import LLMError, ProviderStatus, Request, RunResult
+from forge.llm.catalog import Catalog, split_model
+from forge.llm.runner import estimate
 from forge.ui import widgets
 from forge.ui.format import fmt_cost, fmt_count, fmt_ms
 from forge.ui.widgets import md
 
 RESULTS_KEY = "pg_results"  # the results container (Streamlit gives it the class st-key-pg_results)
+TOKEN_COLUMNS = ("input tokens", "output tokens (max)", "context window")
+
+
+def providers_panel(catalog: Catalog, statuses: list[ProviderStatus]) -> None:
+    """Which providers are configured (never their keys), what to set for the others, the catalog's problems."""
+    with st.expander("Providers", expanded=False):
+        for s in statuses:
+            mark = ":green[configured]" if s.configured else ":red[not configured]"
+            where = f" ({s.source})" if s.source else ""
+            st.markdown(f"**{s.label}** — {mark}{where}" + (f" · {s.base_url}" if s.base_url else ""))
+            if s.how_to:
+                st.caption(s.how_to)
+        st.caption(f"Models and prices: {catalog.path} (FORGE_CATALOG to use another file)")
+        for problem in catalog.problems:
+            st.warning(problem)
+
+
+def estimate_table(models: list[str], request: Request, catalog: Catalog, problems: dict[str, str]) -> None:
+    """Tokens, cost and each model's problem (no key, too long for its window) before anything runs."""
+    st.caption("Estimate before running (tokens are estimated; output assumed at max tokens or 1024)")
+    rows = [
+        {
+            "model": e.model,
+            "input tokens": e.input_tokens,
+            "output tokens (max)": e.output_tokens,
+            "context window": e.context_window,
+            "cost (USD)": e.cost_usd,
+            "problem": model_problem(e.model, problems) or e.problem or "",
+        }
+        for e in estimate(models, request, catalog)
+    ]
+    st.dataframe(
+        pd.DataFrame(rows),
+        hide_index=True,
+        column_config={
+            "problem": st.column_config.TextColumn("problem", width="large"),
+            **{c: st.column_config.NumberColumn(c, format="localized") for c in TOKEN_COLUMNS},
+        },
+    )
 
 
 def unavailable(statuses: list[ProviderStatus]) -> dict[str, str]:
