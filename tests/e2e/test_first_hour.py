@@ -55,7 +55,7 @@ NO_REFUSAL = '''def evaluate(trace):
     text = (trace.get("output_text") or "").lower()
     if "sorry" in text:
         return False, "line 4: matched 'sorry'"
-    return True, "no apology found"
+    return True, "line 5: no apology found"
 '''
 SHORT_ANSWER = """def evaluate(trace):
     return len((trace.get("output_text") or "").split()) < 60
@@ -154,9 +154,14 @@ def _rule(output: str) -> str:
     return "fail" if "sorry" in output.lower() else "pass"
 
 
-def _grid_text(page, scope) -> str:
-    """The text of a table (st.dataframe) as its accessible grid exposes it (filled just after drawing)."""
+def _grid_text(page, scope, rightmost: bool = False) -> str:
+    """The text of a table (st.dataframe) as its accessible grid exposes it (filled just after drawing):
+    the columns in view; ``rightmost`` scrolls the table to its last columns first, as a user would."""
     scope.locator('[role="gridcell"]').first.wait_for(state="attached")
+    if rightmost:
+        scope.hover()
+        page.mouse.wheel(5000, 0)
+        page.wait_for_timeout(500)
     return " | ".join(scope.locator('[role="gridcell"], [role="columnheader"]').all_inner_texts())
 
 
@@ -405,7 +410,7 @@ def _journey(page, url, tmp_path, shots, halueval, n_langfuse, openai_stub, lang
 
     # 7. Back as the analyst: synthesise evals (no LLM), then have the stub LLM write some, then run them.
     log_in(page, ANALYST, ANALYST_PASSWORD)  # back on the page the admin left (Eval sets)
-    page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]', has_text=WORKSPACE).wait_for()
+    page.locator('[data-testid="stSidebar"]').get_by_text("Logged in as Ana Lyst").wait_for()
     open_page(page, "Generate evals")
     page.locator(".st-key-gen_method").get_by_text("Synthesise without an LLM").click()
     wait_idle(page)
@@ -460,17 +465,18 @@ def _journey(page, url, tmp_path, shots, halueval, n_langfuse, openai_stub, lang
     _blur(page)
     wait_idle(page)
     page.get_by_text(re.compile(r"Traces 1–1 of 1 · page 1 / 1")).wait_for()
-    verdict = main.get_by_text("contradicts the human")
+    verdict = main.get_by_text("✗ contradicts the human", exact=True)  # the drill-down's chip
     verdict.wait_for()
     assert "rgb(213, 94, 0)" in verdict.evaluate("e => getComputedStyle(e).backgroundColor")  # vermillion
-    drill = main.get_by_text(re.compile(r"eval says fail|eval says pass")).first.inner_text()
-    assert "eval says pass" in main.inner_text() and "fail" in drill, drill
-    assert contradiction in main.locator('[data-testid="stSelectbox"]', has_text="✗1").first.inner_text()
+    said = main.locator("p", has=page.get_by_text("✗ contradicts the human", exact=True)).first.inner_text()
+    assert "eval says pass, human label" in said and "fail" in said, said
     grid = _grid_text(page, main.locator('[data-testid="stDataFrame"]').first)
-    assert "✗ pass" in grid, grid
+    assert "reads like a non-answer" in grid, grid  # the misjudged trace, with its note
+    grid = _grid_text(page, main.locator('[data-testid="stDataFrame"]').first, rightmost=True)
+    assert "✗ pass" in grid, grid  # the eval's column, scrolled into view
     no_exception(page)
     shots.take(page, "matrix")
-    main.get_by_text("line 4 decided it").wait_for()  # the reason names the deciding line of the code
+    main.get_by_text("line 5 decided it").wait_for()  # the reason names the deciding line of the code
     main.get_by_text("Explain a cell").scroll_into_view_if_needed()
     shots.take(page, "matrix-drilldown")
 
@@ -480,15 +486,16 @@ def _journey(page, url, tmp_path, shots, halueval, n_langfuse, openai_stub, lang
     page.get_by_role("button", name="Save my rating").click()
     page.get_by_text("Your rating (pass) is saved; the matrix is updated.").wait_for()
     page.get_by_text("No trace matches these filters").wait_for()
-    sidebar.get_by_text("✗ contradictions only").click()  # all rows again
+    sidebar.get_by_text("✗ contradictions only").click()  # every row again, then this trace by its id
     wait_idle(page)
-    trace_pick = main.locator('[data-testid="stSelectbox"]', has=page.get_by_text("Trace", exact=True)).first
-    choose(page, trace_pick, re.compile(re.escape(contradiction)))
-    agrees = main.get_by_text("agrees with the human")
+    fill(page, "Search input, output, name or id", contradiction, scope=sidebar)
+    wait_idle(page)
+    page.get_by_text(re.compile(r"Traces 1–1 of 1 · page 1 / 1")).wait_for()
+    agrees = main.get_by_text("✓ agrees with the human", exact=True)
     agrees.wait_for()
     assert "rgb(0, 114, 178)" in agrees.evaluate("e => getComputedStyle(e).backgroundColor")  # Okabe-Ito blue
-    assert "✓" in agrees.inner_text()
-    assert f"✗0 · {contradiction}" in trace_pick.inner_text()
+    grid = _grid_text(page, main.locator('[data-testid="stDataFrame"]').first, rightmost=True)
+    assert "✓ pass" in grid and "✗ pass" not in grid, grid
     no_exception(page)
 
     # Export the whole matrix as CSV.
