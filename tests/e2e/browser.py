@@ -192,9 +192,13 @@ class Screenshots:
         self.folder.mkdir(parents=True, exist_ok=True)
         self.taken: list[str] = []
 
-    def take(self, page, name: str) -> Path:
+    def take(self, page, name: str, full: bool = True) -> Path:
+        """``name``.png of the whole page (``full``), or of the window as it is scrolled now."""
         wait_idle(page)
         path = self.folder / f"{name}.png"
+        if not full:
+            page.screenshot(path=str(path))
+            return self._taken(path, name)
         # Streamlit scrolls inside its main container, so the page itself is one window high: grow the
         # window to the content's height for the picture (capped, to keep the files small), then restore.
         size = page.viewport_size
@@ -207,6 +211,9 @@ class Screenshots:
         page.wait_for_timeout(400)  # the layout follows the new height
         page.screenshot(path=str(path), full_page=True)
         page.set_viewport_size(size)
+        return self._taken(path, name)
+
+    def _taken(self, path: Path, name: str) -> Path:
         assert path.stat().st_size > 10_000, f"{name}.png looks empty"
         self.taken.append(name)
         return path

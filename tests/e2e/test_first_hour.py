@@ -51,12 +51,12 @@ OPENAI_MODEL, ANTHROPIC_MODEL = "openai/gpt-4o-mini", "anthropic/claude-haiku-4-
 PROMPT = "Summarise our refund policy in one sentence."
 N_RATED = 12
 # The eval the stub LLM "writes": a refusal says sorry. Its reason names the deciding line (the matrix marks it).
-NO_REFUSAL = '''def evaluate(trace):
+NO_REFUSAL = """def evaluate(trace):
     text = (trace.get("output_text") or "").lower()
     if "sorry" in text:
         return False, "line 4: matched 'sorry'"
     return True, "line 5: no apology found"
-'''
+"""
 SHORT_ANSWER = """def evaluate(trace):
     return len((trace.get("output_text") or "").split()) < 60
 """
@@ -78,7 +78,10 @@ def _halueval_slice(shared: Path, out: Path) -> list[dict]:
     short = [
         r
         for r in rows
-        if len(r["output"]) < 400 and "\n" not in r["output"] and "sorry" not in r["input"].lower() and "*" not in r["output"]
+        if len(r["output"]) < 400
+        and "\n" not in r["output"]
+        and "sorry" not in r["input"].lower()
+        and "*" not in r["output"]
     ]
     sorry = [r for r in short if "sorry" in r["output"].lower()][:3]
     plain = [r for r in short if "sorry" not in r["output"].lower()][:3]
@@ -312,6 +315,8 @@ def _journey(page, url, tmp_path, shots, halueval, n_langfuse, openai_stub, lang
     shots.take(page, "playground")
 
     open_page(page, "Runs")
+    runs = _grid_text(page, main.locator('[data-testid="stDataFrame"]').first)
+    assert OPENAI_MODEL in runs and ANTHROPIC_MODEL in runs, runs
     no_exception(page)
     shots.take(page, "runs")
 
@@ -475,10 +480,10 @@ def _journey(page, url, tmp_path, shots, halueval, n_langfuse, openai_stub, lang
     grid = _grid_text(page, main.locator('[data-testid="stDataFrame"]').first, rightmost=True)
     assert "✗ pass" in grid, grid  # the eval's column, scrolled into view
     no_exception(page)
-    shots.take(page, "matrix")
     main.get_by_text("line 5 decided it").wait_for()  # the reason names the deciding line of the code
-    main.get_by_text("Explain a cell").scroll_into_view_if_needed()
-    shots.take(page, "matrix-drilldown")
+    shots.take(page, "matrix", full=False)  # the table with the red cell scrolled into view
+    page.get_by_role("heading", name="Explain a cell").evaluate("e => e.scrollIntoView({block: 'start'})")
+    shots.take(page, "matrix-drilldown", full=False)
 
     # Re-rate it from the drill-down: now it agrees, and the cell turns blue with a check mark.
     page.locator(f".st-key-matrix_rerate_value_{contradiction}").get_by_text("pass", exact=True).click()
@@ -548,3 +553,11 @@ def _journey(page, url, tmp_path, shots, halueval, n_langfuse, openai_stub, lang
     assert [s["name"] for s in sets["eval_sets"]] == [EVAL_SET], sets
     ratings = _get(f"{url}/api/v1/eval-sets/{urllib.parse.quote(EVAL_SET)}/ratings?workspace={ws}", token)
     assert ratings["labels"][contradiction] == "pass"
+
+    # 10. Home at the end of the hour: what the workspace now holds.
+    open_page(page, "Home", f"Workspace · {WORKSPACE}")
+    assert metric(page, "Traces") == str(total)
+    assert metric(page, "Eval sets") == "1"
+    assert int(metric(page, "Evals")) >= 2 and int(metric(page, "Runs")) >= 1
+    no_exception(page)
+    shots.take(page, "overview")
