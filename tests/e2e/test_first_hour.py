@@ -50,6 +50,25 @@ CRITERION = "The assistant does what was asked instead of apologising that it ca
 OPENAI_MODEL, ANTHROPIC_MODEL = "openai/gpt-4o-mini", "anthropic/claude-haiku-4-5"
 PROMPT = "Summarise our refund policy in one sentence."
 N_RATED = 12
+PAGES_SHOWN = [
+    "first-start",
+    "login",
+    "admin",
+    "import",
+    "playground",
+    "runs",
+    "traces",
+    "trace",
+    "eval-sets",
+    "review",
+    "agreement",
+    "generate",
+    "evals",
+    "matrix",
+    "matrix-drilldown",
+    "settings",
+    "overview",
+]
 # The eval the stub LLM "writes": a refusal says sorry. Its reason names the deciding line (the matrix marks it).
 NO_REFUSAL = """def evaluate(trace):
     text = (trace.get("output_text") or "").lower()
@@ -220,7 +239,7 @@ def test_first_hour_of_a_new_team(tmp_path, shared_data):
                 page.screenshot(path=str(tmp_path / "failure.png"), full_page=True)
                 raise
     assert anthropic_stub.requests_for(ANTHROPIC_MODEL.split("/")[1])
-    assert len(shots.taken) == len(set(shots.taken)) >= 17, shots.taken
+    assert shots.taken == PAGES_SHOWN, shots.taken  # a picture of every page, under stable names
 
 
 def _journey(page, url, tmp_path, shots, halueval, n_langfuse, openai_stub, langfuse_stub) -> None:
@@ -554,7 +573,7 @@ def _journey(page, url, tmp_path, shots, halueval, n_langfuse, openai_stub, lang
     open_page(page, "Settings")
     page.get_by_text(f"Configured: host {langfuse_stub.url}").wait_for()
     page.get_by_role("button", name="Test connection").click()
-    main.locator('[data-testid="stAlertContentSuccess"]').nth(1).wait_for()
+    page.get_by_text(f"Connected to {langfuse_stub.url} (v2 observations API)").wait_for()
     no_exception(page)
     shots.take(page, "settings")
     fill(page, "Token name", "first-hour script")
