@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench e2e clean
+.PHONY: run test bench e2e screenshots clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,11 @@ test: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The browser tests that save pictures, writing them into docs/screenshots/ (a normal test run keeps them in a
+# temporary folder). Needs Debian's chromium; commit the PNGs it changes.
+screenshots: $(STAMP)
+	FORGE_UPDATE_SCREENSHOTS=1 $(PY) -m pytest tests/e2e/test_journey.py tests/e2e/test_first_hour.py -q $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(PY) -m bench

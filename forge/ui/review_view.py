@@ -222,9 +222,11 @@ def note_box(access: Access, s: review.ReviewSession, trace_id: str, mine: dict 
             args=(access, s, trace_id),
         )
     if st.session_state.pop(FOCUS_NOTE, False):
+        # A block, not top-level consts: they would clash with the previous run of this script (or the
+        # Playground's scroll script) in the page's global scope, and `n` would focus nothing the second time.
         st.html(
-            "<script>const d = (window.parent || window).document;"
-            " const el = d.querySelector('.st-key-review_note_box textarea'); if (el) { el.focus(); }</script>",
+            "<script>{ const d = (window.parent || window).document;"
+            " const el = d.querySelector('.st-key-review_note_box textarea'); if (el) { el.focus(); } }</script>",
             unsafe_allow_javascript=True,
         )
 

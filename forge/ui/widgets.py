@@ -47,10 +47,12 @@ def run_action(fn: Callable[[], object], success: str, notice_key: str) -> None:
 
 def scroll_into_view(key: str) -> None:
     """Scroll the browser to the container made with ``st.container(key=key)`` (no-op elsewhere)."""
+    # The body is a block: scripts share the page's global scope, so a second top-level `const el`
+    # (this one again, or the review page's) would be a SyntaxError and the script would not run.
     st.html(
-        f"<script>const el = (window.parent || window).document.querySelector('.st-key-{key}') ||"
+        f"<script>{{ const el = (window.parent || window).document.querySelector('.st-key-{key}') ||"
         f" document.querySelector('.st-key-{key}');"
-        " if (el) el.scrollIntoView({behavior: 'smooth', block: 'start'});</script>",
+        " if (el) el.scrollIntoView({behavior: 'smooth', block: 'start'}); }</script>",
         unsafe_allow_javascript=True,
     )
 

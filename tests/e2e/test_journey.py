@@ -20,10 +20,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.browser import Screenshots
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-# The README's picture is refreshed only on request, so a test run leaves the checkout clean.
-UPDATE_SCREENSHOTS = os.environ.get("FORGE_UPDATE_SCREENSHOTS") == "1"
 ADMIN_PASSWORD = "trailhead-admin-2026"
 OTTO_PASSWORD = "otto-outsider-2026"
 
@@ -186,10 +186,7 @@ def test_first_day_journey(server, browser, tmp_path):
     # Pass / fail are counted per eval set, in its table (never summed across sets).
     page.get_by_text("Grounded answers").first.wait_for(state="attached")
     _no_exception(page)
-    shot = ROOT / "docs" / "screenshots" / "home.png" if UPDATE_SCREENSHOTS else tmp_path / "home.png"
-    shot.parent.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(shot), full_page=True)
-    assert shot.stat().st_size > 10_000
+    Screenshots(tmp_path).take(page, "home")  # docs/screenshots/home.png with FORGE_UPDATE_SCREENSHOTS=1
 
     if (ROOT / "pages" / "traces.py").exists():
         page.get_by_role("link", name="Traces").click()
