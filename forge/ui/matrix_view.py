@@ -101,6 +101,9 @@ def page_frame(result: matrix_store.MatrixPage, cols: Sequence[dict]):
             cell_text(s, v) for s, v in zip(wide[c["label"]], wide[c["label"] + " verdict"], strict=True)
         ]
     status_frame = pd.DataFrame(statuses)
+    # The verdicts beside the human label, before the wide text columns: no sideways scrolling to find red.
+    context = ["Note", "Trace", "Time", "Input"]
+    table = table[[c for c in table.columns if c not in context] + context]
 
     def colour(frame: pd.DataFrame) -> pd.DataFrame:
         out = pd.DataFrame("", index=frame.index, columns=frame.columns)

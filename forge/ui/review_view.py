@@ -61,7 +61,7 @@ def queue_filters(access: Access) -> query.TraceFilters:
         query.facet_values(access),
         prefix="review",
         title="Queue filters",
-        fields=("text", "days", "sources", "tags", "models"),
+        fields=("text", "days", "sources", "tags", "models"),  # the queue's order: source first
     )
 
 

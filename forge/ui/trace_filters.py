@@ -9,12 +9,21 @@ import streamlit as st
 from forge.traces import query
 
 ALL_FIELDS = ("text", "days", "names", "tags", "sources", "users", "models", "rating", "eval_set")
+MULTI_LABELS = {
+    "names": "Name",
+    "tags": "Tags (any of)",
+    "sources": "Source",
+    "users": "App user",
+    "models": "Model (any step)",
+}
 
 
 def sidebar_filters(
     facets: dict, *, prefix: str, title: str, fields: Collection[str] = ALL_FIELDS
 ) -> query.TraceFilters:
-    """The chosen ``fields`` as sidebar widgets (keys ``<prefix>_<field>``); the filters they make."""
+    """The chosen ``fields`` as sidebar widgets (keys ``<prefix>_<field>``); the filters they make.
+
+    Text and time come first, then the lists in the order of ``fields``, then the rating status."""
     sets = {s["id"]: s["name"] for s in facets.get("eval_sets", [])}
     chosen: dict = {}
     with st.sidebar:
@@ -35,15 +44,9 @@ def sidebar_filters(
                 min_value=facets["first"].date() if facets.get("first") else None,
                 max_value=facets["last"].date() if facets.get("last") else None,
             )
-        for field, label in (
-            ("names", "Name"),
-            ("tags", "Tags (any of)"),
-            ("sources", "Source"),
-            ("users", "App user"),
-            ("models", "Model (any step)"),
-        ):
-            if field in fields:
-                chosen[field] = st.multiselect(label, facets[field], key=f"{prefix}_{field}")
+        for field in fields:  # in the order the page asks for
+            if field in MULTI_LABELS:
+                chosen[field] = st.multiselect(MULTI_LABELS[field], facets[field], key=f"{prefix}_{field}")
         if "rating" in fields:
             chosen["rating"] = st.selectbox(
                 "Rating status",

@@ -194,14 +194,10 @@ def _rule(output: str) -> str:
     return "fail" if "sorry" in output.lower() else "pass"
 
 
-def _grid_text(page, scope, rightmost: bool = False) -> str:
+def _grid_text(page, scope) -> str:
     """The text of a table (st.dataframe) as its accessible grid exposes it (filled just after drawing):
-    the columns in view; ``rightmost`` scrolls the table to its last columns first, as a user would."""
+    the columns in view."""
     scope.locator('[role="gridcell"]').first.wait_for(state="attached")
-    if rightmost:
-        scope.hover()
-        page.mouse.wheel(5000, 0)
-        page.wait_for_timeout(500)
     return " | ".join(scope.locator('[role="gridcell"], [role="columnheader"]').all_inner_texts())
 
 
@@ -513,9 +509,8 @@ def _journey(page, url, tmp_path, shots, halueval, n_langfuse, openai_stub, lang
     said = main.locator("p", has=page.get_by_text("✗ contradicts the human", exact=True)).first.inner_text()
     assert "eval says pass, human label" in said and "fail" in said, said
     grid = _grid_text(page, main.locator('[data-testid="stDataFrame"]').first)
-    assert "reads like a non-answer" in grid, grid  # the misjudged trace, with its note
-    grid = _grid_text(page, main.locator('[data-testid="stDataFrame"]').first, rightmost=True)
-    assert "✗ pass" in grid, grid  # the eval's column, scrolled into view
+    # The eval's column sits beside the human label, in view without scrolling; then the note.
+    assert "✗ pass" in grid and "reads like a non-answer" in grid, grid
     no_exception(page)
     main.get_by_text("line 5 decided it").wait_for()  # the reason names the deciding line of the code
     shots.take(page, "matrix", full=False)  # the table with the red cell scrolled into view
@@ -536,7 +531,7 @@ def _journey(page, url, tmp_path, shots, halueval, n_langfuse, openai_stub, lang
     agrees = main.get_by_text("✓ agrees with the human", exact=True)
     agrees.wait_for()
     assert "rgb(0, 114, 178)" in agrees.evaluate("e => getComputedStyle(e).backgroundColor")  # Okabe-Ito blue
-    grid = _grid_text(page, main.locator('[data-testid="stDataFrame"]').first, rightmost=True)
+    grid = _grid_text(page, main.locator('[data-testid="stDataFrame"]').first)
     assert "✓ pass" in grid and "✗ pass" not in grid, grid
     no_exception(page)
 
