@@ -130,6 +130,8 @@ def warm_up_modules() -> list[str]:
 # components among them): streamlit-authenticator's dependencies, and pandas, which Streamlit
 # imports to check whether a component's arguments (the cookie manager's) are dataframes.
 _LOGIN_PAGE_MODULES = ("pandas", "requests", *_LOGIN_DEPENDENCIES, "bcrypt", "forge.auth", "forge.ui.navigation")
+# And what the home page (where a login lands) adds: ~0.02 s, off the login's critical path.
+_HOME_PAGE_MODULES = ("forge.demo", "forge.store.summary", "forge.ui.home_view", "pyarrow.pandas_compat")
 # Imported inside the functions that use them (so no page pays for them on import), but needed on
 # the first visit of a page (the matrix's Wilson intervals): imported with the rest, after the first page.
 _LAZY_MODULES = ("statsmodels.stats.proportion",)
@@ -163,9 +165,13 @@ def _script_running() -> bool:
     return any(t.name == _SCRIPT_THREAD for t in threading.enumerate())
 
 
-def _wait_between_runs() -> None:
-    """Block while a script run is going on (the GIL is shared: a warm-up import would slow it)."""
-    while _script_running():
+def _wait_quiet(seconds: float) -> None:
+    """Block until no script has run for ``seconds`` (the GIL and the CPUs are shared: a warm-up
+    import would slow a run, and the browser drawing its result)."""
+    last_busy = time.monotonic()
+    while time.monotonic() - last_busy < seconds:
+        if _script_running():
+            last_busy = time.monotonic()
         time.sleep(0.02)
 
 
@@ -182,19 +188,20 @@ def warm_up() -> None:
 
     Streamlit runs app.py and the pages as scripts, importing their modules on the first run.
     First, while the browser loads the frontend (~0.7 s of its own CPU), what the login page
-    needs. Then, once someone has logged in (not while the login page waits for a password,
-    so the login's own run has the GIL to itself), the rest of what the pages import (about
-    a second: altair, statsmodels, the logic behind the pages), one module at a time between
-    script runs.
+    needs. Then, once someone has logged in and the app has been idle for a second (not while
+    the login page waits for a password, nor while the page after it is drawn), the rest of
+    what the pages import (about a second: altair, statsmodels, the logic behind the pages),
+    one module at a time while no script runs.
     """
     from forge import api
 
     with contextlib.suppress(Exception):  # the app reports a busy or broken database itself
         api.database()  # opens DuckDB's instance for the file (and migrates) before the first page needs it
-    _import_all(_LOGIN_PAGE_MODULES)
+    _import_all([*_LOGIN_PAGE_MODULES, *_HOME_PAGE_MODULES])
     _settle()
     _LOGGED_IN.wait()
-    _import_all([*warm_up_modules(), *_LAZY_MODULES], before_each=_wait_between_runs)
+    _wait_quiet(1.0)  # the page after the login is drawn, and its cookie rerun is over
+    _import_all([*warm_up_modules(), *_LAZY_MODULES], before_each=lambda: _wait_quiet(0.3))
     _settle()
 
 
