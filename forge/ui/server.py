@@ -129,9 +129,9 @@ def warm_up_modules() -> list[str]:
 # What the login page's first script run imports that may be imported before it (no Streamlit
 # components among them): streamlit-authenticator's dependencies, and pandas, which Streamlit
 # imports to check whether a component's arguments (the cookie manager's) are dataframes.
-_LOGIN_PAGE_MODULES = ("pandas", "requests", *_LOGIN_DEPENDENCIES, "bcrypt", "forge.auth", "forge.ui.navigation")
+_LOGIN_PAGE_MODULES = ("pandas", "requests", *_LOGIN_DEPENDENCIES, "bcrypt", "forge.auth")
 # And what the home page (where a login lands) adds: ~0.02 s, off the login's critical path.
-_HOME_PAGE_MODULES = ("forge.demo", "forge.store.summary", "forge.ui.home_view", "pyarrow.pandas_compat")
+_HOME_PAGE_MODULES = ("forge.demo", "forge.store.summary", "pyarrow.pandas_compat")
 # Imported inside the functions that use them (so no page pays for them on import), but needed on
 # the first visit of a page (the matrix's Wilson intervals): imported with the rest, after the first page.
 _LAZY_MODULES = ("statsmodels.stats.proportion",)
