@@ -20,11 +20,21 @@ import streamlit as st
 
 # Element types of the home page and the sidebar that the login page does not show.
 _ELEMENTS = ("Selectbox", "Button", "Metric", "PageLink", "DataFrame")
+# Scripts are imported (fetched, compiled, run: they only define components); style sheets are
+# prefetched into the cache (applied only when the element that needs them is drawn).
 _SCRIPT = """<script>
 (() => {
   const main = document.querySelector('script[type="module"][src*="/static/js/index."]');
   if (!main) return;
-  const load = () => CHUNKS.forEach((name) => import(new URL(name, main.src).href).catch(() => {}));
+  const load = () => {
+    CHUNKS.forEach((name) => import(new URL(name, main.src).href).catch(() => {}));
+    STYLES.forEach((name) => {
+      const link = document.createElement("link");
+      link.rel = "prefetch";
+      link.href = new URL("../css/" + name, main.src).href;
+      document.head.appendChild(link);
+    });
+  };
   (window.requestIdleCallback || ((f) => setTimeout(f, 200)))(load);
 })();
 </script>"""
@@ -35,19 +45,19 @@ _HIDE = """<style>
 
 
 @functools.cache
-def _chunks() -> tuple[str, ...]:
-    """The file names of those element types' chunks in this Streamlit's frontend build."""
-    js = Path(st.__file__).parent / "static" / "static" / "js"
-    pattern = re.compile(rf"^({'|'.join(_ELEMENTS)})\.[\w-]+\.js$")
+def _chunks(kind: str) -> tuple[str, ...]:
+    """The file names of those element types' ``kind`` (js, css) chunks in this Streamlit's frontend build."""
+    folder = Path(st.__file__).parent / "static" / "static" / kind
+    pattern = re.compile(rf"^({'|'.join(_ELEMENTS)})\.[\w-]+\.{kind}$")
     try:
-        return tuple(sorted(p.name for p in js.iterdir() if pattern.match(p.name)))
+        return tuple(sorted(p.name for p in folder.iterdir() if pattern.match(p.name)))
     except OSError:
         return ()
 
 
 def next_page_code() -> None:
     """On the login page: have the browser import the code of the home page's elements when idle."""
-    chunks = _chunks()
+    chunks = _chunks("js")
     if chunks:
-        script = _SCRIPT.replace("CHUNKS", json.dumps(list(chunks)))
+        script = _SCRIPT.replace("CHUNKS", json.dumps(list(chunks))).replace("STYLES", json.dumps(list(_chunks("css"))))
         st.html(f'{_HIDE}<div class="forge-preload"></div>{script}', unsafe_allow_javascript=True)
