@@ -166,8 +166,8 @@ def _script_running() -> bool:
 
 
 def _wait_quiet(seconds: float) -> None:
-    """Block until no script has run for ``seconds`` (the GIL and the CPUs are shared: a warm-up
-    import would slow a run, and the browser drawing its result)."""
+    """Block until no script has run for ``seconds``."""
+    # The GIL and the CPUs are shared: a warm-up import would slow a run, and the browser drawing its result.
     last_busy = time.monotonic()
     while time.monotonic() - last_busy < seconds:
         if _script_running():
