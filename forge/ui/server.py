@@ -166,13 +166,19 @@ def _script_running() -> bool:
 
 
 def _wait_quiet(seconds: float) -> None:
-    """Block until no script has run for ``seconds``."""
+    """Block until no script has run for ``seconds``, counting from now."""
     # The GIL and the CPUs are shared: a warm-up import would slow a run, and the browser drawing its result.
     last_busy = time.monotonic()
     while time.monotonic() - last_busy < seconds:
         if _script_running():
             last_busy = time.monotonic()
         time.sleep(0.02)
+
+
+def _between_runs() -> None:
+    """Return at once when no script runs; else once none has run for a moment."""
+    if _script_running():
+        _wait_quiet(0.3)
 
 
 _LOGGED_IN = threading.Event()
@@ -201,7 +207,7 @@ def warm_up() -> None:
     _settle()
     _LOGGED_IN.wait()
     _wait_quiet(1.0)  # the page after the login is drawn, and its cookie rerun is over
-    _import_all([*warm_up_modules(), *_LAZY_MODULES], before_each=lambda: _wait_quiet(0.3))
+    _import_all([*warm_up_modules(), *_LAZY_MODULES], before_each=_between_runs)
     _settle()
 
 
