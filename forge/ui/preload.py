@@ -18,8 +18,9 @@ from pathlib import Path
 
 import streamlit as st
 
-# Element types of the home page and the sidebar that the login page does not show.
-_ELEMENTS = ("Selectbox", "Button", "Metric", "PageLink", "DataFrame")
+# Element types of the home page and the sidebar that the login page does not show, and the
+# markdown renderer's HTML support (rehype-raw, loaded for the first markdown with HTML).
+_ELEMENTS = ("Selectbox", "Button", "Metric", "PageLink", "DataFrame", "rehype-raw")
 # Scripts are imported (fetched, compiled, run: they only define components); style sheets are
 # prefetched into the cache (applied only when the element that needs them is drawn).
 _SCRIPT = """<script>
