@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from forge.ui import login, navigation, state
+from forge.ui import browser, login, navigation, server, state
 
 st.set_page_config(page_title="Forge", page_icon=":material/local_fire_department:", layout="wide")
 
@@ -13,8 +13,10 @@ user = login.restore_session(authn, db)
 login.sync_cookie(authn)
 if user is None:
     st.navigation(login.login_pages(authn, db, [p.url_path for p in navigation.PAGES]), position="hidden").run()
+    browser.preload_next_page()  # while the user types, the browser loads the code the page after the login needs
     st.stop()
 
+server.logged_in()  # the server imports the pages' modules from now on, between runs
 login.sidebar(db, user)
 pages = [
     st.Page(p.path, title=p.title, url_path=p.url_path, icon=p.icon, default=p.path == navigation.HOME)

@@ -130,6 +130,10 @@ def _summary(name: str, runs: list[dict[str, float]]) -> None:
     def med(key: str) -> float:
         return statistics.median(r[key] for r in runs)
 
+    def spread(key: str) -> str:
+        values = [r[key] for r in runs]
+        return f"{min(values):.2f}-{max(values):.2f} s"
+
     cold, login = med("cold_start_s"), med("login_s")
     print(f"{name}: {len(runs)} runs")
     for i, r in enumerate(runs, 1):
@@ -139,11 +143,11 @@ def _summary(name: str, runs: list[dict[str, float]]) -> None:
         )
     verdict = "OK" if cold <= COLD_TARGET_S else "MISSED"
     print(
-        f"  cold start (launch -> login page in chromium): median {cold:.2f} s"
+        f"  cold start (launch -> login page in chromium): median {cold:.2f} s, range {spread('cold_start_s')}"
         f" (target <= {COLD_TARGET_S:.0f} s: {verdict}, {cold / COLD_TARGET_S:.2f}x)"
     )
     print(
-        f"  login -> home page rendered: median {login:.2f} s"
+        f"  login -> home page rendered: median {login:.2f} s, range {spread('login_s')}"
         f" (target <= {LOGIN_TARGET_S:.0f} s: {'OK' if login <= LOGIN_TARGET_S else 'MISSED'},"
         f" {login / LOGIN_TARGET_S:.2f}x)"
     )

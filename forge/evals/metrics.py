@@ -15,7 +15,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from statsmodels.stats.proportion import proportion_confint
 
 from forge.evals.contract import Verdict
 
@@ -71,6 +70,9 @@ def _label(value: bool | str | None) -> bool | None:
 
 
 def _wilson(count: int, total: int) -> Estimate:
+    # statsmodels (with scipy) takes ~0.5 s to import: loaded when the first interval is computed, not with the module.
+    from statsmodels.stats.proportion import proportion_confint
+
     if total == 0:
         return Estimate(None)
     low, high = proportion_confint(count, total, alpha=0.05, method="wilson")

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Literal
 
-import pyarrow as pa
-
 from forge.store import new_id, utcnow
 from forge.store.access import Access
 from forge.store.traces import TraceFilters, filter_clause
@@ -66,6 +64,8 @@ def upsert_ratings(access: Access, eval_set_id: str, rows: list[dict]) -> int:
     access.need("rate")
     if not rows:
         return 0
+    import pyarrow as pa  # on the first write, not with the store (the server's start and login page need none)
+
     workspace_id, now = access.workspace_id, utcnow()
     table = pa.table(
         {

@@ -6,21 +6,23 @@ Bulk upsert goes through one Arrow table per batch and a single
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any
-
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any
 
 from forge.store import new_id, utcnow
 from forge.store.access import Access
 from forge.store.db import Database
 from forge.store.types import Trace
 from forge.store.values import parse_time
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 _JSON_COLS = ("input", "output", "steps", "metadata")
 _COLS = (
@@ -43,29 +45,38 @@ _COLS = (
     "input_tokens",
     "output_tokens",
 )
-_SCHEMA = pa.schema(
-    [
-        ("id", pa.string()),
-        ("source", pa.string()),
-        ("source_id", pa.string()),
-        ("name", pa.string()),
-        ("timestamp", pa.timestamp("us")),
-        ("input", pa.string()),
-        ("output", pa.string()),
-        ("input_text", pa.string()),
-        ("output_text", pa.string()),
-        ("steps", pa.string()),
-        ("metadata", pa.string()),
-        ("tags", pa.list_(pa.string())),
-        ("models", pa.list_(pa.string())),
-        ("user_id", pa.string()),
-        ("session_id", pa.string()),
-        ("latency_ms", pa.float64()),
-        ("cost_usd", pa.float64()),
-        ("input_tokens", pa.int64()),
-        ("output_tokens", pa.int64()),
-    ]
-)
+
+
+@functools.cache
+def _schema() -> pa.Schema:
+    """The Arrow schema of a batch of incoming traces (pyarrow loads with the first write, not the store)."""
+    import pyarrow as pa
+
+    return pa.schema(
+        [
+            ("id", pa.string()),
+            ("source", pa.string()),
+            ("source_id", pa.string()),
+            ("name", pa.string()),
+            ("timestamp", pa.timestamp("us")),
+            ("input", pa.string()),
+            ("output", pa.string()),
+            ("input_text", pa.string()),
+            ("output_text", pa.string()),
+            ("steps", pa.string()),
+            ("metadata", pa.string()),
+            ("tags", pa.list_(pa.string())),
+            ("models", pa.list_(pa.string())),
+            ("user_id", pa.string()),
+            ("session_id", pa.string()),
+            ("latency_ms", pa.float64()),
+            ("cost_usd", pa.float64()),
+            ("input_tokens", pa.int64()),
+            ("output_tokens", pa.int64()),
+        ]
+    )
+
+
 _dumps = json.JSONEncoder(ensure_ascii=False, default=str).encode
 
 
@@ -199,6 +210,8 @@ def _prepare(traces: list[dict]) -> tuple:
 
 
 def _write(db: Database, workspace_id: str, prepared: tuple) -> dict:
+    import pyarrow as pa
+
     keys, last, cols = prepared
     now = utcnow()
 
@@ -218,7 +231,7 @@ def _write(db: Database, workspace_id: str, prepared: tuple) -> dict:
         finally:
             cur.unregister("forge_probe")
         ids = [existing.get(k) or new_id() for k in last]
-        table = pa.table({"id": ids, **cols}, schema=_SCHEMA)
+        table = pa.table({"id": ids, **cols}, schema=_schema())
         cur.register("forge_incoming", table)
         try:
             cur.execute(

@@ -5,11 +5,12 @@ deep copy of ``forge.auth.authenticator_credentials`` and replaces its password
 check with ``forge.auth.authenticate``, so every attempt is recorded and lockouts
 apply. The library still owns its session keys and the signed re-login cookie.
 
-Setting and deleting the cookie are browser components: they act only when a
+Setting and deleting the cookie are scripts in the page (``forge.ui.browser``; the
+library's cookie-manager component cost an iframe and a rerun): they act only when a
 run that renders them reaches the browser, and a run can be cut short (st.rerun,
 or a newer rerun request). So ``sync_cookie`` renders the pending write on every
-run of the session with the same arguments (the component acts once per mount):
-after login the signed token, fixed once; after logout the deletion.
+run of the session with the same arguments (the script runs once per mount):
+after login the library's signed token, fixed once; after logout the deletion.
 
 The form is ours (the library's ``login`` view sleeps ``login_sleep_time`` each run
 to wait for its cookie component; we read ``st.context.cookies`` instead, so no
@@ -28,7 +29,7 @@ from streamlit_authenticator.utilities import LoginError
 from forge import auth
 from forge.config import MIN_PASSWORD_LENGTH, settings
 from forge.store import Database
-from forge.ui import keys, state
+from forge.ui import browser, keys, state
 from forge.ui.widgets import md
 
 # The cookie manager is an invisible browser component, but while it loads Streamlit draws a
@@ -116,10 +117,7 @@ def sync_cookie(authn: stauth.Authenticate) -> None:
     """Render the pending cookie write (set after login, delete after logout), every run."""
     model = authn.cookie_controller.cookie_model
     if st.session_state.get(keys.DELETE_COOKIE):
-        try:
-            model.cookie_manager.delete(model.cookie_name)
-        except KeyError:  # rendered; the manager just had no local copy of the cookie
-            pass
+        browser.delete_cookie(model.cookie_name)
         return
     pending = st.session_state.get(keys.SET_COOKIE)
     if not pending or model.cookie_expiry_days == 0:
@@ -128,7 +126,7 @@ def sync_cookie(authn: stauth.Authenticate) -> None:
         model.exp_date = model._set_exp_date()
         pending = {"token": model._token_encode(), "expires": datetime.fromtimestamp(model.exp_date)}
         st.session_state[keys.SET_COOKIE] = pending
-    model.cookie_manager.set(model.cookie_name, pending["token"], expires_at=pending["expires"])
+    browser.set_cookie(model.cookie_name, pending["token"], pending["expires"])
 
 
 def login_pages(authn: stauth.Authenticate, db: Database, url_paths: list[str]) -> list[st.Page]:

@@ -13,14 +13,17 @@ import ast
 import atexit
 import contextlib
 import functools
+import gc
 import importlib
+import inspect
 import json
 import os
 import re
 import socket
 import sys
 import threading
-from collections.abc import AsyncIterator, Callable
+import time
+from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -123,24 +126,89 @@ def warm_up_modules() -> list[str]:
     return out
 
 
-def warm_up() -> None:
-    """Import what app.py and the pages import, so no user waits for it.
+# What the login page's first script run imports that may be imported before it (no Streamlit
+# components among them): streamlit-authenticator's dependencies, and pandas, which Streamlit
+# imports to check whether a component's arguments (the cookie manager's) are dataframes.
+_LOGIN_PAGE_MODULES = ("pandas", "requests", *_LOGIN_DEPENDENCIES, "bcrypt", "forge.auth")
+# And what the home page (where a login lands) adds: ~0.02 s, off the login's critical path.
+_HOME_PAGE_MODULES = ("forge.demo", "forge.store.summary", "pyarrow.pandas_compat")
+# Imported inside the functions that use them (so no page pays for them on import), but needed on
+# the first visit of a page (the matrix's Wilson intervals): imported with the rest, after the first page.
+_LAZY_MODULES = ("statsmodels.stats.proportion",)
+_SCRIPT_THREAD = "ScriptRunner.scriptThread"  # the name Streamlit gives each script run's thread
 
-    Streamlit runs app.py and the pages as scripts, importing their modules on the first run:
-    seconds for pandas, altair and the logic behind the pages. Done here, in a thread started
-    with the server, that happens while the browser loads the frontend.
+
+def _import_all(names: Iterable[str], before_each: Callable[[], None] = lambda: None) -> None:
+    for name in names:
+        if name in sys.modules:
+            continue
+        before_each()
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - `from pkg import function` is not a module; the page will say
+            continue
+
+
+def _settle() -> None:
+    """Make what was imported cheap for every later script run.
+
+    Streamlit collects garbage after each run (``gc.collect(2)``: ~0.04-0.08 s walking every
+    object the imports created); frozen, those are skipped. And Streamlit's component
+    registration looks each caller up with ``inspect.getmodule``, whose file cache is filled
+    here rather than in the first run.
+    """
+    inspect.getmodule(inspect.currentframe())
+    gc.freeze()
+
+
+def _script_running() -> bool:
+    return any(t.name == _SCRIPT_THREAD for t in threading.enumerate())
+
+
+def _wait_quiet(seconds: float) -> None:
+    """Block until no script has run for ``seconds``, counting from now."""
+    # The GIL and the CPUs are shared: a warm-up import would slow a run, and the browser drawing its result.
+    last_busy = time.monotonic()
+    while time.monotonic() - last_busy < seconds:
+        if _script_running():
+            last_busy = time.monotonic()
+        time.sleep(0.02)
+
+
+def _between_runs() -> None:
+    """Return at once when no script runs; else once none has run for a moment."""
+    if _script_running():
+        _wait_quiet(0.3)
+
+
+_LOGGED_IN = threading.Event()
+
+
+def logged_in() -> None:
+    """app.py calls this on each run with a user logged in: the pages' modules are wanted from now on."""
+    _LOGGED_IN.set()
+
+
+def warm_up() -> None:
+    """Import what the app needs before a user waits for it, in two steps.
+
+    Streamlit runs app.py and the pages as scripts, importing their modules on the first run.
+    First, while the browser loads the frontend (~0.7 s of its own CPU), what the login page
+    needs. Then, once someone has logged in and the app has been idle for a second (not while
+    the login page waits for a password, nor while the page after it is drawn), the rest of
+    what the pages import (about a second: altair, statsmodels, the logic behind the pages),
+    one module at a time while no script runs.
     """
     from forge import api
 
     with contextlib.suppress(Exception):  # the app reports a busy or broken database itself
         api.database()  # opens DuckDB's instance for the file (and migrates) before the first page needs it
-    for name in warm_up_modules():
-        if name in sys.modules:
-            continue
-        try:
-            importlib.import_module(name)
-        except Exception:  # noqa: BLE001 - `from pkg import function` is not a module; the page will say
-            continue
+    _import_all([*_LOGIN_PAGE_MODULES, *_HOME_PAGE_MODULES])
+    _settle()
+    _LOGGED_IN.wait()
+    _wait_quiet(1.0)  # the page after the login is drawn, and its cookie rerun is over
+    _import_all([*warm_up_modules(), *_LAZY_MODULES], before_each=_between_runs)
+    _settle()
 
 
 def build_app() -> Any:
