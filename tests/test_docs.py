@@ -132,3 +132,10 @@ def test_the_configuration_table_lists_every_setting_forge_reads():
     table = README[README.index("## Configuration") : README.index("## Users, roles and workspaces")]
     listed = set(re.findall(r"`([A-Z][A-Z_]+)`", table))
     assert read - listed == set(), "settings read in forge/ but missing from the README's configuration table"
+
+
+def test_the_readme_shows_every_screenshot_and_each_exists():
+    shown = set(re.findall(r"\]\((docs/screenshots/[\w.-]+\.png)\)", README))
+    on_disk = {f"docs/screenshots/{p.name}" for p in (ROOT / "docs" / "screenshots").glob("*.png")}
+    assert shown == on_disk and len(shown) >= 15  # the Tour: one picture per page of the journey
+    assert "## Tour" in README and "make screenshots" in README
