@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -25,30 +23,16 @@ import time
 import urllib.request
 from pathlib import Path
 
+from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, free_port  # the browser tests' chromium, launched the same way
+
 ROOT = Path(__file__).resolve().parent.parent
 COLD_TARGET_S = 3.0
 LOGIN_TARGET_S = 1.0
 PASSWORD = "bench-startup-password"
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 LAUNCHERS = {
     "forge.ui.server": [sys.executable, "-m", "forge.ui.server"],
     "streamlit run": [sys.executable, "-m", "streamlit", "run", "app.py"],
 }
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _seed(db_path: Path) -> None:
@@ -80,7 +64,7 @@ def _wait_idle(page) -> None:
 
 def one_run(browser, launcher: str, db_path: Path, log_path: Path) -> dict[str, float]:
     """Start a server, render the login page, log in; the timings in seconds."""
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "FORGE_DB": str(db_path), "FORGE_COOKIE_KEY": "bench-cookie-key-" + "b" * 32}
     flags = ["--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true"]
@@ -158,7 +142,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--compare", action="store_true", help="also time `streamlit run app.py`")
     args = p.parse_args(argv if argv is not None else [])
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    chromium = CHROMIUM
     if chromium is None:
         print("bench/startup: chromium is not installed (apt-get install -y chromium); skipped")
         return
@@ -172,7 +156,7 @@ def main(argv: list[str] | None = None) -> None:
         # Wall-clock figures: on a shared machine they grow with the load, so it is printed with them.
         print(f"database: an admin and the demo data; {os.cpu_count()} CPUs, load average {load}; chromium {chromium}")
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
+            browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
             try:
                 launchers = ["forge.ui.server"] + (["streamlit run"] if args.compare else [])
                 runs: dict[str, list[dict[str, float]]] = {name: [] for name in launchers}

@@ -7,7 +7,6 @@ import os
 import re
 import shlex
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ from pathlib import Path
 
 from forge.evals.contract import ALLOWED_IMPORTS
 from forge.review.ratings import normalize_rating
+from tests.e2e.browser import free_port as _free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -65,12 +65,6 @@ def test_forge_run_example_works_as_written(tmp_path):
     echo = results["offline/echo"]
     # The context file was read and sent first: the model saw it.
     assert echo["error"] is None and '<context name="policy.md">' in echo["output"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_make_run_serves_on_forge_port(tmp_path):

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import PASSWORD
-from tests.e2e.test_journey import ROOT, _free_port
+from tests.e2e.browser import ROOT
+from tests.e2e.browser import free_port as _free_port
 
 BAD_ROWS = (
     '{"id": "r1", "input": "q", "output": "a", "rating": "up"}\nnot json\n{"id": "r2", "input": "q2", "output": "b"}\n'

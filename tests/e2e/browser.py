@@ -32,6 +32,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+SERVER = [sys.executable, "-m", "forge.ui.server"]  # what `make run` starts
 NEEDS_CHROMIUM = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install -y chromium)")
 
 
@@ -42,13 +43,16 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve(db_path: Path, log_path: Path, env: dict[str, str] | None = None) -> Iterator[str]:
-    """``python -m forge.ui.server`` (what `make run` starts) on a free port; yields its base URL."""
+def serve(
+    db_path: Path, log_path: Path, env: dict[str, str] | None = None, launcher: list[str] | None = None
+) -> Iterator[str]:
+    """``launcher`` (default ``python -m forge.ui.server``, what `make run` starts) on a free port; yields its URL."""
     port = free_port()
     full_env = {**os.environ, "FORGE_DB": str(db_path), **(env or {})}
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "forge.ui.server", "--server.port", str(port)]
+            (launcher or SERVER)
+            + ["--server.port", str(port)]
             + ["--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"]
             + ["--server.fileWatcherType", "none"],
             cwd=ROOT,
@@ -217,3 +221,24 @@ class Screenshots:
         assert path.stat().st_size > 10_000, f"{name}.png looks empty"
         self.taken.append(name)
         return path
+
+
+def review_shown(page) -> str:
+    """The id of the trace the review page shows (the end of its caption)."""
+    caption = page.locator('[data-testid="stCaptionContainer"]', has_text=" · id ").first
+    return caption.inner_text().rsplit("id ", 1)[-1].strip()
+
+
+def review_key(page, key: str, leaving: str | None = None) -> None:
+    """Press a key with no widget focused; wait for the rerun (and for the next trace when one is due)."""
+    page.keyboard.press(key)
+    wait_idle(page)
+    if leaving is not None:
+        page.wait_for_function(
+            "old => { const c = [...document.querySelectorAll('[data-testid=\"stCaptionContainer\"]')]"
+            ".find(e => e.innerText.includes(' · id ')); return c && !c.innerText.endsWith(old); }",
+            arg=leaving,
+        )
+        wait_idle(page)
+        # Nothing left over from the previous trace: the Output panel read next is this trace's.
+        page.wait_for_function('() => !document.querySelector(\'[data-testid="stMain"] [data-stale="true"]\')')

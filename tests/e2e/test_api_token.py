@@ -8,13 +8,12 @@ import urllib.request
 
 import pytest
 
-from tests.e2e.test_journey import CHROMIUM, _wait_idle, browser  # noqa: F401
-from tests.e2e.test_layout import ADMIN_PASSWORD, _log_in, _page, filled_server  # noqa: F401
+from tests.e2e.browser import NEEDS_CHROMIUM
+from tests.e2e.browser import wait_idle as _wait_idle
+from tests.e2e.conftest import ADMIN_PASSWORD
+from tests.e2e.test_layout import _log_in, _page
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install -y chromium)"),
-]
+pytestmark = [pytest.mark.e2e, NEEDS_CHROMIUM]
 
 
 def _get(url: str, token: str) -> tuple[int, dict]:
@@ -26,7 +25,7 @@ def _get(url: str, token: str) -> tuple[int, dict]:
         return exc.code, json.loads(exc.read())
 
 
-def test_token_from_settings_calls_the_api_then_revoked(filled_server, browser):  # noqa: F811
+def test_token_from_settings_calls_the_api_then_revoked(filled_server, browser):
     page = _page(browser)
     _log_in(page, filled_server, "admin", ADMIN_PASSWORD, "workspace-settings")
     page.get_by_role("heading", name="API tokens").wait_for()

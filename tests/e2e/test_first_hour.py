@@ -35,6 +35,8 @@ from tests.e2e.browser import (
     no_exception,
     open_page,
     pick,
+    review_key,
+    review_shown,
     serve,
     settle,
     wait_idle,
@@ -127,12 +129,6 @@ def _get(url: str, token: str) -> dict:
 # ---------------------------------------------------------------- review helpers
 
 
-def _shown(page) -> str:
-    """The id of the trace the review page shows (the end of its caption)."""
-    caption = page.locator('[data-testid="stCaptionContainer"]', has_text=" · id ").first
-    return caption.inner_text().rsplit("id ", 1)[-1].strip()
-
-
 def _shown_output(page) -> str:
     """The text of the review page's Output panel."""
     panel = page.locator('[data-testid="stVerticalBlock"]', has=page.get_by_role("heading", name="Output", exact=True))
@@ -144,28 +140,13 @@ def _shown_source(page) -> str:
     return next((s for s in ("langfuse", "playground", "file") if f" · {s}" in caption), "")
 
 
-def _key(page, key: str, leaving: str | None = None) -> None:
-    """Press a key with no widget focused; wait for the rerun (and for the next trace when one is due)."""
-    page.keyboard.press(key)
-    wait_idle(page)
-    if leaving is not None:
-        page.wait_for_function(
-            "old => { const c = [...document.querySelectorAll('[data-testid=\"stCaptionContainer\"]')]"
-            ".find(e => e.innerText.includes(' · id ')); return c && !c.innerText.endsWith(old); }",
-            arg=leaving,
-        )
-        wait_idle(page)
-        # Nothing left over from the previous trace: the Output panel read next is this trace's.
-        page.wait_for_function('() => !document.querySelector(\'[data-testid="stMain"] [data-stale="true"]\')')
-
-
 def _blur(page) -> None:
     page.evaluate("() => document.activeElement && document.activeElement.blur()")
 
 
 def _note(page, text: str) -> None:
     """Type a note with the keyboard alone: n focuses the note box, Tab leaves it."""
-    _key(page, "n")
+    review_key(page, "n")
     page.wait_for_function("() => document.activeElement && document.activeElement.tagName === 'TEXTAREA'")
     page.keyboard.type(text)
     page.keyboard.press("Tab")
@@ -387,7 +368,7 @@ def _journey(page, url, tmp_path, shots, halueval, n_langfuse, openai_stub, lang
     sources: dict[str, str] = {}
     _blur(page)
     for i in range(N_RATED):
-        trace_id, output, source = _shown(page), _shown_output(page), _shown_source(page)
+        trace_id, output, source = review_shown(page), _shown_output(page), _shown_source(page)
         value = _rule(output)
         sources[trace_id] = source
         if i == 3:  # n jumps into the note box; Tab leaves it; the note goes with the rating
@@ -397,7 +378,7 @@ def _journey(page, url, tmp_path, shots, halueval, n_langfuse, openai_stub, lang
             assert source == "langfuse" and value == "pass", (source, output[:200])
             _note(page, "reads like a non-answer")
             value = "fail"
-        _key(page, {"pass": "1", "fail": "2"}[value], leaving=trace_id)
+        review_key(page, {"pass": "1", "fail": "2"}[value], leaving=trace_id)
         mine[trace_id] = value
     contradiction = trace_id
     n_pass = sum(v == "pass" for v in mine.values())
@@ -424,10 +405,10 @@ def _journey(page, url, tmp_path, shots, halueval, n_langfuse, openai_stub, lang
     assert metric(page, "Left in this queue") == str(len(halueval))
     theirs: dict[str, str] = {}
     for i in range(4):
-        trace_id = _shown(page)
+        trace_id = review_shown(page)
         assert sources.get(trace_id) == "file", "the second rater is served the HaluEval answers the first one rated"
         value = mine[trace_id] if i != 1 else {"pass": "fail", "fail": "pass"}[mine[trace_id]]
-        _key(page, {"pass": "1", "fail": "2"}[value], leaving=trace_id)
+        review_key(page, {"pass": "1", "fail": "2"}[value], leaving=trace_id)
         theirs[trace_id] = value
     disputed = list(theirs)[1]
     open_page(page, "Eval sets")

@@ -6,79 +6,18 @@ LangGraph trace), so each check starts on a page with real content.
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-import time
-import urllib.request
 
 import pytest
 
-from tests.e2e.test_journey import CHROMIUM, ROOT, _free_port, _wait_idle, browser  # noqa: F401
+from tests.e2e.browser import NEEDS_CHROMIUM
+from tests.e2e.browser import wait_idle as _wait_idle
+from tests.e2e.conftest import ADMIN_PASSWORD, VIEWER_PASSWORD
 
-ADMIN_PASSWORD = "layout-admin-2026"
-VIEWER_PASSWORD = "layout-viewer-2026"
-
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install -y chromium)"),
-]
+pytestmark = [pytest.mark.e2e, NEEDS_CHROMIUM]
 
 
-@pytest.fixture
-def filled_server(tmp_path):
-    """A running app on a database with users and the demo data; yields its base URL."""
-    from forge import auth, demo
-    from forge.store import Database
-
-    db_path = tmp_path / "layout.duckdb"
-    db = Database(str(db_path))
-    admin = auth.create_first_admin(db, "admin", ADMIN_PASSWORD, "New Comer")
-    ws = auth.resolve_workspace(db, admin)
-    auth.create_user(db, admin, "vic", VIEWER_PASSWORD, "viewer", "Vic Viewer")
-    auth.add_member(db, admin, ws.id, "vic")
-    demo.load_demo(db, admin, ws.id)
-    from forge.llm.playground import run_prompt
-    from forge.llm.prompts import PromptSpec
-
-    run_prompt(auth.access(db, admin, ws.id), ["offline/echo", "nosuch/model"], PromptSpec("Describe the tent"))
-    db.close()
-
-    port = _free_port()
-    env = {**os.environ, "FORGE_DB": str(db_path), "FORGE_COOKIE_KEY": "layout-cookie-key-" + "z" * 32}
-    log = open(tmp_path / "streamlit.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "forge.ui.server", "--server.port", str(port)]
-        + ["--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"]
-        + ["--server.fileWatcherType", "none"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as resp:
-                if resp.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail("streamlit did not start: " + (tmp_path / "streamlit.log").read_text()[-2000:])
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
-
-
-def _page(browser):  # noqa: F811
+def _page(browser):
     page = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
     page.set_default_timeout(30_000)
     return page
@@ -108,7 +47,7 @@ def _log_in(page, url: str, username: str, password: str, path: str = "") -> Non
         _wait_idle(page)
 
 
-def test_login_form_has_no_grey_bar_above_it(filled_server, browser):  # noqa: F811
+def test_login_form_has_no_grey_bar_above_it(filled_server, browser):
     page = _page(browser)
     page.goto(filled_server)
     page.get_by_role("heading", name="Log in").wait_for()
@@ -128,7 +67,7 @@ def test_login_form_has_no_grey_bar_above_it(filled_server, browser):  # noqa: F
     assert cookie_heights and max(cookie_heights) <= 1, cookie_heights
 
 
-def test_traces_table_fits_the_window_and_its_page(filled_server, browser):  # noqa: F811
+def test_traces_table_fits_the_window_and_its_page(filled_server, browser):
     from forge.ui.trace_view import TABLE_COLUMNS, table_height
 
     page = _page(browser)
@@ -145,7 +84,7 @@ def test_traces_table_fits_the_window_and_its_page(filled_server, browser):  # n
     assert box["height"] >= table_height(50) - 4, box
 
 
-def test_runs_table_shows_every_column_with_errors_at_1400(filled_server, browser):  # noqa: F811
+def test_runs_table_shows_every_column_with_errors_at_1400(filled_server, browser):
     from forge.ui.runs_view import RUN_COLUMNS
 
     page = _page(browser)
@@ -157,7 +96,7 @@ def test_runs_table_shows_every_column_with_errors_at_1400(filled_server, browse
     assert box["width"] >= sum(c["width"] for c in RUN_COLUMNS.values()), box
 
 
-def test_selecting_a_row_opens_the_trace_at_its_own_address_and_a_search_closes_it(filled_server, browser):  # noqa: F811
+def test_selecting_a_row_opens_the_trace_at_its_own_address_and_a_search_closes_it(filled_server, browser):
     page = _page(browser)
     _log_in(page, filled_server, "admin", ADMIN_PASSWORD, "browse-traces")
     table = page.locator('[data-testid="stDataFrame"]').first
@@ -186,7 +125,7 @@ def test_selecting_a_row_opens_the_trace_at_its_own_address_and_a_search_closes_
     assert page.get_by_text(f"id {trace_id}").count() == 0
 
 
-def test_viewer_menu_and_sidebar(filled_server, browser):  # noqa: F811
+def test_viewer_menu_and_sidebar(filled_server, browser):
     page = _page(browser)
     _log_in(page, filled_server, "vic", VIEWER_PASSWORD)
     nav = page.locator('[data-testid="stSidebarNav"]')
