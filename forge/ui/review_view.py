@@ -37,6 +37,8 @@ SHORTCUTS = [
     ("k or ←", "Back to the previous trace (its rating can be changed)"),
     ("j or →", "Forward: the next trace"),
 ]
+ARROW_TWINS = ("review_back_arrow", "review_forward_arrow")
+_OFFSCREEN = "position: absolute; left: -10000px; width: 1px; height: 1px; overflow: hidden;"
 _IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
 
 
@@ -165,46 +167,16 @@ def rating_bar(access: Access, s: review.ReviewSession, may_rate: bool) -> None:
         on_click=_act,
         args=(review.undo, access, s),
     )
-    nav = st.columns([1, 1, 1, 1, 4])
-    nav[0].button(
-        "Back",
-        key="review_back",
-        shortcut="k",
-        disabled=s.position <= 0,
-        width="stretch",
-        on_click=review.back,
-        args=(s,),
-    )
-    nav[1].button(
-        "←",
-        key="review_back_arrow",
-        shortcut="Left",
-        disabled=s.position <= 0,
-        width="stretch",
-        help="Back",
-        on_click=review.back,
-        args=(s,),
-    )
+    nav = st.columns([1, 1, 4])
     ahead = s.current is not None or not s.exhausted
-    nav[2].button(
-        "Forward",
-        key="review_forward",
-        shortcut="j",
-        disabled=not ahead,
-        width="stretch",
-        on_click=_act,
-        args=(review.forward, access, s),
-    )
-    nav[3].button(
-        "→",
-        key="review_forward_arrow",
-        shortcut="Right",
-        disabled=not ahead,
-        width="stretch",
-        help="Forward",
-        on_click=_act,
-        args=(review.forward, access, s),
-    )
+    back = {"disabled": s.position <= 0, "width": "stretch", "on_click": review.back, "args": (s,)}
+    forward = {"disabled": not ahead, "width": "stretch", "on_click": _act, "args": (review.forward, access, s)}
+    nav[0].button("← Back", key="review_back", shortcut="k", **back)
+    nav[1].button("Forward →", key="review_forward", shortcut="j", **forward)
+    # The arrow keys are shortcuts too; a button takes one shortcut, so each has an invisible twin.
+    st.html(f"<style>{', '.join(f'.st-key-{k}' for k in ARROW_TWINS)} {{{_OFFSCREEN}}}</style>")
+    st.button("Back", key=ARROW_TWINS[0], shortcut="Left", **back)
+    st.button("Forward", key=ARROW_TWINS[1], shortcut="Right", **forward)
 
 
 def note_box(access: Access, s: review.ReviewSession, trace_id: str, mine: dict | None, may_rate: bool) -> None:

@@ -95,6 +95,15 @@ def test_rate_five_traces_with_the_keyboard_only(tmp_path, browser):
         review_key(page, "k", leaving=ids[2])
         assert review_shown(page) == ids[3]
         review_key(page, "1", leaving=ids[3])
+        # The arrow keys go back and forward too; their buttons are out of sight (one shortcut per button).
+        now = review_shown(page)
+        review_key(page, "ArrowLeft", leaving=now)
+        assert review_shown(page) == ids[3]
+        review_key(page, "ArrowRight", leaving=ids[3])
+        assert review_shown(page) == now
+        twin = page.locator(".st-key-review_back_arrow")
+        assert twin.evaluate("e => e.getBoundingClientRect().right") < 0  # not drawn in the page
+        assert page.get_by_role("button", name="← Back").is_visible()
         assert page.locator('[data-testid="stException"]').count() == 0
 
     from forge.store import connect
