@@ -10,6 +10,7 @@ from typing import Any, TextIO
 
 from forge.evals.contract import Verdict
 from forge.evals.gate import GATE_NOT_MET, Gate
+from forge.evals.metrics import eval_metrics
 from forge.evals.sandbox import run_evals
 
 _LABEL_KEYS = ("rating", "human_label")
@@ -64,26 +65,17 @@ def read_traces(path: str) -> tuple[list[LabelledTrace], list[str]]:
 
 def _agreement(rows: list[LabelledTrace], verdicts: list[Verdict]) -> dict[str, Any]:
     """n, accuracy, Cohen's kappa, contradictions, errors over the rated (pass/fail) traces."""
-    pairs = [
-        (r.rating == "pass", v.verdict) for r, v in zip(rows, verdicts, strict=True) if r.rating in ("pass", "fail")
-    ]
-    errors = sum(1 for v in verdicts if v.is_error)
-    scored = [(h, e) for h, e in pairs if e is not None]
-    n = len(scored)
-    agree = sum(1 for h, e in scored if h == e)
-    accuracy = agree / n if n else None
-    kappa = None
-    if n:
-        p_h = sum(1 for h, _ in scored if h) / n
-        p_e = sum(1 for _, e in scored if e) / n
-        chance = p_h * p_e + (1 - p_h) * (1 - p_e)
-        kappa = None if chance >= 1 else round((accuracy - chance) / (1 - chance), 4)  # type: ignore[operator]
+    m = eval_metrics(verdicts, [r.rating for r in rows])  # 'neutral' and None are unrated
+
+    def rounded(value: float | None) -> float | None:
+        return None if value is None else round(value, 4)
+
     return {
-        "n": n,
-        "accuracy": None if accuracy is None else round(accuracy, 4),
-        "kappa": kappa,
-        "contradictions": n - agree,
-        "errors": errors,
+        "n": m.n,
+        "accuracy": rounded(m.accuracy.value),
+        "kappa": rounded(m.kappa.value),
+        "contradictions": m.contradictions,
+        "errors": m.errors,
     }
 
 
