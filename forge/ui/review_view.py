@@ -305,25 +305,7 @@ def trace_card(access: Access, eval_set: dict, trace_id: str, mine: dict | None)
         trace_view.show_value(trace.get("metadata"))
     _others(access, eval_set, trace_id, mine)
     verdicts = eval_store.verdicts_for_trace(access, trace_id)
-    st.markdown("**Eval verdicts**")
-    if verdicts:
-        st.dataframe(
-            pd.DataFrame(
-                [
-                    {
-                        "Eval set": v["eval_set"],
-                        "Eval": f"{v['eval']} v{v['version']}",
-                        "Verdict": {True: "pass", False: "fail"}.get(v["verdict"], "error"),
-                        "Reason / error": v["error"] or v["reason"] or "",
-                    }
-                    for v in verdicts
-                ]
-            ),
-            hide_index=True,
-            width="stretch",
-        )
-    else:
-        st.caption("No eval has run on this trace yet.")
+    trace_view.render_verdicts(verdicts)
 
 
 def history(access: Access, s: review.ReviewSession, eval_set: dict) -> None:

@@ -309,26 +309,31 @@ def render_ratings(detail: dict) -> None:
         )
     else:
         st.caption("Not rated yet.")
+    render_verdicts(verdicts)
+
+
+def render_verdicts(verdicts: list[dict]) -> None:
+    """Every eval verdict on a trace (rows of ``store.evals.verdicts_for_trace``), or that none ran yet."""
     st.markdown("**Eval verdicts**")
-    if verdicts:
-        st.dataframe(
-            pd.DataFrame(
-                [
-                    {
-                        "Eval set": v["eval_set"],
-                        "Eval": f"{v['eval']} v{v['version']}",
-                        "Verdict": _VERDICT.get(v["verdict"]),
-                        "Reason / error": v["error"] or v["reason"] or "",
-                        "When": v["created_at"],
-                    }
-                    for v in verdicts
-                ]
-            ),
-            hide_index=True,
-            width="stretch",
-        )
-    else:
+    if not verdicts:
         st.caption("No eval has run on this trace yet.")
+        return
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "Eval set": v["eval_set"],
+                    "Eval": f"{v['eval']} v{v['version']}",
+                    "Verdict": _VERDICT.get(v["verdict"]),
+                    "Reason / error": v["error"] or v["reason"] or "",
+                    "When": v["created_at"],
+                }
+                for v in verdicts
+            ]
+        ),
+        hide_index=True,
+        width="stretch",
+    )
 
 
 def render_trace(detail: dict, key: str = "trace") -> None:
