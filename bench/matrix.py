@@ -14,10 +14,11 @@ pivot, symbols, colours rendered: what the page sends to the browser, the query 
 from __future__ import annotations
 
 import argparse
-import statistics as stats_mod
 import tempfile
 import time
 from pathlib import Path
+
+from bench import time_ms
 
 TARGETS_MS = {"matrix query": 1000.0, "statistics": 1000.0, "page render": 300.0}
 
@@ -67,16 +68,6 @@ def seed(db, workspace_id: str, eval_set_id: str, version_ids: list[str], n: int
     cur.execute("CHECKPOINT")
 
 
-def _time(fn, runs: int) -> tuple[float, object]:
-    fn()  # warm-up
-    times, result = [], None
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        result = fn()
-        times.append((time.perf_counter() - t0) * 1000)
-    return stats_mod.median(times), result
-
-
 def run(n: int, n_evals: int, runs: int) -> dict[str, float]:
     from forge import auth, matrix
     from forge.store import connect
@@ -111,30 +102,30 @@ def run(n: int, n_evals: int, runs: int) -> dict[str, float]:
             return run_cold
 
         first_page = lambda: matrix.page(access, es["id"], cols, page_size=50)  # noqa: E731
-        med, result = _time(cold(first_page), runs)
+        med, _, result = time_ms(cold(first_page), runs)
         figures["matrix query"] = med
         print(f"matrix: {'matrix query, cold (page 1 + total)':40s} median {med:7.1f} ms  total={result.total:,}")
-        med, _ = _time(first_page, runs)
+        med, _, _ = time_ms(first_page, runs)
         print(f"matrix: {'  warm (summary kept: paging, sorting)':40s} median {med:7.1f} ms")
         filtered = matrix.MatrixFilters(cells="contradictions", sources=("langfuse",), text="refund")
-        med2, result2 = _time(lambda: matrix.page(access, es["id"], cols, filtered, page_size=50), runs)
+        med2, _, result2 = time_ms(lambda: matrix.page(access, es["id"], cols, filtered, page_size=50), runs)
         print(f"matrix: {'  warm, with filters + text':40s} median {med2:7.1f} ms  total={result2.total:,}")
-        med3, _ = _time(lambda: matrix.page(access, es["id"], cols, page_no=500, page_size=50), runs)
+        med3, _, _ = time_ms(lambda: matrix.page(access, es["id"], cols, page_no=500, page_size=50), runs)
         print(f"matrix: {'  warm, page 500':40s} median {med3:7.1f} ms")
         stats_fn = lambda: matrix.statistics(access, es["id"], cols)  # noqa: E731
-        med, st = _time(cold(stats_fn), max(1, runs // 2))
+        med, _, st = time_ms(cold(stats_fn), max(1, runs // 2))
         figures["statistics"] = med
         print(
             f"matrix: {'statistics, cold':40s} median {med:7.1f} ms  minimal set={len(st.minimal.evals)} evals"
             f" coverage={st.minimal.coverage:.2f}"
         )
-        med, _ = _time(stats_fn, max(1, runs // 2))
+        med, _, _ = time_ms(stats_fn, max(1, runs // 2))
         print(f"matrix: {'  warm (summary kept)':40s} median {med:7.1f} ms")
         shown = matrix.page(access, es["id"], cols, page_size=50)
-        med, _ = _time(lambda: matrix_view.page_frame(shown, cols).to_html(), runs)
+        med, _, _ = time_ms(lambda: matrix_view.page_frame(shown, cols).to_html(), runs)
         figures["page render"] = med
         print(f"matrix: {'page render (pivot + colours + symbols)':40s} median {med:7.1f} ms")
-        detail_ms, _ = _time(
+        detail_ms, _, _ = time_ms(
             lambda: matrix_store.cell_detail(access, cols[0]["version_id"], shown.rows[0]["trace_id"]), runs
         )
         print(f"matrix: {'drill-down cell (reason, duration)':40s} median {detail_ms:7.1f} ms")

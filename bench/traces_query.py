@@ -13,11 +13,12 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import statistics
 import tempfile
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
+
+from bench import time_ms
 
 TARGET_MS = 200.0
 
@@ -148,18 +149,6 @@ def seed(db, workspace_id: str, n: int, seed_value: int = 7, batch: int = 20_000
         cur.close()
 
 
-def _time(fn, runs: int) -> tuple[float, float, object]:
-    fn()  # warm-up
-    times, result = [], None
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        result = fn()
-        times.append((time.perf_counter() - t0) * 1000)
-    times.sort()
-    p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
-    return statistics.median(times), p95, result
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench.traces_query", description=__doc__.splitlines()[0])
     parser.add_argument("--traces", type=int, default=100_000)
@@ -190,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
         ]
         worst = 0.0
         for label, filters in cases:
-            med, p95, page = _time(
+            med, p95, page = time_ms(
                 lambda filters=filters: list_traces(access, filters, page=1, page_size=50), args.runs
             )
             if label.endswith("(target)"):
@@ -201,10 +190,10 @@ def main(argv: list[str] | None = None) -> int:
                 f"  total={page.total:,}  ratio to target {med / TARGET_MS:.2f}"
             )
         # The rest of a page load: the sidebar's filter choices and opening one trace.
-        med, p95, _ = _time(lambda: facet_values(access), args.runs)
+        med, p95, _ = time_ms(lambda: facet_values(access), args.runs)
         print(f"traces_query: {'filter choices (sidebar)':32s} median {med:7.1f} ms  p95 {p95:7.1f} ms")
         some_id = db.scalar("SELECT id FROM traces ORDER BY timestamp DESC LIMIT 1 OFFSET 500")
-        med, p95, _ = _time(lambda: trace_detail(access, some_id), args.runs)
+        med, p95, _ = time_ms(lambda: trace_detail(access, some_id), args.runs)
         print(f"traces_query: {'open one trace (detail)':32s} median {med:7.1f} ms  p95 {p95:7.1f} ms")
         db.close()
     ok = target_med <= TARGET_MS
