@@ -6,7 +6,7 @@ from forge.traces import query
 from forge.ui import review_add, state, trace_links, trace_view
 from forge.ui.format import fmt_count
 from forge.ui.trace_filters import sidebar_filters
-from forge.ui.widgets import page_help, page_link_for
+from forge.ui.widgets import page_help, page_link_for, pager
 
 access = state.guard("read")
 st.title("Traces")
@@ -67,23 +67,13 @@ else:
     )
     open_id = trace_links.picked_row(event, ids, open_id)
 
-    prev_col, info_col, next_col = st.columns([1, 4, 1])
-    if prev_col.button("← Previous", key="traces_prev", disabled=result.page <= 1, width="stretch"):
-        st.session_state["traces_page"] = result.page - 1
-        st.rerun()
-    first = (result.page - 1) * result.page_size + 1
-    info_col.caption(
-        f"Traces {fmt_count(first)}–{fmt_count(first + len(result.rows) - 1)} of {fmt_count(result.total)}."
-        " Select a row to open the trace; its address can be shared."
-        + (
-            f" {trace_view.IMPORTED_MARK} marks traces without a time of their own: shown at their import time."
-            if any(r["timestamp_imputed"] for r in result.rows)
-            else ""
-        )
+    imputed = any(r["timestamp_imputed"] for r in result.rows)
+    note = ". Select a row to open the trace; its address can be shared." + (
+        f" {trace_view.IMPORTED_MARK} marks traces without a time of their own: shown at their import time."
+        if imputed
+        else ""
     )
-    if next_col.button("Next →", key="traces_next", disabled=result.page >= result.pages, width="stretch"):
-        st.session_state["traces_page"] = result.page + 1
-        st.rerun()
+    pager("traces", result.page, result.pages, result.page_size, len(result.rows), result.total, note)
 
 labels = {r["id"]: f"{r['name'] or '(unnamed)'} · {str(r['timestamp'] or '')[:16]} · {r['id']}" for r in result.rows}
 review_add.add_to_eval_set(access, filters, labels, [open_id] if open_id else [], result.total)

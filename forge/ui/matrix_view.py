@@ -17,7 +17,7 @@ from forge.traces import query as trace_query
 from forge.traces.langfuse import LangfuseError
 from forge.ui import matrix_charts, navigation, trace_view
 from forge.ui.format import fmt_count, fmt_ms
-from forge.ui.widgets import md
+from forge.ui.widgets import md, pager
 
 # Okabe-Ito fills with a text colour that reads on each; the symbol says the same as the colour.
 CELL_STYLES = {
@@ -198,18 +198,15 @@ def render_matrix(access, eval_set_id: str, cols: Sequence[dict], filters: matri
         column_config={"Time": st.column_config.DatetimeColumn("Time", format="YYYY-MM-DD HH:mm")},
     )
     _sync_pick_from_table(event, result, cols)
-    prev_col, info_col, next_col = st.columns([1, 4, 1])
-    if prev_col.button("← Previous", key="matrix_prev", disabled=result.page <= 1, width="stretch"):
-        st.session_state["matrix_page"] = result.page - 1
-        st.rerun()
-    first = (result.page - 1) * result.page_size + 1
-    info_col.caption(
-        f"Traces {fmt_count(first)}–{fmt_count(first + len(result.rows) - 1)} of {fmt_count(result.total)}"
-        f" · page {fmt_count(result.page)} / {fmt_count(result.pages)}. Select a cell to explain it."
+    pager(
+        "matrix",
+        result.page,
+        result.pages,
+        result.page_size,
+        len(result.rows),
+        result.total,
+        f" · page {fmt_count(result.page)} / {fmt_count(result.pages)}. Select a cell to explain it.",
     )
-    if next_col.button("Next →", key="matrix_next", disabled=result.page >= result.pages, width="stretch"):
-        st.session_state["matrix_page"] = result.page + 1
-        st.rerun()
     return result
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import streamlit as st
 
 from forge import auth
+from forge.ui.format import fmt_count
 
 # What makes markdown do something: links, images, code, emphasis, HTML, tables, headings, and
 # Streamlit's own syntax (:color[..], :material/icon:, $latex$). Every _ is escaped: "__start__"
@@ -88,3 +89,16 @@ def page_link_for(user: auth.User, path: str, label: str, icon: str | None = Non
         return False
     st.page_link(path, label=label, icon=icon)
     return True
+
+
+def pager(prefix: str, page: int, pages: int, page_size: int, shown: int, total: int, note: str = "") -> None:
+    """← Previous · "Traces a–b of n" + ``note`` · Next →; the page number is kept in ``<prefix>_page``."""
+    prev_col, info_col, next_col = st.columns([1, 4, 1])
+    if prev_col.button("← Previous", key=f"{prefix}_prev", disabled=page <= 1, width="stretch"):
+        st.session_state[f"{prefix}_page"] = page - 1
+        st.rerun()
+    first = (page - 1) * page_size + 1
+    info_col.caption(f"Traces {fmt_count(first)}–{fmt_count(first + shown - 1)} of {fmt_count(total)}{note}")
+    if next_col.button("Next →", key=f"{prefix}_next", disabled=page >= pages, width="stretch"):
+        st.session_state[f"{prefix}_page"] = page + 1
+        st.rerun()
