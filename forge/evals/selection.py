@@ -60,6 +60,18 @@ class SelectionResult:
         return {c.name: c.source for c in self.candidates if c.kept and c.source is not None}
 
 
+def _class_counts(labels: Sequence[bool], which: str = "") -> tuple[int, int, list[str]]:
+    """(passes, fails, a warning per class under MIN_CLASS_RATINGS) of ``which`` ratings."""
+    n_pass = sum(labels)
+    n_fail = len(labels) - n_pass
+    warnings = [
+        f"only {count} {which}{name} ratings (fewer than {MIN_CLASS_RATINGS}): figures are rough"
+        for name, count in (("pass", n_pass), ("fail", n_fail))
+        if count < MIN_CLASS_RATINGS
+    ]
+    return n_pass, n_fail, warnings
+
+
 def _source(built: Any) -> str:
     return built if isinstance(built, str) else built.source
 
@@ -99,12 +111,7 @@ def select_evals(
     if len(traces) != len(labels):
         raise ValueError(f"{len(traces)} traces for {len(labels)} labels")
     clean = [_label(x) for x in labels]
-    n_pass, n_fail = sum(clean), len(clean) - sum(clean)
-    warnings = [
-        f"only {count} {name} ratings (fewer than {MIN_CLASS_RATINGS}): figures are rough"
-        for name, count in (("pass", n_pass), ("fail", n_fail))
-        if count < MIN_CLASS_RATINGS
-    ]
+    n_pass, n_fail, warnings = _class_counts(clean)
     baseline = majority_baseline(clean, seed=seed)
     k = min(folds, n_pass, n_fail)
     if k < 2:
@@ -243,12 +250,7 @@ def select_fixed(
     seen = set(built_from)
     test = [i for i in range(len(clean)) if i not in seen]
     test_labels = [clean[i] for i in test]
-    n_pass, n_fail = sum(test_labels), len(test_labels) - sum(test_labels)
-    warnings = [
-        f"only {count} held-out {name} ratings (fewer than {MIN_CLASS_RATINGS}): figures are rough"
-        for name, count in (("pass", n_pass), ("fail", n_fail))
-        if count < MIN_CLASS_RATINGS
-    ]
+    n_pass, n_fail, warnings = _class_counts(test_labels, "held-out ")
     baseline = majority_baseline(test_labels, seed=seed)
     if not sources or not test:
         if not test:
