@@ -13,8 +13,8 @@ import pandas as pd
 
 from forge.evals.metrics import EvalPairAgreement
 
-# Okabe & Ito (2008): blue, vermillion, orange, grey.
-AGREE_BLUE = "#0072B2"
+# Okabe & Ito (2008): bluish green, vermillion, orange, grey.
+AGREE_GREEN = "#009E73"
 CONTRADICT_VERMILLION = "#D55E00"
 ERROR_ORANGE = "#E69F00"
 UNRATED_GREY = "#999999"
@@ -43,7 +43,7 @@ def confusion_frame(stats_rows: Sequence[dict]) -> pd.DataFrame:
 
 
 def confusion_chart(frame: pd.DataFrame) -> alt.FacetChart:
-    """One 2x2 confusion matrix per eval: blue where the eval agrees with the humans, vermillion where not."""
+    """One 2x2 confusion matrix per eval: green where the eval agrees with the humans, vermillion where not."""
     base = alt.Chart(frame).encode(
         x=alt.X("verdict:N", title="eval verdict", sort=["fail", "pass"]),
         y=alt.Y("human:N", title="human label", sort=["fail", "pass"]),
@@ -51,7 +51,7 @@ def confusion_chart(frame: pd.DataFrame) -> alt.FacetChart:
     cells = base.mark_rect(stroke="white", strokeWidth=1).encode(
         color=alt.Color(
             "agrees:N",
-            scale=alt.Scale(domain=[True, False], range=[AGREE_BLUE, CONTRADICT_VERMILLION]),
+            scale=alt.Scale(domain=[True, False], range=[AGREE_GREEN, CONTRADICT_VERMILLION]),
             legend=alt.Legend(title="agrees with humans", labelExpr="datum.value ? '✓ agree' : '✗ contradiction'"),
         ),
         opacity=alt.Opacity("traces:Q", scale=alt.Scale(range=[0.35, 1]), legend=None),

@@ -21,7 +21,7 @@ from forge.ui.widgets import md, pager
 
 # Okabe-Ito fills with a text colour that reads on each; the symbol says the same as the colour.
 CELL_STYLES = {
-    "agree": ("#0072B2", "#ffffff"),
+    "agree": ("#009E73", "#000000"),  # bluish green: green to everyone, apart from vermillion to the colour-blind
     "contradiction": ("#D55E00", "#ffffff"),
     "error": ("#E69F00", "#000000"),
     "unrated": ("#BBBBBB", "#000000"),

@@ -498,7 +498,7 @@ def _journey(page, url, tmp_path, shots, halueval, n_langfuse, openai_stub, lang
     page.get_by_role("heading", name="Explain a cell").evaluate("e => e.scrollIntoView({block: 'start'})")
     shots.take(page, "matrix-drilldown", full=False)
 
-    # Re-rate it from the drill-down: now it agrees, and the cell turns blue with a check mark.
+    # Re-rate it from the drill-down: now it agrees, and the cell turns green with a check mark.
     page.locator(f".st-key-matrix_rerate_value_{contradiction}").get_by_text("pass", exact=True).click()
     wait_idle(page)
     page.get_by_role("button", name="Save my rating").click()
@@ -511,7 +511,7 @@ def _journey(page, url, tmp_path, shots, halueval, n_langfuse, openai_stub, lang
     page.get_by_text(re.compile(r"Traces 1–1 of 1 · page 1 / 1")).wait_for()
     agrees = main.get_by_text("✓ agrees with the human", exact=True)
     agrees.wait_for()
-    assert "rgb(0, 114, 178)" in agrees.evaluate("e => getComputedStyle(e).backgroundColor")  # Okabe-Ito blue
+    assert "rgb(0, 158, 115)" in agrees.evaluate("e => getComputedStyle(e).backgroundColor")  # Okabe-Ito green
     grid = _grid_text(page, main.locator('[data-testid="stDataFrame"]').first)
     assert "✓ pass" in grid and "✗ pass" not in grid, grid
     no_exception(page)

@@ -7,7 +7,7 @@ import pandas as pd
 from forge import matrix
 from forge.ui import matrix_charts, matrix_view
 
-OKABE_ITO = {"#0072B2", "#D55E00", "#E69F00"}
+OKABE_ITO = {"#009E73", "#D55E00", "#E69F00"}
 
 
 def stats_of(known):
@@ -26,7 +26,7 @@ def test_confusion_chart_spec(known):
     layers = spec["spec"]["layer"]
     assert [layer["mark"]["type"] for layer in layers] == ["rect", "text"]
     colour = layers[0]["encoding"]["color"]
-    assert colour["scale"]["range"] == ["#0072B2", "#D55E00"]  # blue agree, vermillion contradiction
+    assert colour["scale"]["range"] == ["#009E73", "#D55E00"]  # green agree, vermillion contradiction
     assert layers[1]["encoding"]["text"]["field"] == "traces"  # the count is written in every cell
 
 
