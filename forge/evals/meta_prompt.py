@@ -43,7 +43,7 @@ TRACE_SHAPE = """\
             "input_tokens", "output_tokens", "cost_usd"}],
  "metadata": dict, "tags": [str], "user_id": str|None, "session_id": str|None,
  "latency_ms": float|None, "cost_usd": float|None,
- "source": "langfuse"|"file"|"playground", "source_id": str}"""
+ "source": "langfuse"|"file"|"playground"|"otel", "source_id": str}"""
 
 ANSWER_FORMAT = """\
 ### name: short_snake_case_name

@@ -11,8 +11,9 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypedDict
 
-SOURCES = ("langfuse", "file", "playground")
-Source = Literal["langfuse", "file", "playground"]
+# "otel": sent by an application over OpenTelemetry (forge.otel_api), not fetched from a Langfuse project.
+SOURCES = ("langfuse", "file", "playground", "otel")
+Source = Literal["langfuse", "file", "playground", "otel"]
 
 # Progress callbacks everywhere in Forge: (done, total or None, message or None).
 Progress = Callable[[int, "int | None", "str | None"], None]

@@ -143,7 +143,7 @@ def sidebar_filters(access, eval_set_id: str, cols: Sequence[dict]) -> tuple[mat
             "Rated by", [None, *raters], format_func=lambda x: "anyone" if x is None else x, key="matrix_rater"
         )
         days = st.date_input("Trace dates (UTC)", value=(), key="matrix_days")
-        sources = st.multiselect("Source", ["langfuse", "file", "playground"], key="matrix_sources")
+        sources = st.multiselect("Source", ["langfuse", "file", "playground", "otel"], key="matrix_sources")
         tags = st.text_input("Tags (comma-separated, any of)", key="matrix_tags")
         text = st.text_input("Search input, output, name or id", key="matrix_text", placeholder="e.g. refund")
     first, last = (list(days) + [None, None])[:2] if days else (None, None)

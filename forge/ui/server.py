@@ -215,6 +215,7 @@ def build_app() -> Any:
     """The Streamlit app with the API routes beside it."""
     from streamlit.starlette import App
 
+    from forge import otel_api
     from forge.api import routes
 
     @contextlib.asynccontextmanager
@@ -232,7 +233,7 @@ def build_app() -> Any:
         finally:
             _remove_info(path)
 
-    return App(str(APP_SCRIPT), routes=routes(), lifespan=lifespan)
+    return App(str(APP_SCRIPT), routes=routes() + otel_api.routes(), lifespan=lifespan)
 
 
 def _parse(argv: list[str] | None) -> tuple[argparse.Namespace, dict[str, Any]]:
