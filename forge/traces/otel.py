@@ -404,39 +404,44 @@ def _event_attr(span: OtelSpan, event_names: tuple[str, ...], key: str) -> Any:
     return None
 
 
-def _span_input(span: OtelSpan) -> Any:
-    a = span.attributes
-    value = _first(
-        a,
-        "langfuse.observation.input",
-        "gen_ai.input.messages",
+# Where a span's input / output may be: attributes in order of preference, then the GenAI indexed
+# messages (``gen_ai.prompt.0.content``), then the GenAI content event carrying that attribute.
+_IO_ATTRIBUTES = {
+    "input": (
+        (
+            "langfuse.observation.input",
+            "gen_ai.input.messages",
+            "gen_ai.prompt",
+            "gen_ai.tool.call.arguments",
+            "input.value",
+            "traceloop.entity.input",
+        ),
         "gen_ai.prompt",
-        "gen_ai.tool.call.arguments",
-        "input.value",
-        "traceloop.entity.input",
-    )
-    if value is None:
-        value = _indexed_messages(a, "gen_ai.prompt")
-    if value is None:
-        value = _event_attr(span, ("gen_ai.content.prompt",), "gen_ai.prompt")
-    return maybe_json(value)
-
-
-def _span_output(span: OtelSpan) -> Any:
-    a = span.attributes
-    value = _first(
-        a,
-        "langfuse.observation.output",
-        "gen_ai.output.messages",
+        "gen_ai.content.prompt",
+    ),
+    "output": (
+        (
+            "langfuse.observation.output",
+            "gen_ai.output.messages",
+            "gen_ai.completion",
+            "gen_ai.tool.call.result",
+            "output.value",
+            "traceloop.entity.output",
+        ),
         "gen_ai.completion",
-        "gen_ai.tool.call.result",
-        "output.value",
-        "traceloop.entity.output",
-    )
+        "gen_ai.content.completion",
+    ),
+}
+
+
+def _span_io(span: OtelSpan, which: str) -> Any:
+    """The span's ``input`` or ``output`` (``which``), parsed when it is JSON text."""
+    keys, messages, event = _IO_ATTRIBUTES[which]
+    value = _first(span.attributes, *keys)
     if value is None:
-        value = _indexed_messages(a, "gen_ai.completion")
+        value = _indexed_messages(span.attributes, messages)
     if value is None:
-        value = _event_attr(span, ("gen_ai.content.completion",), "gen_ai.completion")
+        value = _event_attr(span, (event,), messages)
     return maybe_json(value)
 
 
@@ -513,8 +518,8 @@ def span_to_step(span: OtelSpan) -> dict:
         "parent_id": span.parent_id,
         "type": _step_type(a, model),
         "name": name,
-        "input": _span_input(span),
-        "output": _span_output(span),
+        "input": _span_io(span, "input"),
+        "output": _span_io(span, "output"),
         "model": model,
         "start_time": _iso(span.start_ns),
         "end_time": _iso(span.end_ns),

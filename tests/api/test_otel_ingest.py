@@ -20,6 +20,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from tests.conftest import PASSWORD
 from tests.e2e.browser import ROOT
 from tests.e2e.browser import free_port as _free_port
+from tests.traces.test_otel import tent_question
 
 OTLP = "/api/public/otel/v1/traces"
 
@@ -102,37 +103,14 @@ def _langfuse(url: str, public_key: str, token: str):
 
 def test_the_langfuse_sdk_sends_a_trace_that_forge_keeps_with_its_steps(server):
     url, seeded, log_path = server
-    from langfuse import propagate_attributes
-
-    lf = _langfuse(url, "default", seeded["ana"])
-    with lf.start_as_current_observation(
-        name="answer-question",
-        as_type="span",
-        input={"question": "Does the Alpine 4 fit four?"},
-        metadata={"team": "support"},
-    ) as root:
-        with propagate_attributes(user_id="user-7", session_id="s-1", tags=["prod"], trace_name="tent-qa"):
-            with lf.start_as_current_observation(
-                name="llm-call",
-                as_type="generation",
-                model="gpt-4o-mini",
-                input=[{"role": "user", "content": "Does the Alpine 4 fit four?"}],
-                usage_details={"input": 120, "output": 8},
-                cost_details={"total": 0.00042},
-                level="WARNING",
-                status_message="retried once",
-                metadata={"attempt": 2},
-            ) as gen:
-                gen.update(output={"role": "assistant", "content": "Yes, four people."})
-        root.update(output="Yes, four people.")
-        trace_id = lf.get_current_trace_id()
-    lf.flush()
+    trace_id = tent_question(_langfuse(url, "default", seeded["ana"]))
     trace = _stored(url, seeded["ana"], trace_id)
     assert trace is not None, log_path.read_text()[-2000:]
     assert (trace["name"], trace["source"], trace["workspace"]["name"]) == ("tent-qa", "otel", "default")
-    assert trace["input"] == {"question": "Does the Alpine 4 fit four?"} and trace["output_text"] == "Yes, four people."
-    assert (trace["user_id"], trace["session_id"], trace["tags"]) == ("user-7", "s-1", ["prod"])
-    assert trace["metadata"]["team"] == "support"
+    assert trace["input"] == {"question": "How many people fit in the tent?"}
+    assert trace["output_text"] == "Four people fit."
+    assert (trace["user_id"], trace["session_id"], trace["tags"]) == ("user-7", "session-3", ["prod", "tents"])
+    assert trace["metadata"]["team"] == "support" and trace["metadata"]["customer"] == "acme"
     steps = {s["name"]: s for s in trace["steps"]}
     gen = steps["llm-call"]
     assert (gen["type"], gen["model"], gen["input_tokens"], gen["output_tokens"]) == (
@@ -146,6 +124,17 @@ def test_the_langfuse_sdk_sends_a_trace_that_forge_keeps_with_its_steps(server):
     assert trace["cost_usd"] == pytest.approx(0.00042) and trace["models"] == ["openai/gpt-4o-mini"]
     assert (trace["input_tokens"], trace["output_tokens"]) == (120, 8) and trace["latency_ms"] is not None
     assert seeded["ana"] not in log_path.read_text()  # tokens never reach the log
+
+
+def test_the_readme_settings_point_an_unchanged_langfuse_app_at_forge(server, monkeypatch):
+    from langfuse import Langfuse
+
+    url, seeded, _ = server
+    monkeypatch.setenv("LANGFUSE_HOST", url)
+    monkeypatch.setenv("LANGFUSE_SECRET_KEY", seeded["ana"])
+    monkeypatch.setenv("LANGFUSE_PUBLIC_KEY", seeded["default_id"])  # the workspace's id names it too
+    trace_id = tent_question(Langfuse())
+    assert _stored(url, seeded["ana"], trace_id)["name"] == "tent-qa"
 
 
 def test_the_public_key_picks_the_workspace_and_later_batches_merge(server):

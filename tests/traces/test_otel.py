@@ -17,12 +17,10 @@ from opentelemetry.trace import Status, StatusCode
 from forge.traces import otel
 
 
-def _langfuse_spans(public_key: str) -> list:
-    """A small RAG-style app traced with the langfuse SDK: a root span, a generation, an event."""
-    from langfuse import Langfuse, propagate_attributes
+def tent_question(lf) -> str:
+    """A small app traced with the langfuse client ``lf`` (a root span and a generation); its trace id."""
+    from langfuse import propagate_attributes
 
-    exporter = InMemorySpanExporter()
-    lf = Langfuse(public_key=public_key, secret_key="sk", base_url="http://127.0.0.1:9", span_exporter=exporter)
     with lf.start_as_current_observation(
         name="answer-question",
         as_type="span",
@@ -49,7 +47,18 @@ def _langfuse_spans(public_key: str) -> list:
             ) as gen:
                 gen.update(output={"role": "assistant", "content": "Four people."})
         root.update(output="Four people fit.")
+        trace_id = lf.get_current_trace_id()
     lf.flush()
+    return trace_id
+
+
+def _langfuse_spans(public_key: str) -> list:
+    """The spans of ``tent_question`` as the langfuse SDK exports them."""
+    from langfuse import Langfuse
+
+    exporter = InMemorySpanExporter()
+    lf = Langfuse(public_key=public_key, secret_key="sk", base_url="http://127.0.0.1:9", span_exporter=exporter)
+    tent_question(lf)
     lf.shutdown()
     return list(exporter.get_finished_spans())
 
