@@ -5,10 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import httpx
@@ -18,8 +15,7 @@ from google.rpc import status_pb2
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
 from tests.conftest import PASSWORD
-from tests.e2e.browser import ROOT
-from tests.e2e.browser import free_port as _free_port
+from tests.e2e.browser import serve
 from tests.traces.test_otel import tent_question
 
 OTLP = "/api/public/otel/v1/traces"
@@ -52,36 +48,12 @@ def _seed(db_path: Path) -> dict:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    """A real Forge server (python -m forge.ui.server) on a free port: (url, seeded tokens)."""
+    """A real Forge server (python -m forge.ui.server, what `make run` starts) on a free port: (url, tokens, log)."""
     tmp = tmp_path_factory.mktemp("otel")
-    db_path = tmp / "served.duckdb"
-    seeded = _seed(db_path)
-    port = _free_port()
-    env = {**os.environ, "FORGE_DB": str(db_path), "FORGE_COOKIE_KEY": "otel-cookie-" + "k" * 32}
+    seeded = _seed(tmp / "served.duckdb")
     log_path = tmp / "server.log"
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "forge.ui.server", "--port", str(port), "--address", "127.0.0.1"]
-            + ["--server.headless", "true", "--server.fileWatcherType", "none"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(url + "/api/v1", timeout=2):
-                    break
-            except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    proc.kill()
-                    pytest.fail("forge.ui.server did not start: " + log_path.read_text()[-2000:])
-                time.sleep(0.2)
+    with serve(tmp / "served.duckdb", log_path, {"FORGE_COOKIE_KEY": "otel-cookie-" + "k" * 32}) as url:
         yield url, seeded, log_path
-        proc.terminate()
-        proc.wait(timeout=20)
 
 
 def _stored(url: str, token: str, trace_id: str, workspace: str = "default") -> dict | None:
