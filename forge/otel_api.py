@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import logging
 import threading
 import zlib
 from concurrent.futures import ThreadPoolExecutor
@@ -32,6 +33,8 @@ from forge.store import otel as otel_store
 from forge.store import traces as trace_store
 from forge.store import workspaces as ws_store
 from forge.traces import otel
+
+log = logging.getLogger(__name__)
 
 PATH = "/api/public/otel/v1/traces"
 # Decompressed size: a langfuse SDK batch is at most a few MB; this leaves room without risking memory.
@@ -100,18 +103,24 @@ def workspace_access(
     if ws_id is None and ws_store.workspace_exists(db, wanted):
         ws_id = wanted
     warning = None
+    shown = _shown(wanted)
     try:
         if ws_id is None:
             if not lenient:
-                raise auth.PermissionDenied(f"No workspace '{wanted}' that you belong to.")
+                raise OtlpError(403, f"No workspace {shown} that you belong to.")
             if wanted != auth.DEFAULT_WORKSPACE:
-                warning = (
-                    f"public key '{wanted[:64]}' names no workspace: the traces went to '{auth.DEFAULT_WORKSPACE}'"
-                )
+                warning = f"the public key {shown} names no workspace: the traces went to '{auth.DEFAULT_WORKSPACE}'"
             return auth.resolve_access(db, user, auth.DEFAULT_WORKSPACE, "import"), warning
         return auth.access(db, user, ws_id, "import"), warning
     except auth.PermissionDenied as exc:
-        raise OtlpError(403, f"workspace '{wanted[:64]}': {exc}") from None
+        raise OtlpError(403, f"workspace {shown}: {exc}") from None
+
+
+def _shown(name: str) -> str:
+    """A workspace name as messages quote it: shortened, and never a token pasted in the wrong place."""
+    if name.startswith(tokens.PREFIX):
+        return "(a token, not a workspace name)"
+    return f"'{name[:64]}'"
 
 
 # ---------------------------------------------------------------- body
@@ -211,9 +220,10 @@ async def traces_endpoint(request: Request) -> Response:
     try:
         token, public_key = credentials(request)
         if token is None:
+            said = "unreadable" if request.headers.get("authorization") else "missing"
             raise OtlpError(
                 401,
-                "missing credentials: send 'Authorization: Bearer <token>', or Basic with the token as the"
+                f"{said} credentials: send 'Authorization: Bearer <token>', or Basic with the token as the"
                 " password (LANGFUSE_SECRET_KEY); create a token on the Settings page",
             )
         db = database()
@@ -227,6 +237,9 @@ async def traces_endpoint(request: Request) -> Response:
         return _response(request, result)
     except OtlpError as exc:
         return _error(request, exc)
+    except Exception as exc:  # noqa: BLE001 - the exporter gets an OTLP answer; the log gets the traceback
+        log.exception("OTLP ingestion failed")
+        return _error(request, OtlpError(500, f"the server could not store the traces ({type(exc).__name__})"))
 
 
 def routes() -> list[Route]:

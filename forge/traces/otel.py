@@ -670,6 +670,7 @@ def rejection_message(rejected: list[str]) -> str:
     """One line for the OTLP partial-success ``error_message``: how many, and the first few reasons."""
     if not rejected:
         return ""
-    shown = "; ".join(rejected[:MAX_REPORTED])
-    more = f"; and {len(rejected) - MAX_REPORTED} more" if len(rejected) > MAX_REPORTED else ""
+    distinct = list(dict.fromkeys(rejected))  # a trace that fails as a whole says so once, not per span
+    shown = "; ".join(distinct[:MAX_REPORTED])
+    more = f"; and {len(distinct) - MAX_REPORTED} more" if len(distinct) > MAX_REPORTED else ""
     return f"{len(rejected)} span(s) rejected: {shown}{more}"

@@ -259,6 +259,12 @@ def test_credentials_401_and_workspaces_403(server):
     assert _post(url, body, seeded["vic"]).status_code == 403
     r = _post(url, body, seeded["ana"], **{"X-Forge-Workspace": "no-such-space"})
     assert r.status_code == 403 and "no-such-space" in _status(r)
+    r = _post(url, body, content_type="application/json", Authorization="Basic %%%")
+    assert r.status_code == 401 and "unreadable credentials" in _status(r)
+    # A token pasted as the public key too is not a workspace, and is not echoed back.
+    pasted = httpx.BasicAuth(seeded["ana"], seeded["ana"])
+    r = httpx.post(url + OTLP, content=body, auth=pasted, headers={"Content-Type": "application/json"})
+    assert r.status_code == 200 and "a token, not a workspace" in r.text and seeded["ana"] not in r.text
 
 
 def test_a_public_key_naming_no_workspace_lands_in_default_with_a_warning(server):
