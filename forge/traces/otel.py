@@ -394,7 +394,12 @@ def _indexed_messages(attrs: dict, prefix: str) -> list[dict] | None:
 
 
 def _first(attrs: dict, *keys: str) -> Any:
-    return next((attrs[k] for k in keys if attrs.get(k) not in (None, "")), None)
+    """The first of ``keys`` with a value (not None, not empty text)."""
+    for k in keys:
+        v = attrs.get(k)
+        if v is not None and v != "":
+            return v
+    return None
 
 
 def _event_attr(span: OtelSpan, event_names: tuple[str, ...], key: str) -> Any:
@@ -632,7 +637,8 @@ def build_trace(trace_id: str, steps: list[dict], explicit: dict, tags: list[str
         "user_id": explicit.get("user_id"),
         "session_id": explicit.get("session_id"),
     }
-    return trace_from_steps(raw, [normalize_step(s, i) for i, s in enumerate(steps)], source=SOURCE)
+    # Steps are normalised once, as spans become steps (span_to_step); stored ones were when stored.
+    return trace_from_steps(raw, steps, source=SOURCE)
 
 
 def parts_trace(p: TraceParts) -> Trace:
