@@ -177,6 +177,46 @@ def test_genai_semantic_conventions_from_a_plain_opentelemetry_sdk():
     assert by_name["handle-request"]["level"] == "DEFAULT"
 
 
+def test_genai_content_events_and_openinference_attributes():
+    tracer, exporter = _otel_tracer()
+    with tracer.start_as_current_span("agent") as root:
+        root.set_attributes({"openinference.span.kind": "AGENT", "input.value": "plan a trip", "enduser.id": "u-5"})
+        with tracer.start_as_current_span("completion") as span:  # the older GenAI convention: content as events
+            span.set_attributes({"gen_ai.request.model": "gpt-4o-mini", "gen_ai.operation.name": "text_completion"})
+            span.add_event("gen_ai.content.prompt", {"gen_ai.prompt": "Where to in May?"})
+            span.add_event("gen_ai.content.completion", {"gen_ai.completion": "Lisbon."})
+        with tracer.start_as_current_span("llm") as span:
+            span.set_attributes(
+                {
+                    "openinference.span.kind": "LLM",
+                    "llm.model_name": "claude-sonnet-4-5",
+                    "llm.token_count.prompt": 7,
+                    "llm.token_count.completion": 3,
+                    "output.value": "Book the 9:40 train.",
+                }
+            )
+        with tracer.start_as_current_span("fails") as span:
+            span.record_exception(RuntimeError("quota exhausted"))
+            span.set_status(Status(StatusCode.ERROR))
+    (trace,) = _traces(exporter.get_finished_spans())
+    by_name = {s["name"]: s for s in trace["steps"]}
+    assert (by_name["agent"]["type"], trace["input_text"], trace["user_id"]) == ("AGENT", "plan a trip", "u-5")
+    completion = by_name["completion"]
+    assert (completion["type"], completion["input"], completion["output"]) == (
+        "GENERATION",
+        "Where to in May?",
+        "Lisbon.",
+    )
+    llm = by_name["llm"]
+    assert (llm["type"], llm["model"], llm["input_tokens"], llm["output_tokens"]) == (
+        "GENERATION",
+        "claude-sonnet-4-5",
+        7,
+        3,
+    )
+    assert (by_name["fails"]["level"], by_name["fails"]["status_message"]) == ("ERROR", "quota exhausted")
+
+
 def test_spans_of_one_trace_in_several_batches_merge_into_the_stored_trace():
     spans = _langfuse_spans("pk-mapping-2")
     child = [s for s in spans if s.parent is not None]
