@@ -235,3 +235,8 @@ def search(access: Access, query: str = "", tags: list[str] | None = None, limit
 def tags(access: Access) -> list[str]:
     """Every tag in the library."""
     return doc_store.doc_tags(access)
+
+
+def existing_ids(access: Access, doc_ids: list[str]) -> set[str]:
+    """The ids of ``doc_ids`` still in the library."""
+    return set(doc_store.doc_hashes(access, list(doc_ids)))
