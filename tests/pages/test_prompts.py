@@ -23,6 +23,18 @@ def _table(at, column):
     return next(d.value for d in at.dataframe if column in d.value.columns)
 
 
+def _open(at, name, version=None):
+    """Open a saved prompt with the Playground's "Open a saved prompt" picker."""
+    at.selectbox(key="pg_open_name").set_value(name)
+    at.run()
+    if version is not None:
+        at.selectbox(key="pg_open_version").set_value(version)
+        at.run()
+    at.button(key="pg_open").click()
+    at.run()
+    assert not at.exception, at.exception
+
+
 def _save(at, name=None):
     if name is not None:
         at.text_input(key="pg_prompt_name").input(name)
@@ -110,10 +122,7 @@ def test_a_changed_prompt_runs_without_a_version(app_as, db, admin, default_ws):
     acc = auth.access(db, admin, default_ws.id, "edit")
     prompts.save(acc, "hello", PromptSpec(template="Say hello"), ["offline/echo"])
     at = app_as("admin", page=PLAYGROUND)
-    at.selectbox(key="pg_open_name").set_value("hello")
-    at.run()
-    at.button(key="pg_open").click()
-    at.run()
+    _open(at, "hello")
     assert at.multiselect(key="pg_models").value == ["offline/echo"]
     at.text_area(key="pg_prompt").input("Say hello twice")
     at.run()
@@ -130,13 +139,7 @@ def test_playground_opens_a_version_and_adds_library_documents(app_as, db, admin
     prompts.save(acc, "greet", PromptSpec(template="Greet {{name}}", system="v1 system"), ["offline/echo"], [doc.id])
     prompts.save(acc, "greet", PromptSpec(template="Greet {{name}} warmly"), ["offline/echo"])
     at = app_as("admin", page=PLAYGROUND)
-    at.selectbox(key="pg_open_name").set_value("greet")
-    at.run()
-    at.selectbox(key="pg_open_version").set_value(prompts.get_version(acc, "greet", 1))
-    at.run()
-    at.button(key="pg_open").click()
-    at.run()
-    assert not at.exception, at.exception
+    _open(at, "greet", prompts.get_version(acc, "greet", 1))
     assert at.text_area(key="pg_prompt").value == "Greet {{name}}"
     assert at.text_area(key="pg_system").value == "v1 system"
     assert at.multiselect(key="pg_lib_docs").value == [doc.id]
@@ -156,3 +159,30 @@ def test_playground_opens_a_version_and_adds_library_documents(app_as, db, admin
     _save(at)
     v3 = prompts.get_version(acc, "greet")
     assert v3.version == 3 and v3.context_ids == [doc.id, pricing.id]
+
+
+def test_typed_and_file_context_are_saved_and_come_back_on_open(app_as, db, admin, default_ws):
+    acc = auth.access(db, admin, default_ws.id)
+    at = app_as("admin", page=PLAYGROUND)
+    at.multiselect(key="pg_models").set_value(["offline/echo"])
+    at.text_area(key="pg_prompt").input("Answer from the context")
+    at.text_area(key="pg_context").input("Typed facts.")
+    at.file_uploader(key="pg_files").set_value(("facts.md", b"# Facts\nFrom a file.", "text/markdown"))
+    at.run()
+    _save(at, "ctx")
+    pv = prompts.get_version(acc, "ctx")
+    assert [(b.name, b.text) for b in prompts.context_blocks(acc, pv)] == [
+        ("typed", "Typed facts."),
+        ("facts.md", "# Facts\nFrom a file."),
+    ]
+
+    fresh = app_as("admin", page=PLAYGROUND)  # another session: nothing typed, no file
+    _open(fresh, "ctx")
+    assert fresh.text_area(key="pg_context").value == "Typed facts."
+    assert fresh.multiselect(key="pg_saved_keep").value == ["facts.md"]
+    assert any("runs are recorded as this version" in c for c in _texts(fresh, "caption"))
+    fresh.button(key="pg_run").click()
+    fresh.run()
+    (run,) = runs.list_runs(acc)
+    stored = runs.get_run(acc, run["id"])
+    assert stored["prompt_version_id"] == pv.id and "From a file." in stored["prompt"]
