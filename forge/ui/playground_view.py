@@ -173,14 +173,14 @@ def open_prompt_picker(access: Access, catalog_models: list[str]) -> None:
             return
         c1, c2, c3 = st.columns([3, 2, 1], vertical_alignment="bottom")
         name = c1.selectbox("Prompt", [r["name"] for r in rows], key="pg_open_name")
-        found = library.versions(access, name)
-        pick = c2.selectbox(
+        found = {v.version: v for v in library.versions(access, name)}
+        number = c2.selectbox(
             "Version",
-            list(reversed(found)),
-            format_func=lambda v: f"v{v.version} · {v.author} · {v.created_at:%Y-%m-%d %H:%M}",
+            sorted(found, reverse=True),
+            format_func=lambda n: f"v{n} · {found[n].author} · {found[n].created_at:%Y-%m-%d %H:%M}",
             key="pg_open_version",
         )
-        c3.button("Open", key="pg_open", on_click=open_version, args=(access, pick.id, catalog_models))
+        c3.button("Open", key="pg_open", on_click=open_version, args=(access, found[number].id, catalog_models))
 
 
 def library_context(access: Access) -> tuple[list[str], list[ContextBlock]]:

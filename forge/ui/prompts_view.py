@@ -54,12 +54,13 @@ def prompts_section(access: Access) -> None:
         width="stretch",
         key="prompts_table",
     )
-    name = st.selectbox("Prompt", [r["name"] for r in rows], key="prompts_pick")
+    c1, c2 = st.columns([3, 1])
+    name = c1.selectbox("Prompt", [r["name"] for r in rows], key="prompts_pick")
     found = library.versions(access, name)
-    st.dataframe(versions_table(found), hide_index=True, width="stretch", key="prompts_versions")
     latest = found[-1]
     numbers = [v.version for v in reversed(found)]
-    number = st.selectbox("Version", numbers, format_func=lambda n: f"v{n}", key="prompts_version")
+    number = c2.selectbox("Version", numbers, format_func=lambda n: f"v{n}", key="prompts_version")
+    st.dataframe(versions_table(found), hide_index=True, width="stretch", key="prompts_versions")
     pv = found[number - 1]
     show_version(access, pv)
     actions(access, pv, latest)

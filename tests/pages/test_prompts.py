@@ -139,7 +139,7 @@ def test_playground_opens_a_version_and_adds_library_documents(app_as, db, admin
     prompts.save(acc, "greet", PromptSpec(template="Greet {{name}}", system="v1 system"), ["offline/echo"], [doc.id])
     prompts.save(acc, "greet", PromptSpec(template="Greet {{name}} warmly"), ["offline/echo"])
     at = app_as("admin", page=PLAYGROUND)
-    _open(at, "greet", prompts.get_version(acc, "greet", 1))
+    _open(at, "greet", 1)
     assert at.text_area(key="pg_prompt").value == "Greet {{name}}"
     assert at.text_area(key="pg_system").value == "v1 system"
     assert at.multiselect(key="pg_lib_docs").value == [doc.id]
@@ -186,3 +186,21 @@ def test_typed_and_file_context_are_saved_and_come_back_on_open(app_as, db, admi
     (run,) = runs.list_runs(acc)
     stored = runs.get_run(acc, run["id"])
     assert stored["prompt_version_id"] == pv.id and "From a file." in stored["prompt"]
+
+
+def test_switching_to_a_prompt_with_fewer_versions(app_as, db, admin, default_ws):
+    acc = auth.access(db, admin, default_ws.id, "edit")
+    for text in ("a", "b", "c"):
+        prompts.save(acc, "long", PromptSpec(template=text), [])
+    prompts.save(acc, "short", PromptSpec(template="only"), [])
+    at = app_as("admin", page=PROMPTS)
+    at.selectbox(key="prompts_pick").set_value("long")
+    at.run()
+    at.selectbox(key="prompts_version").set_value(3)
+    at.run()
+    at.selectbox(key="prompts_pick").set_value("short")
+    at.run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="prompts_version").value == 1
+    assert any(c.value == "only" for c in at.code)
+    assert "Roll back to v1" not in [b.label for b in at.button]  # v1 is the latest of "short"
