@@ -83,11 +83,12 @@ if template.strip() and models:
 if request is not None:
     playground_view.estimate_table(models, request, catalog, unavailable)
 
-run = st.button("Run", type="primary", disabled=request is None, key="pg_run")
+refused = playground_view.input_problems(models, spec, catalog)  # the same check as `forge run`
+run = st.button("Run", type="primary", disabled=request is None or refused, key="pg_run")
 
 
 results_area = st.container(key=playground_view.RESULTS_KEY)
-if run and request is not None:
+if run and request is not None and not refused:
     with results_area:
         playground_view.scroll_into_view()  # the results start below the fold at 1400x900
         cols = st.columns(len(models))

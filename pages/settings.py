@@ -2,10 +2,11 @@
 
 import streamlit as st
 
+from forge.config import redact, redact_url
 from forge.traces import langfuse
 from forge.ui import state
 from forge.ui.tokens_view import render_tokens
-from forge.ui.widgets import page_help
+from forge.ui.widgets import md, page_help
 
 access = state.guard("read")
 st.title("Settings")
@@ -19,7 +20,9 @@ page_help(
 st.subheader("Langfuse")
 status = langfuse.connection_status()
 if status["configured"]:
-    st.success(f"Configured: host **{status['host']}**, public and secret keys set.", icon=":material/link:")
+    st.success(
+        f"Configured: host **{redact_url(status['host'])}**, public and secret keys set.", icon=":material/link:"
+    )
 else:
     have = [n for n in ("LANGFUSE_HOST", "LANGFUSE_PUBLIC_KEY", "LANGFUSE_SECRET_KEY") if n not in status["missing"]]
     st.warning(
@@ -42,7 +45,7 @@ else:
 if st.button("Test connection", key="settings_test_langfuse"):
     with st.spinner("Asking Langfuse…"):
         ok, message = langfuse.test_connection()
-    (st.success if ok else st.error)(message)
+    (st.success if ok else st.error)(md(redact(message), inline=False))
 
 st.divider()
 render_tokens(access.db, access.user)
