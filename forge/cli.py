@@ -17,7 +17,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
-from forge import auth
+from forge import auth, config
 from forge.store import Database, DatabaseBusy, connect
 from forge.store.types import ImportSummary
 
@@ -203,7 +203,7 @@ def cmd_import_langfuse(args: argparse.Namespace) -> int:
         except (auth.PermissionDenied, ValueError) as exc:
             raise UsageError(str(exc)) from exc
         except langfuse.LangfuseError as exc:
-            print(f"forge: {exc}", file=sys.stderr)
+            print(f"forge: {config.redact(str(exc))}", file=sys.stderr)  # LANGFUSE_HOST may carry user:password
             return 1
     finally:
         db.close()
@@ -747,10 +747,10 @@ def run_parsed(args: argparse.Namespace) -> int:
     try:
         return int(args.handler(args) or 0)
     except UsageError as exc:
-        print(f"forge: {exc}", file=sys.stderr)
+        print(f"forge: {config.redact(str(exc))}", file=sys.stderr)
         return 2
     except DatabaseBusy as exc:
-        print(f"forge: {exc}", file=sys.stderr)
+        print(f"forge: {config.redact(str(exc))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("forge: interrupted", file=sys.stderr)
