@@ -225,6 +225,11 @@ def _json_dict(value: object) -> dict | None:
 _current: Scheduler | None = None
 
 
+def scheduler_running() -> bool:
+    """Whether this process runs the scheduler (the server does; a bare `streamlit run app.py` does not)."""
+    return _current is not None and _current._thread is not None and _current._thread.is_alive()
+
+
 def wake() -> None:
     """Ask the running scheduler (if any, in this process) to look now."""
     if _current is not None:

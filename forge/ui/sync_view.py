@@ -48,6 +48,11 @@ def render_sync(db: Database, user: auth.User, workspace_id: str, langfuse_confi
         )
         if not langfuse_configured:
             st.warning("Langfuse is not configured (see above): each scheduled run will fail until it is.")
+        if not sync.scheduler_running():
+            st.warning(
+                "This process does not run scheduled syncs: serve Forge with `make run`"
+                " (`python -m forge.ui.server`) for them to happen."
+            )
     else:
         st.markdown("**Off**.")
     if s.last_status == "failed":

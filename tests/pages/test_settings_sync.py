@@ -65,6 +65,7 @@ def test_a_member_switches_it_on_a_viewer_cannot(app_as, db, admin, default_ws, 
     assert "Langfuse sync every 15 minutes." in _texts(at, "success")
     assert "every 15 minutes, as **ana**" in _texts(at, "markdown")
     assert "Langfuse is not configured" in _texts(at, "warning")  # each run would fail: said up front
+    assert "does not run scheduled syncs" in _texts(at, "warning")  # no server scheduler in this test process
     status = sync.status(db, admin, default_ws.id)
     assert status.every_minutes == 15 and status.run_as == "ana"
 
