@@ -40,8 +40,8 @@ def split_url(base_url: str) -> EndpointURL:
         basic = "Basic " + base64.b64encode(raw).decode("ascii")
     query = dict(parse_qsl(parts.query, keep_blank_values=True))
     if basic:
-        add_secret(unquote(user))
-        add_secret(unquote(password))
+        # The password is the secret; a user name alone is one too (a token passed as the user).
+        add_secret(unquote(password) if password else unquote(user))
     for name, value in query.items():
         if redact_url(f"x://h/?{name}=v") != f"x://h/?{name}=v":  # a credential-like parameter
             add_secret(value)
