@@ -17,7 +17,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
-from forge import auth
+from forge import auth, config
 from forge.store import Database, DatabaseBusy, connect
 from forge.store.types import ImportSummary
 
@@ -203,7 +203,7 @@ def cmd_import_langfuse(args: argparse.Namespace) -> int:
         except (auth.PermissionDenied, ValueError) as exc:
             raise UsageError(str(exc)) from exc
         except langfuse.LangfuseError as exc:
-            print(f"forge: {exc}", file=sys.stderr)
+            print(f"forge: {config.redact(str(exc))}", file=sys.stderr)  # LANGFUSE_HOST may carry user:password
             return 1
     finally:
         db.close()
@@ -212,16 +212,23 @@ def cmd_import_langfuse(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """forge run --model M [--model M ...] --prompt TEXT [--context FILE ...] [--var k=v ...] [--json]."""
+    """forge run --model M [--model M ...] --prompt TEXT [--context FILE ...] [--var k=v ...] [--json].
+
+    Exit 0 when at least one model answered, 1 when every model failed, 2 for bad input.
+    """
+    import math
+
     from forge.llm.playground import run_prompt
     from forge.llm.prompts import PromptError, PromptSpec, context_from_file, parse_vars
     from forge.llm.retry import RetryPolicy
+    from forge.llm.runner import run_input_problems
 
     models = [m.strip() for m in args.model or [] if m and m.strip()]
-    if not models:
-        raise UsageError("no models: give at least one --model provider/model (e.g. offline/echo)")
-    if args.timeout is not None and args.timeout <= 0:
-        raise UsageError("--timeout must be a positive number of seconds")
+    problems = run_input_problems(models, args.temperature, args.max_tokens)
+    if args.timeout is not None and not (math.isfinite(args.timeout) and args.timeout > 0):
+        problems.append("--timeout must be a positive number of seconds")
+    if problems:
+        raise UsageError("; ".join(problems))
     try:
         spec = PromptSpec(
             template=args.prompt,
@@ -247,6 +254,10 @@ def cmd_run(args: argparse.Namespace) -> int:
             emit(res.to_json(), True)
     else:
         print(_run_table(out.results), flush=True)
+    if not any(r.ok for r in out.results):
+        n = len(out.results)
+        print(f"forge: {'the model' if n == 1 else f'all {n} models'} failed (runs kept)", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -736,10 +747,10 @@ def run_parsed(args: argparse.Namespace) -> int:
     try:
         return int(args.handler(args) or 0)
     except UsageError as exc:
-        print(f"forge: {exc}", file=sys.stderr)
+        print(f"forge: {config.redact(str(exc))}", file=sys.stderr)
         return 2
     except DatabaseBusy as exc:
-        print(f"forge: {exc}", file=sys.stderr)
+        print(f"forge: {config.redact(str(exc))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("forge: interrupted", file=sys.stderr)

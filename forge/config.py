@@ -6,6 +6,7 @@ written to the database or to logs.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import secrets as _secrets
@@ -63,6 +64,17 @@ def get(name: str, default: str | None = None) -> str | None:
 _SECRET_NAME = re.compile(r"(KEY|SECRET|TOKEN|PASSWORD)$", re.IGNORECASE)
 
 
+# Credentials Forge learned from a setting that is not key-named (a base URL's user:password
+# or ?api_key=): masked like the keys, wherever they show up (a server may echo them).
+_known_secrets: set[str] = set()
+
+
+def add_secret(value: str | None) -> None:
+    """Mask ``value`` in everything :func:`redact` cleans from now on (this process)."""
+    if value and len(value) >= 4:
+        _known_secrets.add(value)
+
+
 def secret_values() -> list[str]:
     """Values of every key-like setting (``*_KEY``, ``*_SECRET``, ``*_TOKEN``, ``*_PASSWORD``) in env and secrets."""
     found = {v for k, v in os.environ.items() if _SECRET_NAME.search(k) and v}
@@ -70,16 +82,94 @@ def secret_values() -> list[str]:
     for table in (sec, sec.get("forge") if isinstance(sec.get("forge"), dict) else {}):
         found |= {str(v) for k, v in table.items() if _SECRET_NAME.search(k) and isinstance(v, (str, int)) and v}
     # Longest first, so a key that contains another is hidden whole; short values are not secrets.
-    return sorted((v for v in found if len(v) >= 8), key=len, reverse=True)
+    keys = (v for v in found if len(v) >= 8)
+    return sorted({*keys, *_known_secrets}, key=len, reverse=True)
+
+
+# Query parameters whose value is a credential (``?api_key=…``, ``&sig=…``, ``X-Amz-Signature=…``).
+_SECRET_PARAM = re.compile(
+    r"(?:^|[-_.])(?:api[-_]?key|key|token|secret|password|passwd|pwd|sig|signature|auth|credentials?|"
+    r"code)$|^(?:access|refresh|id|client|session)[-_]?(?:token|secret)$",
+    re.IGNORECASE,
+)
+# A URL inside free text stops at a space, a quote or a bracket, and never ends on punctuation.
+_URL = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"<>`()\[\]{},]*[^\s'\"<>`()\[\]{},.:;!?]")
+_QUERY_PAIR = re.compile(r"([?&;])([^=&;#\s]+)=([^&;#\s'\"<>`()\[\]{},]*)")
+MASK = "***"
+
+
+def redact_url(url: str | None) -> str | None:
+    """``url`` with its user:password and any credential-like query value replaced by ``***``.
+
+    ``http://user:pw@host/v1?api_key=k&x=1`` -> ``http://***@host/v1?api_key=***&x=1``. The
+    user name goes too: a token is often passed as the user (``https://TOKEN@host``).
+    """
+    if not url:
+        return url
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    # The authority ends at the first / ? or #; its userinfo before the last @.
+    end = min((i for i in (rest.find("/"), rest.find("?"), rest.find("#")) if i >= 0), default=len(rest))
+    authority, tail = rest[:end], rest[end:]
+    if "@" in authority:
+        authority = MASK + "@" + authority.rpartition("@")[2]
+    return f"{scheme}://{authority}{_redact_query(tail)}"
+
+
+def _redact_query(text: str) -> str:
+    return _QUERY_PAIR.sub(lambda m: f"{m[1]}{m[2]}={MASK}" if _SECRET_PARAM.search(m[2]) and m[3] else m[0], text)
 
 
 def redact(text: str | None) -> str | None:
-    """``text`` with any configured key replaced by ``***`` (for errors that are stored or shown)."""
+    """``text`` with any configured key, and any credential inside a URL, replaced by ``***``.
+
+    For every error, URL and log line that is stored or shown.
+    """
     if not text:
         return text
     for value in secret_values():
-        text = text.replace(value, "***")
+        text = text.replace(value, MASK)
+    if "://" in text:
+        text = _URL.sub(lambda m: redact_url(m[0]) or "", text)
+    if "=" in text:  # a path echoed without its host: /v1/chat?api_key=…
+        text = _redact_query(text)
     return text
+
+
+# The loggers that print request URLs (httpx at INFO, the SDKs at DEBUG; some installs name
+# them httpx2/httpcore2): a URL may carry ?api_key= or user:password.
+_URL_LOGGERS = re.compile(r"^(?:httpx|httpcore|openai|anthropic|urllib3|langfuse)")
+
+
+def _scrub(record: logging.LogRecord) -> None:
+    try:
+        message = record.getMessage()
+    except Exception:  # noqa: BLE001 - a badly formatted record is logging's to report
+        return
+    clean = redact(message)
+    if clean != message:
+        record.msg, record.args = clean, None
+
+
+def redact_logs() -> None:
+    """Clean every record of the HTTP clients' loggers through :func:`redact`; safe to call again.
+
+    A record factory rather than logger filters: it covers those loggers' children and
+    loggers created later, whichever handler prints them.
+    """
+    previous = logging.getLogRecordFactory()
+    if getattr(previous, "forge_redacting", False):
+        return
+
+    def factory(*args, **kwargs) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        if _URL_LOGGERS.match(record.name):
+            _scrub(record)
+        return record
+
+    factory.forge_redacting = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(factory)
 
 
 @dataclass(frozen=True)

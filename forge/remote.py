@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from forge.config import get, server_info_path, settings
+from forge.config import get, redact, server_info_path, settings
 
 # Namespace attributes that name files the command reads, and files it writes. The server maps
 # exactly these to temporary copies: a new command option naming a file must be listed here,
@@ -147,7 +147,8 @@ def request_body(argv: list[str], args: argparse.Namespace) -> dict:
 
 
 def _fail(message: str, code: int) -> int:
-    print(f"forge: {message}", file=sys.stderr)
+    # FORGE_URL may carry user:password (a proxy in front of Forge): never printed.
+    print(f"forge: {redact(message)}", file=sys.stderr)
     return code
 
 

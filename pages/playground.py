@@ -93,11 +93,12 @@ if request is not None:
 version_id = playground_view.recorded_version(access, spec)
 playground_view.save_prompt(access, spec, len(library_blocks), models, library_ids)
 
-run = st.button("Run", type="primary", disabled=request is None, key="pg_run")
+refused = playground_view.input_problems(models, spec, catalog)  # the same check as `forge run`
+run = st.button("Run", type="primary", disabled=request is None or refused, key="pg_run")
 
 
 results_area = st.container(key=playground_view.RESULTS_KEY)
-if run and request is not None:
+if run and request is not None and not refused:
     with results_area:
         playground_view.scroll_into_view()  # the results start below the fold at 1400x900
         cols = st.columns(len(models))

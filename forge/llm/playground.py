@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from forge.llm.base import Request, RunResult
 from forge.llm.prompts import ContextBlock, PromptSpec
 from forge.llm.retry import RetryPolicy
-from forge.llm.runner import FanoutDelta, ResultCallback, run_fanout
+from forge.llm.runner import FanoutDelta, ResultCallback, run_fanout, validate_run
 from forge.store import new_id, utcnow
 from forge.store import runs as run_store
 from forge.store.access import Access
@@ -35,10 +35,13 @@ def run_prompt(
 
     ``prompt_version_id``: the saved prompt version ``spec`` was made from, recorded on each run.
 
-    Raises PromptError when the prompt cannot be rendered (nothing is sent then)
-    and PermissionDenied when ``access`` does not allow running in the workspace.
+    Raises PromptError when the prompt cannot be rendered, RunInputError for a temperature or
+    max tokens out of range (nothing is sent then) and PermissionDenied when ``access`` does not
+    allow running. A model that cannot run (unknown provider, no key) is a failed result, kept;
+    callers refuse bad names beforehand with :func:`forge.llm.runner.run_input_problems`.
     """
     access.need("run")
+    validate_run(None, spec.temperature, spec.max_tokens)
     request = spec.render()
     results = run_fanout(models, request, on_delta=on_delta, on_result=on_result, policy=policy)
     batch_id = new_id()

@@ -9,7 +9,9 @@ from __future__ import annotations
 import importlib
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 
+from forge.config import redact, redact_logs, redact_url
 from forge.llm.base import Provider, ProviderStatus, ProviderUnavailable, UnknownModelError
 from forge.llm.catalog import Catalog, Endpoint, load_catalog, split_model
 
@@ -23,6 +25,8 @@ _SDK_HINT = {"openai": "openai", "anthropic": "anthropic"}
 _instances: dict[str, Provider] = {}
 _endpoint_instances: dict[Endpoint, Provider] = {}
 _lock = threading.Lock()
+# OPENAI_BASE_URL or an endpoint may carry credentials, and the SDKs log request URLs.
+redact_logs()
 
 
 def register(name: str, factory: str | Callable[[], Provider]) -> None:
@@ -75,6 +79,16 @@ def get_provider(name: str, catalog: Catalog | None = None) -> Provider:
     return _one_instance(_endpoint_instances, endpoint, lambda: CompatibleProvider(endpoint))
 
 
+def known_provider(name: str, catalog: Catalog | None = None) -> bool:
+    """Whether ``name`` is a registered provider or an endpoint of the catalog (nothing is imported)."""
+    return name in _FACTORIES or name in (catalog or load_catalog()).endpoints
+
+
+def provider_names(catalog: Catalog | None = None) -> list[str]:
+    """Every provider a model name may start with."""
+    return list(_FACTORIES) + sorted((catalog or load_catalog()).endpoints)
+
+
 def resolve(full_name: str, catalog: Catalog | None = None) -> tuple[Provider, str]:
     """``"provider/model"`` -> (provider, model id). Raises UnknownModelError / ProviderUnavailable."""
     provider_name, model_id = split_model(full_name)
@@ -82,12 +96,14 @@ def resolve(full_name: str, catalog: Catalog | None = None) -> tuple[Provider, s
 
 
 def provider_statuses(catalog: Catalog | None = None) -> list[ProviderStatus]:
-    """Configured or not, for each provider (never the key), with how to configure the missing ones."""
+    """Configured or not, for each provider (never the key, nor credentials in a base URL), with how to configure."""
     catalog = catalog or load_catalog()
     out = []
     for name in list(_FACTORIES) + sorted(catalog.endpoints):
         try:
-            out.append(get_provider(name, catalog).status())
+            st = get_provider(name, catalog).status()
         except ProviderUnavailable as exc:
-            out.append(ProviderStatus(name, name, False, None, None, None, str(exc)))
+            st = ProviderStatus(name, name, False, None, None, None, str(exc))
+        # OPENAI_BASE_URL or an endpoint's base_url may carry user:password or ?api_key=.
+        out.append(replace(st, base_url=redact_url(st.base_url), how_to=redact(st.how_to) or ""))
     return out

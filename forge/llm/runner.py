@@ -8,6 +8,7 @@ is refused before anything is sent.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -17,7 +18,7 @@ from forge import config
 from forge.llm import tokens
 from forge.llm.base import ContextOverflowError, LLMError, Request, RetryableError, RunResult
 from forge.llm.catalog import Catalog, load_catalog, split_model
-from forge.llm.registry import resolve
+from forge.llm.registry import known_provider, provider_names, resolve
 from forge.llm.retry import RetryPolicy
 
 # on_delta(model, text): streamed text as it arrives (called from worker threads).
@@ -25,6 +26,78 @@ FanoutDelta = Callable[[str, str], None]
 # on_result(result): each model's result as soon as it is final (worker threads).
 ResultCallback = Callable[[RunResult], None]
 ESTIMATE_OUTPUT_TOKENS = 1024  # assumed output length for the estimate when max_tokens is unset
+MAX_TEMPERATURE = 2.0  # OpenAI's and Anthropic's upper bound (Anthropic stops at 1; it says so itself)
+MAX_TOKENS_LIMIT = 1_000_000
+
+
+class RunInputError(ValueError):
+    """A run asked for something no model can do (bad model name, parameter out of range): nothing is sent."""
+
+
+def _model_problem(model: str, catalog: Catalog) -> str | None:
+    try:
+        provider, _ = split_model(model)
+    except LLMError as exc:
+        return str(exc)
+    if not known_provider(provider, catalog):
+        return (
+            f"unknown provider '{provider}' in model '{model}' - use one of {', '.join(provider_names(catalog))},"
+            f" or declare [endpoints.{provider}] with its base_url in the model catalog ({catalog.path})"
+        )
+    return None
+
+
+def param_problems(temperature: object = None, max_tokens: object = None) -> list[str]:
+    """Why these parameters are refused (one line each): temperature finite in 0..2, max tokens 1..1,000,000."""
+    problems: list[str] = []
+    if temperature is not None:
+        if isinstance(temperature, bool) or not isinstance(temperature, (int, float)):
+            problems.append(f"temperature must be a number from 0 to {MAX_TEMPERATURE:g}, got {temperature!r}")
+        elif not math.isfinite(temperature) or not 0 <= temperature <= MAX_TEMPERATURE:
+            problems.append(f"temperature must be a number from 0 to {MAX_TEMPERATURE:g}, got {temperature}")
+    if max_tokens is not None:
+        if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or not 1 <= max_tokens <= MAX_TOKENS_LIMIT:
+            problems.append(f"max tokens must be a whole number from 1 to {MAX_TOKENS_LIMIT:,}, got {max_tokens!r}")
+    return problems
+
+
+def run_input_problems(
+    models: list[str],
+    temperature: object = None,
+    max_tokens: object = None,
+    catalog: Catalog | None = None,
+) -> list[str]:
+    """Why a run of ``models`` with these parameters cannot start (one line each); [] when it can.
+
+    The one check the Playground page, ``forge run`` and the API share.
+    """
+    catalog = catalog or load_catalog()
+    problems: list[str] = []
+    names = [(m or "").strip() for m in models]
+    if not any(names):
+        problems.append("no models: give at least one provider/model (e.g. offline/echo)")
+    seen: set[str] = set()
+    for model in names:
+        problem = _model_problem(model, catalog) if model else None
+        if problem and problem not in seen:
+            seen.add(problem)
+            problems.append(problem)
+    return problems + param_problems(temperature, max_tokens)
+
+
+def validate_run(
+    models: list[str] | None, temperature: object = None, max_tokens: object = None, catalog: Catalog | None = None
+) -> None:
+    """Raise RunInputError naming every problem of :func:`run_input_problems` (nothing is sent then).
+
+    With ``models`` None only the parameters are checked (a stored run keeps an unknown model's failure as data).
+    """
+    if models is None:
+        problems = param_problems(temperature, max_tokens)
+    else:
+        problems = run_input_problems(models, temperature, max_tokens, catalog)
+    if problems:
+        raise RunInputError("; ".join(problems))
 
 
 @dataclass(frozen=True)

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import json
 
+from forge.config import redact_url
 from forge.store import utcnow
 from forge.store.access import Access
 
 _dumps = json.JSONEncoder(ensure_ascii=False, default=str).encode
+
+
+def _key(key: str) -> str:
+    # A host URL may carry user:password or ?token=: the cursor is kept under the URL without them.
+    return redact_url(key) or key
 
 
 def get_import_cursor(access: Access, source: str, key: str) -> dict | None:
@@ -15,7 +21,7 @@ def get_import_cursor(access: Access, source: str, key: str) -> dict | None:
     access.need("read")
     value = access.db.scalar(
         "SELECT position FROM import_cursors WHERE workspace_id = ? AND source = ? AND key = ?",
-        [access.workspace_id, source, key],
+        [access.workspace_id, source, _key(key)],
     )
     if value is None:
         return None
@@ -29,5 +35,5 @@ def set_import_cursor(access: Access, source: str, key: str, position: dict) -> 
         "INSERT INTO import_cursors (workspace_id, source, key, position, updated_at) VALUES (?, ?, ?, ?, ?)"
         " ON CONFLICT (workspace_id, source, key) DO UPDATE SET position = excluded.position,"
         " updated_at = excluded.updated_at",
-        [workspace_id, source, key, _dumps(position), utcnow()],
+        [workspace_id, source, _key(key), _dumps(position), utcnow()],
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+<<<<<<< HEAD
 from forge.library import contexts as library_docs
 from forge.library import prompts as library
 from forge.llm.base import LLMError, ProviderStatus, Request, RunResult
@@ -13,6 +14,13 @@ from forge.llm.catalog import Catalog, split_model
 from forge.llm.prompts import ContextBlock, PromptSpec
 from forge.llm.runner import estimate
 from forge.store.access import Access
+=======
+from forge.config import redact_url
+from forge.llm.base import LLMError, ProviderStatus, Request, RunResult
+from forge.llm.catalog import Catalog, split_model
+from forge.llm.prompts import PromptSpec
+from forge.llm.runner import estimate, run_input_problems
+>>>>>>> cli16
 from forge.ui import widgets
 from forge.ui.format import fmt_cost, fmt_count, fmt_ms
 from forge.ui.widgets import md
@@ -27,12 +35,21 @@ def providers_panel(catalog: Catalog, statuses: list[ProviderStatus]) -> None:
         for s in statuses:
             mark = ":green[configured]" if s.configured else ":red[not configured]"
             where = f" ({s.source})" if s.source else ""
-            st.markdown(f"**{s.label}** — {mark}{where}" + (f" · {s.base_url}" if s.base_url else ""))
+            url = redact_url(s.base_url)  # a base URL may carry user:password or ?api_key=
+            st.markdown(f"**{s.label}** — {mark}{where}" + (f" · {url}" if url else ""))
             if s.how_to:
                 st.caption(s.how_to)
         st.caption(f"Models and prices: {catalog.path} (FORGE_CATALOG to use another file)")
         for problem in catalog.problems:
             st.warning(problem)
+
+
+def input_problems(models: list[str], spec: PromptSpec, catalog: Catalog) -> bool:
+    """Show why the run cannot start (the check `forge run` makes: model names, temperature, max tokens)."""
+    problems = run_input_problems(models, spec.temperature, spec.max_tokens, catalog) if models else []
+    for problem in problems:
+        st.error(md(problem), icon=":material/block:")
+    return bool(problems)
 
 
 def estimate_table(models: list[str], request: Request, catalog: Catalog, problems: dict[str, str]) -> None:

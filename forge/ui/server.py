@@ -228,9 +228,14 @@ def build_app() -> Any:
         _write_info(path, _local_url(st_config.get_option("server.address"), port), port)
         atexit.register(_remove_info, path)
         threading.Thread(target=warm_up, name="forge-warm-up", daemon=True).start()
+        from forge import api, sync
+
+        # Scheduled Langfuse syncs run here, in the process that owns the database; stopped on shutdown.
+        scheduler = sync.start_scheduler(api.database)
         try:
             yield
         finally:
+            scheduler.stop()
             _remove_info(path)
 
     return App(str(APP_SCRIPT), routes=routes() + otel_api.routes(), lifespan=lifespan)

@@ -81,6 +81,8 @@ def _forge(*args: str, env: dict, cwd: Path, stdin: str | None = None) -> subpro
         k: v for k, v in os.environ.items() if k not in ("FORGE_URL", "FORGE_TOKEN", "FORGE_USER", "FORGE_PASSWORD")
     }
     full.update(env)
+    # Run this checkout's forge (as the server does), not whichever one the venv has installed.
+    full["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), full.get("PYTHONPATH", "")) if p)
     return subprocess.run(
         [sys.executable, "-m", "forge", *args],
         input=stdin,
@@ -273,3 +275,33 @@ def test_stopping_the_server_removes_its_info_file(tmp_path):
         cwd=tmp_path,
     )
     assert r.returncode == 2 and "file not found" in r.stderr
+
+
+@pytest.mark.parametrize(
+    "args, code, message",
+    [
+        (("--model", "nope/x"), 2, "forge: unknown provider 'nope' in model 'nope/x'"),
+        (("--model", "offline/echo", "--max-tokens", "-5"), 2, "forge: max tokens must be a whole number"),
+        (("--model", "offline/echo", "--temperature", "nan"), 2, "forge: temperature must be a number"),
+        (("--model", "offline/nope", "--model", "offline/gone"), 1, "forge: all 2 models failed (runs kept)"),
+    ],
+)
+def test_run_exit_codes_match_a_local_run(twins, args, code, message):
+    remote, local = twins("run", *args, "--prompt", "Hi", "--json")
+    assert remote.returncode == local.returncode == code, (remote.stderr, local.stderr)
+    assert remote.stderr == local.stderr and remote.stderr.startswith(message) and remote.stderr.count("\n") == 1
+
+
+def test_credentials_in_forge_url_are_not_printed(tmp_path):
+    port = _free_port()  # nothing listens there
+    done = _forge(
+        "run",
+        "--model",
+        "offline/echo",
+        "--prompt",
+        "Hi",
+        env={"FORGE_URL": f"http://proxyuser:pw-in-forge-url@127.0.0.1:{port}", "FORGE_TOKEN": "t" * 40},
+        cwd=tmp_path,
+    )
+    assert done.returncode == 1 and "cannot reach the Forge server" in done.stderr
+    assert "pw-in-forge-url" not in done.stderr + done.stdout and "***@127.0.0.1" in done.stderr

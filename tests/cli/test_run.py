@@ -78,13 +78,25 @@ def test_json_one_object_per_model_and_runs_kept(db, logged_in, default_ws, stub
 
 
 def test_table_output(logged_in, capsys):
-    assert main(["run", "--model", "offline/echo", "--model", "nope/x", "--prompt", "Hi"]) == 0
+    # One model answers, one fails (a model the offline provider does not have): exit 0, the error in its row.
+    assert main(["run", "--model", "offline/echo", "--model", "offline/nope", "--prompt", "Hi"]) == 0
     out = capsys.readouterr().out
     header, echo_row, bad_row = out.splitlines()[:3]
     assert header.split()[:2] == ["model", "status"]
     assert echo_row.startswith("offline/echo") and " ok " in echo_row and "(est.)" in echo_row
-    assert bad_row.startswith("nope/x") and "ERROR" in bad_row
-    assert "--- offline/echo" in out and "[offline model" in out and "ERROR: Unknown provider 'nope'" in out
+    assert bad_row.startswith("offline/nope") and "ERROR" in bad_row
+    assert "--- offline/echo" in out and "[offline model" in out and "ERROR: Unknown model: offline/nope" in out
+
+
+def test_every_model_failed_exits_1_and_keeps_the_runs(db, logged_in, default_ws, capsys):
+    # No OPENAI_API_KEY: openai fails for want of a key, offline/nope is not a model of the offline provider.
+    code = main(["run", "--model", "offline/nope", "--model", "openai/gpt-4o-mini", "--prompt", "Hi", "--json"])
+    assert code == 1
+    captured = capsys.readouterr()
+    rows = [json.loads(line) for line in captured.out.splitlines()]
+    assert [r["model"] for r in rows] == ["offline/nope", "openai/gpt-4o-mini"] and all(r["error"] for r in rows)
+    assert captured.err.strip() == "forge: all 2 models failed (runs kept)"
+    assert len(runs.list_runs(auth.access(db, logged_in, default_ws.id))) == 2
 
 
 @pytest.mark.parametrize(
@@ -94,6 +106,16 @@ def test_table_output(logged_in, capsys):
         (["--model", "offline/echo", "--prompt", "x", "--context", "/no/such/file.txt"], "not found"),
         (["--model", " ", "--prompt", "x"], "no models"),
         (["--model", "offline/echo", "--prompt", "Hi {{name}}"], "No value for {{name}}"),
+        (["--model", "nope/x", "--prompt", "x"], "unknown provider 'nope' in model 'nope/x'"),
+        (["--model", "offline/echo", "--model", "nope/x", "--prompt", "x"], "unknown provider 'nope'"),
+        (["--model", "gpt-4o", "--prompt", "x"], "name models as provider/model"),
+        (["--model", "offline/echo", "--prompt", "x", "--max-tokens", "-5"], "max tokens must be a whole number"),
+        (["--model", "offline/echo", "--prompt", "x", "--max-tokens", "0"], "max tokens must be a whole number"),
+        (["--model", "offline/echo", "--prompt", "x", "--temperature", "nan"], "temperature must be a number"),
+        (["--model", "offline/echo", "--prompt", "x", "--temperature", "inf"], "temperature must be a number"),
+        (["--model", "offline/echo", "--prompt", "x", "--temperature", "2.5"], "from 0 to 2, got 2.5"),
+        (["--model", "offline/echo", "--prompt", "x", "--temperature", "-0.1"], "from 0 to 2, got -0.1"),
+        (["--model", "offline/echo", "--prompt", "x", "--timeout", "nan"], "--timeout must be a positive"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(db, logged_in, argv, message, capsys):

@@ -23,7 +23,7 @@ def _texts(at, kind):
 def test_run_offline_and_stub_models_side_by_side(app_as, db, admin, default_ws, stub):
     at = app_as("admin", page=PAGE)
     at.multiselect(key="pg_models").set_value(["offline/echo", "openai/gpt-4o-mini"])
-    at.text_input(key="pg_extra").input("nosuch/model")
+    at.text_input(key="pg_extra").input("offline/nope")
     at.text_area(key="pg_prompt").input("Explain {{topic}} simply")
     at.run()
     assert not at.exception
@@ -32,7 +32,7 @@ def test_run_offline_and_stub_models_side_by_side(app_as, db, admin, default_ws,
     at.text_area(key="pg_context").input("Tides follow the moon.")
     at.run()
     est = at.dataframe[0].value
-    assert list(est["model"]) == ["offline/echo", "openai/gpt-4o-mini", "nosuch/model"]
+    assert list(est["model"]) == ["offline/echo", "openai/gpt-4o-mini", "offline/nope"]
     assert est["cost (USD)"][1] > 0 and est["input tokens"][0] > 5
 
     at.button(key="pg_run").click()
@@ -41,14 +41,28 @@ def test_run_offline_and_stub_models_side_by_side(app_as, db, admin, default_ws,
     texts = _texts(at, "text")
     assert any(t.startswith("[offline model - no LLM was called]") for t in texts)
     assert any(t.startswith("Stub answer from gpt-4o-mini:") for t in texts)
-    assert any("Unknown provider 'nosuch'" in e for e in _texts(at, "error"))
+    assert any("Unknown model" in e and "offline/nope" in e for e in _texts(at, "error"))
     captions = " ".join(_texts(at, "caption"))
     assert "(estimated)" in captions and "$0.0000" in captions  # tokens and cost under each output
     sent = stub.requests_for("gpt-4o-mini")[0]["body"]["messages"][-1]["content"]
     assert "Tides follow the moon." in sent and sent.endswith("Explain tides simply")
 
     stored = runs.list_runs(auth.access(db, admin, default_ws.id))
-    assert sorted(r["model"] for r in stored) == ["nosuch/model", "offline/echo", "openai/gpt-4o-mini"]
+    assert sorted(r["model"] for r in stored) == ["offline/echo", "offline/nope", "openai/gpt-4o-mini"]
+
+
+def test_unknown_provider_is_refused_before_run_as_forge_run_refuses_it(app_as, db, admin, default_ws):
+    at = app_as("admin", page=PAGE)
+    at.text_input(key="pg_extra").input("nosuch/model")
+    at.text_area(key="pg_prompt").input("Hello")
+    at.run()
+    assert not at.exception
+    errors = " ".join(_texts(at, "error"))
+    assert "unknown provider 'nosuch' in model 'nosuch/model'" in errors.replace("\\", "")
+    assert at.button(key="pg_run").disabled
+    at.text_input(key="pg_extra").input("offline/echo")  # fixed: the same page runs it
+    at.run()
+    assert not at.exception and not at.error and not at.button(key="pg_run").disabled
 
 
 def test_provider_panel_shows_status_never_keys(app_as, stub):
@@ -97,3 +111,31 @@ def test_results_area_sits_under_run_and_scrolls_into_view(app_as, db, admin, de
     assert not at.exception
     scripts = [h.proto.body for h in at.get("html")]
     assert any("scrollIntoView" in s and "st-key-pg_results" in s for s in scripts)
+
+
+def test_credentials_in_a_base_url_never_reach_the_page(app_as, db, admin, default_ws, tmp_path, monkeypatch):
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on: the run fails, its error names the endpoint
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    catalog = tmp_path / "catalog.toml"
+    catalog.write_text(
+        f'[endpoints.vault]\nbase_url = "http://bob:pw-page-secret-1@127.0.0.1:{port}/v1?api_key=qk-page-secret-2"\n'
+    )
+    monkeypatch.setenv("FORGE_CATALOG", str(catalog))
+    monkeypatch.setenv("FORGE_LLM_MAX_RETRIES", "0")
+    at = app_as("admin", page=PAGE)
+    at.text_input(key="pg_extra").input("vault/m1")
+    at.text_area(key="pg_prompt").input("Hello")
+    at.run()
+    at.button(key="pg_run").click()
+    at.run()
+    assert not at.exception
+    shown = " ".join(
+        str(e.value) for kind in ("markdown", "caption", "error", "text", "success", "info") for e in getattr(at, kind)
+    )
+    assert "127.0.0.1" in shown and "Could not connect" in shown.replace("\\", "")
+    assert "pw-page-secret-1" not in shown and "qk-page-secret-2" not in shown
+    stored = runs.list_runs(auth.access(db, admin, default_ws.id))
+    assert len(stored) == 1 and "qk-page-secret-2" not in stored[0]["error"] and "***" in stored[0]["error"]
