@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import time
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
 import openai as openai_sdk
 
+from forge.config import add_secret, redact_url
 from forge.llm.base import (
     Completion,
     DeltaCallback,
@@ -15,6 +19,34 @@ from forge.llm.base import (
     RequestTimeout,
 )
 from forge.llm.retry import classify_sdk_error
+
+
+@dataclass(frozen=True)
+class EndpointURL:
+    """A base URL split into the plain URL, its query parameters and its user:password."""
+
+    url: str | None
+    query: dict[str, str] = field(default_factory=dict)
+    basic_auth: str | None = None  # the Authorization header value, when the URL had a user
+
+
+def split_url(base_url: str) -> EndpointURL:
+    """``http://u:p@host/v1?api_key=k`` -> (``http://host/v1``, {api_key: k}, ``Basic dTpw``)."""
+    parts = urlsplit(base_url)
+    netloc, basic = parts.netloc, None
+    if "@" in netloc:
+        userinfo, _, netloc = netloc.rpartition("@")
+        user, _, password = userinfo.partition(":")
+        raw = f"{unquote(user)}:{unquote(password)}".encode()
+        basic = "Basic " + base64.b64encode(raw).decode("ascii")
+    query = dict(parse_qsl(parts.query, keep_blank_values=True))
+    if basic:
+        # The password is the secret; a user name alone is one too (a token passed as the user).
+        add_secret(unquote(password) if password else unquote(user))
+    for name, value in query.items():
+        if redact_url(f"x://h/?{name}=v") != f"x://h/?{name}=v":  # a credential-like parameter
+            add_secret(value)
+    return EndpointURL(urlunsplit((parts.scheme, netloc, parts.path, "", "")), query, basic)
 
 
 class OpenAIProvider(Provider):
@@ -28,11 +60,21 @@ class OpenAIProvider(Provider):
 
     def client(self, timeout: float) -> openai_sdk.OpenAI:
         # Retries are the runner's job (it honours Retry-After and logs attempts).
-        return self.cached_client(
-            lambda key, base_url: openai_sdk.OpenAI(
-                api_key=key or "not-needed", base_url=base_url, max_retries=0, timeout=timeout
+        def make(key: str | None, base_url: str | None) -> openai_sdk.OpenAI:
+            # Credentials in the base URL go as a header and query parameters, so no URL the
+            # SDK logs or puts in an error carries them.
+            split = split_url(base_url) if base_url else EndpointURL(None)
+            headers = {"Authorization": split.basic_auth} if split.basic_auth else None
+            return openai_sdk.OpenAI(
+                api_key=key or "not-needed",
+                base_url=split.url,
+                default_query=split.query or None,
+                default_headers=headers,
+                max_retries=0,
+                timeout=timeout,
             )
-        )
+
+        return self.cached_client(make)
 
     def _kwargs(self, model_id: str, request: Request) -> dict:
         messages = []

@@ -6,21 +6,14 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-<<<<<<< HEAD
+from forge.config import redact_url
 from forge.library import contexts as library_docs
 from forge.library import prompts as library
 from forge.llm.base import LLMError, ProviderStatus, Request, RunResult
 from forge.llm.catalog import Catalog, split_model
 from forge.llm.prompts import ContextBlock, PromptSpec
-from forge.llm.runner import estimate
-from forge.store.access import Access
-=======
-from forge.config import redact_url
-from forge.llm.base import LLMError, ProviderStatus, Request, RunResult
-from forge.llm.catalog import Catalog, split_model
-from forge.llm.prompts import PromptSpec
 from forge.llm.runner import estimate, run_input_problems
->>>>>>> cli16
+from forge.store.access import Access
 from forge.ui import widgets
 from forge.ui.format import fmt_cost, fmt_count, fmt_ms
 from forge.ui.widgets import md

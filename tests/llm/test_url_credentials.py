@@ -125,3 +125,19 @@ def test_a_base_url_without_credentials_is_left_alone():
     assert config.redact("Server error (500) from vLLM (http://127.0.0.1:8000/v1): boom") == (
         "Server error (500) from vLLM (http://127.0.0.1:8000/v1): boom"
     )
+
+
+def test_the_openai_provider_sends_credentials_from_openai_base_url(db, admin, default_ws, monkeypatch, capsys):
+    with CredentialStub(api_key=None) as stub:
+        monkeypatch.setenv("OPENAI_BASE_URL", f"http://{USER}:{PW}@127.0.0.1:{stub.port}/v1?api_key={QKEY}")
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-not-checked-by-this-stub")
+        monkeypatch.setenv("FORGE_LLM_MAX_RETRIES", "0")
+        monkeypatch.setenv("FORGE_USER", "admin")
+        monkeypatch.setenv("FORGE_PASSWORD", PASSWORD)
+        code = main(["run", "--model", "openai/gpt-4o-mini", "--prompt", "Hi", "--json"])
+        out = capsys.readouterr()
+        row = json.loads(out.out.splitlines()[0])
+        assert code == 0 and row["error"] is None and row["output"].startswith("Stub answer")
+        assert f"api_key={QKEY}" in stub.requests_for("gpt-4o-mini")[0]["path"]
+        for secret in SECRETS:
+            assert secret not in out.out and secret not in out.err
