@@ -216,6 +216,7 @@ def build_app() -> Any:
     from streamlit.starlette import App
 
     from forge.api import routes
+    from forge.ui import session_cookie
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Any) -> AsyncIterator[None]:
@@ -232,7 +233,8 @@ def build_app() -> Any:
         finally:
             _remove_info(path)
 
-    return App(str(APP_SCRIPT), routes=routes(), lifespan=lifespan)
+    # The login cookie's routes: it is set HttpOnly by the server, not by page JavaScript.
+    return App(str(APP_SCRIPT), routes=routes() + session_cookie.routes(), lifespan=lifespan)
 
 
 def _parse(argv: list[str] | None) -> tuple[argparse.Namespace, dict[str, Any]]:
