@@ -61,11 +61,14 @@ class LockedOut(AuthError):
     def __init__(self, username: str, until: datetime):
         self.username = username
         self.until = until
-        minutes = max(1, int((until - utcnow()).total_seconds() // 60) + 1)
         super().__init__(
-            f"Too many failed logins for '{username}'. Try again in {minutes} minute"
-            f"{'s' if minutes != 1 else ''} (at {until:%H:%M} UTC) or ask an admin to reset the password."
+            f"Too many failed logins for '{username}'. {_try_again(until)} or ask an admin to reset the password."
         )
+
+
+def _try_again(until: datetime) -> str:
+    minutes = max(1, int((until - utcnow()).total_seconds() // 60) + 1)
+    return f"Try again in {minutes} minute{'s' if minutes != 1 else ''} (at {until:%H:%M} UTC)"
 
 
 # ---------------------------------------------------------------- passwords
@@ -245,11 +248,7 @@ class ClientThrottled(AuthError):
 
     def __init__(self, until: datetime):
         self.until = until
-        minutes = max(1, int((until - utcnow()).total_seconds() // 60) + 1)
-        super().__init__(
-            f"Too many failed logins from your address. Try again in {minutes} minute"
-            f"{'s' if minutes != 1 else ''} (at {until:%H:%M} UTC)."
-        )
+        super().__init__(f"Too many failed logins from your address. {_try_again(until)}.")
 
 
 def _client_max_failures() -> int:
