@@ -108,9 +108,10 @@ def _delete_cookie(request: Any) -> Any:
     return response
 
 
-def routes() -> list[Any]:
-    """The cookie routes, for forge.ui.server; from now on the login cookie is HttpOnly."""
+def routes(serving: bool = True) -> list[Any]:
+    """The cookie routes, for forge.ui.server: from now on (``serving``) the login cookie is HttpOnly."""
     from starlette.routing import Route
 
-    _mounted.set()
+    if serving:
+        _mounted.set()
     return [Route(SET_PATH, _set_cookie, methods=["POST"]), Route(DELETE_PATH, _delete_cookie, methods=["POST"])]

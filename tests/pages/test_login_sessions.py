@@ -104,3 +104,34 @@ def test_a_throttled_address_is_told_so_and_does_not_lock_the_account(db, admin,
     assert any("Too many failed logins from your address" in str(e.value) for e in at.error)
     assert not at.session_state["authentication_status"]
     assert auth.locked_until(db, "admin") is None
+
+
+def _cookie_server():
+    from starlette.applications import Starlette
+    from starlette.testclient import TestClient
+
+    from forge.ui import session_cookie
+
+    # Not ``serving``: the app run by AppTest in this process keeps writing the cookie from the page.
+    return TestClient(Starlette(routes=session_cookie.routes(serving=False))), session_cookie
+
+
+def test_the_server_sets_the_cookie_httponly_for_a_one_time_ticket_and_secure_over_https():
+    client, session_cookie = _cookie_server()
+    expires = datetime.now(UTC) + timedelta(days=7)
+    ticket = session_cookie.issue("signed-token", expires)
+    headers = {"X-Forge-Cookie": "1", "X-Forge-Ticket": ticket}
+    # Another site's page cannot add the header without a preflight this server never grants.
+    assert client.post(session_cookie.SET_PATH, headers={"X-Forge-Ticket": ticket}).status_code == 403
+    answer = client.post(session_cookie.SET_PATH, headers={**headers, "X-Forwarded-Proto": "https"})
+    assert answer.status_code == 204
+    cookie = answer.headers["set-cookie"]
+    assert cookie.startswith("forge_auth=signed-token;")
+    assert all(a in cookie for a in ("HttpOnly", "SameSite=strict", "Path=/", "Secure"))
+    assert client.post(session_cookie.SET_PATH, headers=headers).status_code == 410  # used once only
+    plain = client.post(
+        session_cookie.SET_PATH, headers={**headers, "X-Forge-Ticket": session_cookie.issue("t", expires)}
+    )
+    assert "HttpOnly" in plain.headers["set-cookie"] and "Secure" not in plain.headers["set-cookie"]  # plain HTTP
+    gone = client.post(session_cookie.DELETE_PATH, headers={"X-Forge-Cookie": "1"})
+    assert gone.status_code == 204 and 'forge_auth="";' in gone.headers["set-cookie"]
