@@ -26,6 +26,7 @@ __all__ = [
     "AuthError",
     "ClientThrottled",
     "LockedOut",
+    "LoginBusy",
     "PermissionDenied",
     "User",
     "Workspace",
@@ -251,6 +252,10 @@ class ClientThrottled(AuthError):
         super().__init__(f"Too many failed logins from your address. {_try_again(until)}.")
 
 
+class LoginBusy(AuthError):
+    """As many password checks as may still fail are already running for this name or client."""
+
+
 def _client_max_failures() -> int:
     # Above the per-name limit, so one person mistyping their own password meets that first.
     from forge.config import get
@@ -310,7 +315,10 @@ _checking_clients: dict[str, int] = {}
 
 
 def _reserve(db: Database, username: str, client: str | None) -> None:
-    """Reserve a password check for ``username`` from ``client``, or raise ClientThrottled / LockedOut."""
+    """Reserve a password check for ``username`` from ``client``; else ClientThrottled, LockedOut or LoginBusy.
+
+    Refusals are not recorded: a throttled client's guesses count against no account.
+    """
     cfg = settings()
     now = utcnow()
     lockout = timedelta(minutes=cfg.lockout_minutes)
@@ -318,14 +326,17 @@ def _reserve(db: Database, username: str, client: str | None) -> None:
         if client:
             limit = _client_max_failures()
             failures = user_store.client_failures(db, client, now - lockout, limit)
+            if len(failures) >= limit:
+                raise ClientThrottled(failures[-1] + lockout)
             if len(failures) + _checking_clients.get(client, 0) >= limit:
-                # Refused before any check and not recorded: a throttled client cannot lock anyone.
-                raise ClientThrottled(failures[-1] + lockout if len(failures) >= limit else now + lockout)
-        failures = _streak(user_store.recent_attempts(db, username, now - lockout, cfg.max_failed_logins))
-        if len(failures) + _checking_names.get(username, 0) >= cfg.max_failed_logins:
-            raise LockedOut(
-                username, failures[0] + lockout if len(failures) >= cfg.max_failed_logins else now + lockout
-            )
+                raise LoginBusy("Too many logins from your address are being checked at once. Try again in a moment.")
+        limit = cfg.max_failed_logins
+        failures = _streak(user_store.recent_attempts(db, username, now - lockout, limit))
+        if len(failures) >= limit:
+            raise LockedOut(username, failures[0] + lockout)
+        if len(failures) + _checking_names.get(username, 0) >= limit:
+            # The checks under way may all fail and lock the name: none more until they are done.
+            raise LoginBusy(f"Too many logins for '{username}' are being checked at once. Try again in a moment.")
         _checking_names[username] = _checking_names.get(username, 0) + 1
         if client:
             _checking_clients[client] = _checking_clients.get(client, 0) + 1
@@ -341,7 +352,10 @@ def _release(username: str, client: str | None) -> None:
 
 
 def authenticate(db: Database, username: str, password: str, channel: str = "web", client: str | None = None) -> User:
-    """The user for these credentials; raises LockedOut, ClientThrottled or AuthError, recording the attempt."""
+    """The user for these credentials; raises LockedOut, ClientThrottled, LoginBusy or AuthError.
+
+    Every password check is recorded; a refusal before the check is not.
+    """
     return authenticate_session(db, username, password, channel, client)[0]
 
 

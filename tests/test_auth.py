@@ -216,6 +216,8 @@ def _burst(db, username: str, passwords: list[str], client=None) -> dict[str, in
             outcomes.append("locked")
         except auth.ClientThrottled:
             outcomes.append("throttled")
+        except auth.LoginBusy:
+            outcomes.append("busy")
         except auth.AuthError:
             outcomes.append("wrong")
 
@@ -224,7 +226,7 @@ def _burst(db, username: str, passwords: list[str], client=None) -> dict[str, in
         t.start()
     for t in threads:
         t.join()
-    return {k: outcomes.count(k) for k in ("logged in", "locked", "throttled", "wrong")}
+    return {k: outcomes.count(k) for k in ("logged in", "locked", "busy", "throttled", "wrong")}
 
 
 def _checks(db, username: str) -> int:
@@ -239,23 +241,31 @@ def test_a_burst_of_parallel_guesses_runs_no_more_password_checks_than_the_locko
     guesses = [f"guess number {i:03d}" for i in range(99)]
     guesses.insert(random.randrange(100), PASSWORD)  # the right password among them
     counts = _burst(db, "bea", guesses)
-    assert _checks(db, "bea") <= 5, counts  # at most the allowed number of checks ran
-    assert counts["logged in"] <= 1 and counts["locked"] >= 95
+    # In the order recorded: never more than five failed checks in a row, and a login only before the fifth.
+    streak = 0
+    for (success,) in db.fetchall("SELECT success FROM login_attempts WHERE username = 'bea' ORDER BY attempted_at"):
+        assert not success or streak < 5, counts
+        streak = 0 if success else streak + 1
+        assert streak <= 5, counts
+    assert counts["logged in"] <= 1 and counts["locked"] + counts["busy"] >= 90, counts
     if counts["logged in"] == 0:  # the right one was not among the five checked: bea is locked now
+        assert _checks(db, "bea") == 5
         with pytest.raises(auth.LockedOut):
             auth.authenticate(db, "bea", PASSWORD)
 
 
-def test_a_burst_at_a_name_one_failure_from_lockout_checks_one_password_at_most(db, admin, monkeypatch):
+def test_a_burst_at_a_name_one_failure_from_lockout_checks_one_password_then_locks_it(db, admin, monkeypatch):
     monkeypatch.setenv("FORGE_BCRYPT_ROUNDS", "10")
     auth.create_user(db, admin, "bea", PASSWORD, "analyst")
     for _ in range(4):
         with pytest.raises(auth.AuthError):
             auth.authenticate(db, "bea", "wrong password!")
-    counts = _burst(db, "bea", [PASSWORD] * 50 + ["wrong password!"] * 50)
+    counts = _burst(db, "bea", [f"guess number {i:03d}" for i in range(100)])
     # One slot left: one check ran; everything else was refused without a check.
     assert _checks(db, "bea") == 5, counts
-    assert counts["logged in"] <= 1 and counts["locked"] + counts["logged in"] == 100
+    assert counts["locked"] + counts["busy"] == 100
+    with pytest.raises(auth.LockedOut):  # locked now: the right password is refused
+        auth.authenticate(db, "bea", PASSWORD)
 
 
 def test_one_client_guessing_names_is_throttled_and_cannot_lock_the_admin_or_anyone_else(db, admin, analyst):
@@ -284,7 +294,7 @@ def test_one_client_guessing_names_is_throttled_and_cannot_lock_the_admin_or_any
 def test_a_parallel_burst_from_one_client_across_names_checks_at_most_its_limit(db, admin, monkeypatch):
     monkeypatch.setenv("FORGE_CLIENT_MAX_FAILED_LOGINS", "3")
     counts = _burst(db, "admin", ["wrong password!"] * 30, client="203.0.113.9")
-    assert _checks(db, "admin") == 3 and counts["throttled"] == 27, counts
+    assert _checks(db, "admin") == 3 and counts["throttled"] + counts["busy"] == 27, counts
     assert auth.locked_until(db, "admin") is None  # three failures, below the per-name five
 
 
