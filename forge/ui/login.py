@@ -2,15 +2,22 @@
 
 Users and bcrypt hashes live in DuckDB. Each run builds one ``Authenticate`` from a
 deep copy of ``forge.auth.authenticator_credentials`` and replaces its password
-check with ``forge.auth.authenticate``, so every attempt is recorded and lockouts
-apply. The library still owns its session keys and the signed re-login cookie.
+check with ``forge.auth.authenticate_session``, so every attempt is recorded, lockouts
+and the per-address throttle apply. The library still owns its session keys.
+
+The re-login cookie is ours: a token signed with the cookie key (HS256, as the library's)
+holding the user name, expiry and the user's session generation. Every run compares the
+session's generation with the user's in the database (``restore_session``), so a logout,
+a password change or reset, disabling or a role change ends this session and makes every
+copy of the cookie worthless (``forge.auth.end_sessions``).
 
 Setting and deleting the cookie are scripts in the page (``forge.ui.browser``; the
 library's cookie-manager component cost an iframe and a rerun): they act only when a
 run that renders them reaches the browser, and a run can be cut short (st.rerun,
 or a newer rerun request). So ``sync_cookie`` renders the pending write on every
 run of the session with the same arguments (the script runs once per mount):
-after login the library's signed token, fixed once; after logout the deletion.
+after login the signed token (under the Forge server a one-time ticket for it, so the
+cookie is HttpOnly: ``forge.ui.session_cookie``), fixed once; after logout the deletion.
 
 The form is ours (the library's ``login`` view sleeps ``login_sleep_time`` each run
 to wait for its cookie component; we read ``st.context.cookies`` instead, so no
