@@ -8,7 +8,7 @@ st.set_page_config(page_title="Forge", page_icon=":material/local_fire_departmen
 
 db = state.get_db()
 authn = login.authenticator(db)
-login.apply_logout_request(authn)
+login.apply_logout_request(authn, db)
 user = login.restore_session(authn, db)
 login.sync_cookie(authn)
 if user is None:

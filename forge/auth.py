@@ -9,6 +9,7 @@ any script alike.
 from __future__ import annotations
 
 import re
+import threading
 from datetime import datetime, timedelta
 
 import bcrypt
@@ -23,7 +24,9 @@ from forge.store.grant import grant
 __all__ = [
     "Access",
     "AuthError",
+    "ClientThrottled",
     "LockedOut",
+    "LoginBusy",
     "PermissionDenied",
     "User",
     "Workspace",
@@ -59,11 +62,14 @@ class LockedOut(AuthError):
     def __init__(self, username: str, until: datetime):
         self.username = username
         self.until = until
-        minutes = max(1, int((until - utcnow()).total_seconds() // 60) + 1)
         super().__init__(
-            f"Too many failed logins for '{username}'. Try again in {minutes} minute"
-            f"{'s' if minutes != 1 else ''} (at {until:%H:%M} UTC) or ask an admin to reset the password."
+            f"Too many failed logins for '{username}'. {_try_again(until)} or ask an admin to reset the password."
         )
+
+
+def _try_again(until: datetime) -> str:
+    minutes = max(1, int((until - utcnow()).total_seconds() // 60) + 1)
+    return f"Try again in {minutes} minute{'s' if minutes != 1 else ''} (at {until:%H:%M} UTC)"
 
 
 # ---------------------------------------------------------------- passwords
@@ -137,7 +143,7 @@ def create_user(
     email: str | None = None,
 ) -> User:
     """A new user (admins only)."""
-    _require_admin(actor)
+    _require_admin(db, actor)
     username = _check_username(username)
     if role not in ROLES:
         raise AuthError(f"Role must be one of {', '.join(ROLES)}; got '{role}'.")
@@ -146,7 +152,7 @@ def create_user(
 
 
 def list_users(db: Database, actor: User) -> list[User]:
-    _require_admin(actor)
+    _require_admin(db, actor)
     return user_store.list_users(db)
 
 
@@ -159,14 +165,15 @@ def _target(db: Database, username: str) -> User:
 
 def set_password(db: Database, actor: User, username: str, new_password: str) -> None:
     """Reset a password (admins for anyone, users for themselves); clears a lockout."""
-    if not (actor.is_admin or actor.username == username):
+    actor = _current(db, actor)
+    if actor is None or not (actor.is_admin or actor.username == (username or "").strip().lower()):
         raise PermissionDenied("Only an admin can reset another user's password.")
     check_password_policy(new_password)
     user_store.set_password_hash(db, _target(db, username), hash_password(new_password))
 
 
 def set_role(db: Database, actor: User, username: str, role: str) -> None:
-    _require_admin(actor)
+    _require_admin(db, actor)
     if role not in ROLES:
         raise AuthError(f"Role must be one of {', '.join(ROLES)}.")
     target = _target(db, username)
@@ -176,7 +183,7 @@ def set_role(db: Database, actor: User, username: str, role: str) -> None:
 
 
 def set_disabled(db: Database, actor: User, username: str, disabled: bool) -> None:
-    _require_admin(actor)
+    actor = _require_admin(db, actor)
     target = _target(db, username)
     if disabled and target.id == actor.id:
         raise AuthError("You cannot disable your own account.")
@@ -194,14 +201,15 @@ def _check_email(email: str | None) -> str | None:
 
 def set_email(db: Database, actor: User, username: str, email: str | None) -> None:
     """Change a user's e-mail address (admins for anyone, users for themselves); empty clears it."""
-    if not (actor.is_admin or actor.username == username):
+    actor = _current(db, actor)
+    if actor is None or not (actor.is_admin or actor.username == (username or "").strip().lower()):
         raise PermissionDenied("Only an admin can change another user's e-mail address.")
     user_store.set_email(db, _target(db, username), _check_email(email))
 
 
 def delete_user(db: Database, actor: User, username: str) -> None:
     """Remove a user (admins only): not yourself, not the last admin. Their ratings stay under their name."""
-    _require_admin(actor)
+    actor = _require_admin(db, actor)
     target = _target(db, username)
     if target.id == actor.id:
         raise AuthError("You cannot delete your own account.")
@@ -215,12 +223,54 @@ def removed_raters(db: Database, raters: list[str]) -> set[str]:
     return user_store.removed_raters(db, raters)
 
 
-def _require_admin(actor: User | None) -> None:
-    if actor is None or not actor.is_admin or actor.disabled:
+def _require_admin(db: Database, actor: User | None) -> User:
+    """``actor`` as stored now, if an enabled admin; else PermissionDenied.
+
+    Read from the database, not from ``actor``: a page, job or script may hold a User from
+    before an admin demoted or disabled it (as :func:`access` does for workspace data).
+    """
+    current = _current(db, actor)
+    if current is None or not current.is_admin:
         raise PermissionDenied("Only an admin can do this.")
+    return current
+
+
+def _current(db: Database, actor: User | None) -> User | None:
+    """``actor`` as stored now, or None when it is disabled or no longer exists."""
+    current = user_store.get_user_by_id(db, actor.id) if actor is not None else None
+    return None if current is None or current.disabled else current
 
 
 # ---------------------------------------------------------------- login
+
+
+class ClientThrottled(AuthError):
+    """Too many failed logins from one client (across names); try again after ``until``."""
+
+    def __init__(self, until: datetime):
+        self.until = until
+        super().__init__(f"Too many failed logins from your address. {_try_again(until)}.")
+
+
+class LoginBusy(AuthError):
+    """As many password checks as may still fail are already running for this name or client."""
+
+
+def _client_max_failures() -> int:
+    # Above the per-name limit, so one person mistyping their own password meets that first.
+    from forge.config import get
+
+    return max(1, int(get("FORGE_CLIENT_MAX_FAILED_LOGINS") or 10))
+
+
+def _streak(rows: list[tuple[datetime, bool]]) -> list[datetime]:
+    """The failures among ``rows`` (newest first) since the newest success."""
+    out = []
+    for at, success in rows:
+        if success:
+            break
+        out.append(at)
+    return out
 
 
 def locked_until(db: Database, username: str) -> datetime | None:
@@ -228,39 +278,127 @@ def locked_until(db: Database, username: str) -> datetime | None:
     cfg = settings()
     window_start = utcnow() - timedelta(minutes=cfg.lockout_minutes)
     rows = user_store.recent_attempts(db, username, window_start, cfg.max_failed_logins)
-    if len(rows) < cfg.max_failed_logins or any(success for _, success in rows):
+    failures = _streak(rows)
+    if len(failures) < cfg.max_failed_logins:
         return None
     # The last N attempts in the window all failed: locked until the newest + lockout.
-    return rows[0][0] + timedelta(minutes=cfg.lockout_minutes)
+    return failures[0] + timedelta(minutes=cfg.lockout_minutes)
 
 
-def record_login_attempt(db: Database, username: str, success: bool, channel: str = "web") -> None:
-    user_store.record_login_attempt(db, username, success, channel)
+def client_throttled_until(db: Database, client: str | None) -> datetime | None:
+    """When the throttle of ``client`` (a remote address) ends, or None when it may try now."""
+    if not client:
+        return None
+    limit = _client_max_failures()
+    window = timedelta(minutes=settings().lockout_minutes)
+    failures = user_store.client_failures(db, client, utcnow() - window, limit)
+    if len(failures) < limit:
+        return None
+    return failures[-1] + window  # the oldest of the newest K leaves the window
 
 
-def authenticate(db: Database, username: str, password: str, channel: str = "web") -> User:
-    """The user for these credentials; raises LockedOut or AuthError, recording the attempt."""
+def record_login_attempt(
+    db: Database, username: str, success: bool, channel: str = "web", client: str | None = None
+) -> None:
+    user_store.record_login_attempt(db, username, success, channel, client)
+
+
+# Password checks running now, per user name and per client. A check is counted as a failure
+# until its outcome is recorded, so the decision "may this attempt check a password?" and the
+# reservation are one step under _SLOTS_LOCK: of any burst, at most the allowed number of
+# checks ever run. A process-wide lock is enough: the DuckDB file is opened for writing by one
+# process only (the server, or a CLI command when no server runs; forge.store.db), so every
+# attempt against a database goes through this process's lock.
+_SLOTS_LOCK = threading.Lock()
+_checking_names: dict[str, int] = {}
+_checking_clients: dict[str, int] = {}
+
+
+def _reserve(db: Database, username: str, client: str | None) -> None:
+    """Reserve a password check for ``username`` from ``client``; else ClientThrottled, LockedOut or LoginBusy.
+
+    Refusals are not recorded: a throttled client's guesses count against no account.
+    """
+    cfg = settings()
+    now = utcnow()
+    lockout = timedelta(minutes=cfg.lockout_minutes)
+    with _SLOTS_LOCK:
+        if client:
+            limit = _client_max_failures()
+            failures = user_store.client_failures(db, client, now - lockout, limit)
+            if len(failures) >= limit:
+                raise ClientThrottled(failures[-1] + lockout)
+            if len(failures) + _checking_clients.get(client, 0) >= limit:
+                raise LoginBusy("Too many logins from your address are being checked at once. Try again in a moment.")
+        limit = cfg.max_failed_logins
+        failures = _streak(user_store.recent_attempts(db, username, now - lockout, limit))
+        if len(failures) >= limit:
+            raise LockedOut(username, failures[0] + lockout)
+        if len(failures) + _checking_names.get(username, 0) >= limit:
+            # The checks under way may all fail and lock the name: none more until they are done.
+            raise LoginBusy(f"Too many logins for '{username}' are being checked at once. Try again in a moment.")
+        _checking_names[username] = _checking_names.get(username, 0) + 1
+        if client:
+            _checking_clients[client] = _checking_clients.get(client, 0) + 1
+
+
+def _release(username: str, client: str | None) -> None:
+    with _SLOTS_LOCK:
+        for table, key in ((_checking_names, username), (_checking_clients, client)):
+            if key and key in table:
+                table[key] -= 1
+                if not table[key]:
+                    del table[key]
+
+
+def authenticate(db: Database, username: str, password: str, channel: str = "web", client: str | None = None) -> User:
+    """The user for these credentials; raises LockedOut, ClientThrottled, LoginBusy or AuthError.
+
+    Every password check is recorded; a refusal before the check is not.
+    """
+    return authenticate_session(db, username, password, channel, client)[0]
+
+
+def authenticate_session(
+    db: Database, username: str, password: str, channel: str = "web", client: str | None = None
+) -> tuple[User, int]:
+    """:func:`authenticate`, with the user's session generation (what a login cookie carries)."""
     username = (username or "").strip().lower()
-    until = locked_until(db, username)
-    if until is not None:
-        raise LockedOut(username, until)
-    found = user_store.user_with_hash(db, username)
-    ok = False
-    if found is not None:
-        ok = bcrypt.checkpw((password or "").encode("utf-8"), found[1].encode("ascii"))
-    else:
-        # Same work for unknown names, so timing does not reveal which names exist.
-        bcrypt.checkpw(b"x", _dummy_hash())
-    if ok and found[0].disabled:
-        record_login_attempt(db, username, False, channel)
+    _reserve(db, username, client)
+    try:
+        found = user_store.user_with_hash(db, username)
+        ok = False
+        if found is not None:
+            ok = bcrypt.checkpw((password or "").encode("utf-8"), found[1].encode("ascii"))
+        else:
+            # Same work for unknown names, so timing does not reveal which names exist.
+            bcrypt.checkpw(b"x", _dummy_hash())
+        disabled = ok and found[0].disabled
+        # Recorded before the slot is released, so the outcome is counted before the slot stops counting.
+        record_login_attempt(db, username, ok and not disabled, channel, client)
+    finally:
+        _release(username, client)
+    if disabled:
         raise AuthError("This account is disabled. Ask an admin.")
-    record_login_attempt(db, username, ok, channel)
     if not ok:
         until = locked_until(db, username)
         if until is not None:
             raise LockedOut(username, until)
         raise AuthError("Wrong user name or password.")
+    return found[0], found[2]
+
+
+def session_user(db: Database, username: str, generation: int) -> User | None:
+    """The enabled user whose session (or login cookie) of ``generation`` is still valid, else None."""
+    found = user_store.session_user(db, (username or "").strip().lower())
+    if found is None or found[0].disabled or found[1] != generation:
+        return None
     return found[0]
+
+
+def end_sessions(db: Database, user: User) -> None:
+    """Log ``user`` out everywhere: every login cookie and open session from before stops working."""
+    user_store.end_sessions(db, user)
 
 
 _DUMMY_HASHES: dict[int, bytes] = {}
@@ -275,12 +413,12 @@ def _dummy_hash() -> bytes:
 
 def failed_logins(db: Database, actor: User, limit: int = 200) -> list[dict]:
     """Recent failed attempts, newest first (admins only)."""
-    _require_admin(actor)
+    _require_admin(db, actor)
     return user_store.failed_logins(db, limit)
 
 
 def locked_users(db: Database, actor: User) -> list[dict]:
-    _require_admin(actor)
+    _require_admin(db, actor)
     out = []
     for name in user_store.names_with_failures(db):
         until = locked_until(db, name)
@@ -314,7 +452,7 @@ def authenticator_credentials(db: Database) -> dict:
 
 def create_workspace(db: Database, actor: User, name: str, description: str | None = None) -> Workspace:
     """A new workspace with the creating admin as its first member."""
-    _require_admin(actor)
+    actor = _require_admin(db, actor)
     name = (name or "").strip()
     if not _WORKSPACE_NAME.match(name):
         raise AuthError(
@@ -330,12 +468,12 @@ def workspaces_for(db: Database, actor: User) -> list[Workspace]:
 
 def all_workspaces(db: Database, actor: User) -> list[dict]:
     """Every workspace with its members (admins only, for the admin page)."""
-    _require_admin(actor)
+    _require_admin(db, actor)
     return ws_store.all_workspaces(db)
 
 
 def add_member(db: Database, actor: User, workspace_id: str, username: str) -> None:
-    _require_admin(actor)
+    _require_admin(db, actor)
     user = _target(db, username)
     if not ws_store.workspace_exists(db, workspace_id):
         raise AuthError("No such workspace.")
@@ -343,7 +481,7 @@ def add_member(db: Database, actor: User, workspace_id: str, username: str) -> N
 
 
 def remove_member(db: Database, actor: User, workspace_id: str, username: str) -> None:
-    _require_admin(actor)
+    _require_admin(db, actor)
     ws_store.remove_member(db, workspace_id, _target(db, username).id)
 
 
@@ -353,7 +491,7 @@ def delete_workspace(db: Database, actor: User, workspace_id: str, typed_name: s
     ``typed_name`` must be the workspace's name, typed by the admin as a confirmation.
     Returns the rows deleted per table.
     """
-    _require_admin(actor)
+    _require_admin(db, actor)
     name = next((w["name"] for w in ws_store.all_workspaces(db) if w["id"] == workspace_id), None)
     if name is None:
         raise AuthError("No such workspace.")

@@ -24,10 +24,28 @@ def get_user(db: Database, username: str) -> User | None:
     return _user(db.fetchone(f"SELECT {_USER_COLS} FROM users WHERE username = ?", [username]))
 
 
-def user_with_hash(db: Database, username: str) -> tuple[User, str] | None:
-    """The user and its bcrypt hash, for a password check."""
-    row = db.fetchone(f"SELECT {_USER_COLS}, password_hash FROM users WHERE username = ?", [username])
+def get_user_by_id(db: Database, user_id: str) -> User | None:
+    """The user stored under ``user_id`` as it is now, or None."""
+    return _user(db.fetchone(f"SELECT {_USER_COLS} FROM users WHERE id = ?", [user_id]))
+
+
+def user_with_hash(db: Database, username: str) -> tuple[User, str, int] | None:
+    """The user, its bcrypt hash and session generation, for a password check."""
+    row = db.fetchone(
+        f"SELECT {_USER_COLS}, password_hash, session_generation FROM users WHERE username = ?", [username]
+    )
+    return (User(*row[:-2]), row[-2], row[-1]) if row else None
+
+
+def session_user(db: Database, username: str) -> tuple[User, int] | None:
+    """The user and its session generation as stored now (one query: this runs on every page run)."""
+    row = db.fetchone(f"SELECT {_USER_COLS}, session_generation FROM users WHERE username = ?", [username])
     return (User(*row[:-1]), row[-1]) if row else None
+
+
+def end_sessions(db: Database, user: User) -> None:
+    """Invalidate every login cookie and open session of ``user``."""
+    db.execute("UPDATE users SET session_generation = session_generation + 1 WHERE id = ?", [user.id])
 
 
 def insert_user(cur, username: str, password_hash: str, role: str, name: str | None, email: str | None) -> User:
@@ -73,17 +91,27 @@ def list_users(db: Database) -> list[User]:
 
 
 def set_password_hash(db: Database, user: User, password_hash: str) -> None:
-    """New password; a successful 'reset' attempt is recorded so any failure streak is broken."""
+    """New password, ending every session; a successful 'reset' attempt is recorded so any failure streak is broken."""
 
     def txn(cur):
-        cur.execute("UPDATE users SET password_hash = ? WHERE id = ?", [password_hash, user.id])
-        cur.execute("INSERT INTO login_attempts VALUES (?, ?, TRUE, 'reset')", [user.username, utcnow()])
+        cur.execute(
+            "UPDATE users SET password_hash = ?, session_generation = session_generation + 1 WHERE id = ?",
+            [password_hash, user.id],
+        )
+        cur.execute(
+            "INSERT INTO login_attempts (username, attempted_at, success, channel) VALUES (?, ?, TRUE, 'reset')",
+            [user.username, utcnow()],
+        )
 
     db.write(txn)
 
 
 def set_role(db: Database, user: User, role: str) -> None:
-    db.execute("UPDATE users SET role = ? WHERE id = ?", [role, user.id])
+    """A new role; a change ends every session of the user."""
+    db.execute(
+        "UPDATE users SET session_generation = session_generation + (role <> ?)::INT, role = ? WHERE id = ?",
+        [role, role, user.id],
+    )
 
 
 def set_email(db: Database, user: User, email: str | None) -> None:
@@ -91,7 +119,12 @@ def set_email(db: Database, user: User, email: str | None) -> None:
 
 
 def set_disabled(db: Database, user: User, disabled: bool) -> None:
-    db.execute("UPDATE users SET disabled = ? WHERE id = ?", [disabled, user.id])
+    """Disable or enable; disabling ends every session of the user."""
+    db.execute(
+        "UPDATE users SET session_generation = session_generation + (? AND NOT disabled)::INT, disabled = ?"
+        " WHERE id = ?",
+        [disabled, disabled, user.id],
+    )
 
 
 def admin_count(db: Database) -> int:
@@ -115,8 +148,33 @@ def recent_attempts(db: Database, username: str, since: datetime, limit: int) ->
     )
 
 
-def record_login_attempt(db: Database, username: str, success: bool, channel: str = "web") -> None:
-    db.execute("INSERT INTO login_attempts VALUES (?, ?, ?, ?)", [username[:128], utcnow(), success, channel])
+def record_login_attempt(
+    db: Database, username: str, success: bool, channel: str = "web", client: str | None = None
+) -> None:
+    """One password check's outcome; a failure from a known client also counts against that client."""
+
+    def txn(cur):
+        now = utcnow()
+        cur.execute(
+            "INSERT INTO login_attempts (username, attempted_at, success, channel) VALUES (?, ?, ?, ?)",
+            [username[:128], now, success, channel],
+        )
+        if client and not success:
+            cur.execute("INSERT INTO login_client_failures VALUES (?, ?)", [client[:128], now])
+
+    db.write(txn)
+
+
+def client_failures(db: Database, client: str, since: datetime, limit: int) -> list[datetime]:
+    """When ``client``'s newest ``limit`` failed logins since ``since`` happened, newest first."""
+    return [
+        r[0]
+        for r in db.fetchall(
+            "SELECT attempted_at FROM login_client_failures WHERE client = ? AND attempted_at >= ?"
+            " ORDER BY attempted_at DESC LIMIT ?",
+            [client[:128], since, limit],
+        )
+    ]
 
 
 def failed_logins(db: Database, limit: int = 200) -> list[dict]:

@@ -7,8 +7,10 @@ same element rendered again by the next run does not run again.
 Cookie writes: streamlit-authenticator writes its cookie through extra-streamlit-components'
 cookie manager, one more iframe (its own HTML, scripts and style sheet) that reports back and
 so reruns the script once more; after a login both landed while the browser was drawing the
-home page. Here the write is one line of JavaScript, with the same attributes (path /, strict
-same-site, the library's signed token and expiry).
+home page. Here the write is one line of JavaScript: under the Forge server a POST of a
+one-time ticket to a route that answers with an HttpOnly Set-Cookie (forge.ui.session_cookie),
+so the token never reaches the page; under a plain ``streamlit run`` a ``document.cookie``
+write (path /, strict same-site, Secure over HTTPS).
 
 Preload: Streamlit's frontend fetches and compiles each element type's code (a JS chunk) the
 first time a page shows that element. After a login the home page and its sidebar show a
@@ -29,6 +31,8 @@ from email.utils import format_datetime
 from pathlib import Path
 
 import streamlit as st
+
+from forge.ui import session_cookie
 
 # Element types of the home page and the sidebar that the login page does not show, and the
 # markdown renderer's HTML support (rehype-raw, loaded for the first markdown with HTML).
@@ -66,15 +70,37 @@ def run_script(code: str) -> None:
 
 
 def set_cookie(name: str, value: str, expires: datetime) -> None:
-    """Write cookie ``name`` for the whole app (path /, strict same-site) until ``expires``."""
+    """Write cookie ``name`` for the whole app (path /, strict same-site, Secure over HTTPS) until ``expires``.
+
+    Page JavaScript cannot make it HttpOnly: the Forge server sets the login cookie with
+    :func:`set_cookie_by_ticket` instead; this is for a plain ``streamlit run app.py``.
+    """
     attributes = f"; path=/; expires={format_datetime(expires.astimezone(UTC), usegmt=True)}; SameSite=Strict"
-    run_script(f"document.cookie = {_js(name)} + '=' + encodeURIComponent({_js(value)}) + {_js(attributes)};")
+    run_script(
+        f"document.cookie = {_js(name)} + '=' + encodeURIComponent({_js(value)}) + {_js(attributes)}"
+        " + (location.protocol === 'https:' ? '; Secure' : '');"
+    )
+
+
+def set_cookie_by_ticket(ticket: str) -> None:
+    """Have the server set the HttpOnly login cookie held under ``ticket`` (forge.ui.session_cookie)."""
+    headers = {session_cookie.HEADER: "1", session_cookie.TICKET_HEADER: ticket}
+    run_script(
+        f"fetch({_js(session_cookie.SET_PATH)}, {{method: 'POST', credentials: 'same-origin',"
+        f" cache: 'no-store', headers: {_js(headers)}}}).catch(() => {{}});"
+    )
 
 
 def delete_cookie(name: str) -> None:
-    """Delete cookie ``name`` (written by set_cookie)."""
+    """Delete cookie ``name``: the server's HttpOnly one (when it serves the route) and one the page wrote."""
     attributes = "=; path=/; expires=Thu, 01 Jan 1970 00:00:00 GMT; SameSite=Strict"
-    run_script(f"document.cookie = {_js(name)} + {_js(attributes)};")
+    code = f"document.cookie = {_js(name)} + {_js(attributes)};"
+    if session_cookie.routes_mounted():
+        code += (
+            f" fetch({_js(session_cookie.DELETE_PATH)}, {{method: 'POST', credentials: 'same-origin',"
+            f" cache: 'no-store', headers: {_js({session_cookie.HEADER: '1'})}}}).catch(() => {{}});"
+        )
+    run_script(code)
 
 
 @functools.cache

@@ -11,6 +11,8 @@ WORKSPACE_PICK = "forge_workspace_pick"
 LOGOUT_REQUESTED = "forge_logout_requested"
 # After a form login: the signed cookie to write (rendered each run, acts once).
 SET_COOKIE = "forge_set_cookie"
+# The user's session generation at login (forge.auth.end_sessions): checked on every run.
+SESSION_GENERATION = "forge_session_generation"
 # After logout: delete the cookie (rendered each run until the next login).
 DELETE_COOKIE = "forge_delete_cookie"
 # A one-shot message shown on the login page (e.g. "Admin account created").

@@ -2,15 +2,22 @@
 
 Users and bcrypt hashes live in DuckDB. Each run builds one ``Authenticate`` from a
 deep copy of ``forge.auth.authenticator_credentials`` and replaces its password
-check with ``forge.auth.authenticate``, so every attempt is recorded and lockouts
-apply. The library still owns its session keys and the signed re-login cookie.
+check with ``forge.auth.authenticate_session``, so every attempt is recorded, lockouts
+and the per-address throttle apply. The library still owns its session keys.
+
+The re-login cookie is ours: a token signed with the cookie key (HS256, as the library's)
+holding the user name, expiry and the user's session generation. Every run compares the
+session's generation with the user's in the database (``restore_session``), so a logout,
+a password change or reset, disabling or a role change ends this session and makes every
+copy of the cookie worthless (``forge.auth.end_sessions``).
 
 Setting and deleting the cookie are scripts in the page (``forge.ui.browser``; the
 library's cookie-manager component cost an iframe and a rerun): they act only when a
 run that renders them reaches the browser, and a run can be cut short (st.rerun,
 or a newer rerun request). So ``sync_cookie`` renders the pending write on every
 run of the session with the same arguments (the script runs once per mount):
-after login the library's signed token, fixed once; after logout the deletion.
+after login the signed token (under the Forge server a one-time ticket for it, so the
+cookie is HttpOnly: ``forge.ui.session_cookie``), fixed once; after logout the deletion.
 
 The form is ours (the library's ``login`` view sleeps ``login_sleep_time`` each run
 to wait for its cookie component; we read ``st.context.cookies`` instead, so no
@@ -20,16 +27,18 @@ sleep and nothing to tune in tests).
 from __future__ import annotations
 
 import copy
-from datetime import datetime
+import time
+from datetime import UTC, datetime, timedelta
 
+import jwt
 import streamlit as st
 import streamlit_authenticator as stauth
 from streamlit_authenticator.utilities import LoginError
 
 from forge import auth
-from forge.config import MIN_PASSWORD_LENGTH, settings
+from forge.config import MIN_PASSWORD_LENGTH, get, settings
 from forge.store import Database
-from forge.ui import browser, keys, state
+from forge.ui import browser, keys, session_cookie, state
 from forge.ui.widgets import md
 
 # The cookie manager is an invisible browser component, but while it loads Streamlit draws a
@@ -54,11 +63,14 @@ def authenticator(db: Database) -> stauth.Authenticate:
     )
     model = authn.authentication_controller.authentication_model
     authn.forge_error = None
+    authn.forge_generation = None
 
     def check_credentials(username: str, password: str) -> bool:
         try:
-            auth.authenticate(db, username, password, channel="web")
-        except auth.AuthError as exc:  # LockedOut included: its message says how long
+            _, authn.forge_generation = auth.authenticate_session(
+                db, username, password, channel="web", client=client_address()
+            )
+        except auth.AuthError as exc:  # LockedOut and ClientThrottled included: their messages say how long
             authn.forge_error = str(exc)
             return False
         return True
@@ -67,9 +79,27 @@ def authenticator(db: Database) -> stauth.Authenticate:
     return authn
 
 
-def apply_logout_request(authn: stauth.Authenticate) -> None:
-    """If the logout button was pressed: end the session and delete the cookie."""
+def client_address() -> str:
+    """Who is logging in, for the per-client login throttle: the remote address.
+
+    Behind a reverse proxy every connection comes from the proxy; with FORGE_TRUST_PROXY=1 the
+    client is the last X-Forwarded-For entry (the one the proxy added, which a client cannot
+    forge). Local connections (no address) are one client, "local".
+    """
+    if (get("FORGE_TRUST_PROXY") or "").strip().lower() in ("1", "true", "yes"):
+        forwarded = (st.context.headers.get("X-Forwarded-For") or "").split(",")[-1].strip()
+        if forwarded:
+            return forwarded
+    ip = st.context.ip_address
+    return ip if isinstance(ip, str) and ip else "local"  # AppTest's context holds no address
+
+
+def apply_logout_request(authn: stauth.Authenticate, db: Database) -> None:
+    """If the logout button was pressed: end every session of the user and delete the cookie."""
     if st.session_state.get(keys.LOGOUT_REQUESTED):
+        user = auth.get_user(db, st.session_state.get(keys.AUTH_USERNAME) or "")
+        if user is not None and st.session_state.get(keys.AUTH_STATUS):
+            auth.end_sessions(db, user)  # a copy of the cookie, or another browser, is logged out too
         log_out(authn)
 
 
@@ -90,27 +120,57 @@ def log_out(authn: stauth.Authenticate, notice: str | None = None) -> None:
 
 
 def restore_session(authn: stauth.Authenticate, db: Database) -> auth.User | None:
-    """The logged-in user (from this session or a valid cookie), re-read from the database."""
-    if not st.session_state.get(keys.AUTH_STATUS) and _has_cookie(authn):
-        token = authn.cookie_controller.get_cookie()
-        if token:
+    """The logged-in user (from this session or a valid cookie), re-read from the database.
+
+    Every run checks the session's generation against the user's (see forge.auth.end_sessions):
+    after a logout, a password change or reset, disabling or a role change, this session and
+    every copy of its cookie are logged out.
+    """
+    if not st.session_state.get(keys.AUTH_STATUS) and not st.session_state.get(keys.AUTH_LOGOUT):
+        claims = cookie_claims(_cookie(authn), authn.cookie_controller.cookie_model.cookie_key)
+        if claims and auth.session_user(db, claims["username"], claims["gen"]) is not None:
             try:
-                authn.authentication_controller.login(token=token)
-            except LoginError:  # user disabled, deleted or locked since the cookie was written
+                authn.authentication_controller.login(token={"username": claims["username"]})
+                st.session_state[keys.SESSION_GENERATION] = claims["gen"]
+            except LoginError:  # not among the enabled users any more
                 pass
     if not st.session_state.get(keys.AUTH_STATUS):
         return None
-    user = state.current_user(db)
+    username = st.session_state.get(keys.AUTH_USERNAME) or ""
+    user = auth.session_user(db, username, st.session_state.get(keys.SESSION_GENERATION, -1))
     if user is None:
-        log_out(authn, "Your account is disabled or no longer exists. Ask an admin.")
+        stored = auth.get_user(db, username)
+        if stored is None or stored.disabled:
+            log_out(authn, "Your account is disabled or no longer exists. Ask an admin.")
+        else:
+            log_out(authn, "Your session has ended (logged out elsewhere, or your password or role changed).")
     return user
 
 
-def _has_cookie(authn: stauth.Authenticate) -> bool:
+def _cookie(authn: stauth.Authenticate) -> str | None:
     # Only a real cookie string is worth decoding (AppTest's mocked context holds none).
-    cookies = st.context.cookies
-    name = authn.cookie_controller.cookie_model.cookie_name
-    return name in cookies and isinstance(cookies[name], str)
+    value = st.context.cookies.get(authn.cookie_controller.cookie_model.cookie_name)
+    return value if isinstance(value, str) else None
+
+
+def cookie_token(username: str, generation: int, expires: datetime, key: str) -> str:
+    """The signed login cookie: user name, session generation and expiry (HS256 with the cookie key)."""
+    return jwt.encode({"username": username, "gen": generation, "exp_date": expires.timestamp()}, key, "HS256")
+
+
+def cookie_claims(token: str | None, key: str) -> dict | None:
+    """What a login cookie says, if it is ours, signed with ``key``, unexpired and carries a generation."""
+    if not token:
+        return None
+    try:
+        claims = jwt.decode(token, key, algorithms=["HS256"])
+    except jwt.InvalidTokenError:
+        return None
+    if not isinstance(claims.get("username"), str) or not isinstance(claims.get("gen"), int):
+        return None  # a cookie from before session generations: log in again
+    if not isinstance(claims.get("exp_date"), int | float) or claims["exp_date"] <= time.time():
+        return None
+    return claims
 
 
 def sync_cookie(authn: stauth.Authenticate) -> None:
@@ -120,13 +180,21 @@ def sync_cookie(authn: stauth.Authenticate) -> None:
         browser.delete_cookie(model.cookie_name)
         return
     pending = st.session_state.get(keys.SET_COOKIE)
-    if not pending or model.cookie_expiry_days == 0:
+    if not pending or model.cookie_expiry_days == 0 or not st.session_state.get(keys.AUTH_STATUS):
         return
     if pending is True:  # first run after login: sign the token and fix its expiry once
-        model.exp_date = model._set_exp_date()
-        pending = {"token": model._token_encode(), "expires": datetime.fromtimestamp(model.exp_date)}
+        expires = datetime.now(UTC) + timedelta(days=model.cookie_expiry_days)
+        token = cookie_token(
+            st.session_state[keys.AUTH_USERNAME], st.session_state[keys.SESSION_GENERATION], expires, model.cookie_key
+        )
+        # Under the Forge server the token stays here: the page gets a one-time ticket for it.
+        ticket = session_cookie.issue(token, expires) if session_cookie.routes_mounted() else None
+        pending = {"ticket": ticket} if ticket else {"token": token, "expires": expires}
         st.session_state[keys.SET_COOKIE] = pending
-    browser.set_cookie(model.cookie_name, pending["token"], pending["expires"])
+    if pending.get("ticket"):
+        browser.set_cookie_by_ticket(pending["ticket"])
+    else:
+        browser.set_cookie(model.cookie_name, pending["token"], pending["expires"])
 
 
 def login_pages(authn: stauth.Authenticate, db: Database, url_paths: list[str]) -> list[st.Page]:
@@ -196,6 +264,7 @@ def _login_form(authn: stauth.Authenticate) -> None:
         st.error(str(exc))
         return
     if ok:
+        st.session_state[keys.SESSION_GENERATION] = authn.forge_generation
         st.session_state.pop(keys.DELETE_COOKIE, None)
         st.session_state[keys.SET_COOKIE] = True
         st.rerun()

@@ -217,6 +217,7 @@ def build_app() -> Any:
 
     from forge import otel_api
     from forge.api import routes
+    from forge.ui import session_cookie
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Any) -> AsyncIterator[None]:
@@ -238,7 +239,8 @@ def build_app() -> Any:
             scheduler.stop()
             _remove_info(path)
 
-    return App(str(APP_SCRIPT), routes=routes() + otel_api.routes(), lifespan=lifespan)
+    # The login cookie's routes: it is set HttpOnly by the server, not by page JavaScript.
+    return App(str(APP_SCRIPT), routes=routes() + otel_api.routes() + session_cookie.routes(), lifespan=lifespan)
 
 
 def _parse(argv: list[str] | None) -> tuple[argparse.Namespace, dict[str, Any]]:

@@ -145,8 +145,22 @@ def log_in(page, username: str, password: str) -> None:
     fill(page, "Password", password)
     page.get_by_role("button", name="Log in").click()
     page.get_by_role("button", name="Log out").wait_for()
-    page.wait_for_function("() => document.cookie.includes('forge_auth=')")  # written by a component just after
+    wait_login_cookie(page)
     wait_idle(page)
+
+
+def login_cookie(page) -> dict | None:
+    """The browser's login cookie (HttpOnly: the page's own scripts cannot see it), or None."""
+    return next((c for c in page.context.cookies() if c["name"] == "forge_auth"), None)
+
+
+def wait_login_cookie(page, timeout: float = 30.0) -> dict:
+    """Wait until the server has set the login cookie (a script posts for it just after the login)."""
+    deadline = time.monotonic() + timeout
+    while (cookie := login_cookie(page)) is None:
+        assert time.monotonic() < deadline, "no login cookie was set"
+        page.wait_for_timeout(100)
+    return cookie
 
 
 def log_out(page) -> None:

@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from tests.e2e.browser import NEEDS_CHROMIUM
+from tests.e2e.browser import NEEDS_CHROMIUM, wait_login_cookie
 from tests.e2e.browser import wait_idle as _wait_idle
 from tests.e2e.conftest import ADMIN_PASSWORD, VIEWER_PASSWORD
 
@@ -37,7 +37,7 @@ def _log_in(page, url: str, username: str, password: str, path: str = "") -> Non
     """Log in on the start page (a deep link on a fresh server meets Streamlit's folder mode), then go."""
     page.goto(url)
     _submit_login(page, username, password)
-    page.wait_for_function("() => document.cookie.includes('forge_auth=')")  # kept across page loads
+    wait_login_cookie(page)  # kept across page loads
     if path:
         page.goto(f"{url}/{path}")
         logged_in = page.get_by_role("button", name="Log out")
