@@ -1,0 +1,1 @@
+"""The workspace's library: saved prompts, context blocks and datasets."""
