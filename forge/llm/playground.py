@@ -29,8 +29,11 @@ def run_prompt(
     on_delta: FanoutDelta | None = None,
     on_result: ResultCallback | None = None,
     policy: RetryPolicy | None = None,
+    prompt_version_id: str | None = None,
 ) -> PlaygroundRun:
     """Run ``spec`` on every model at once and persist each result (as a run and a trace).
+
+    ``prompt_version_id``: the saved prompt version ``spec`` was made from, recorded on each run.
 
     Raises PromptError when the prompt cannot be rendered (nothing is sent then)
     and PermissionDenied when ``access`` does not allow running in the workspace.
@@ -39,12 +42,19 @@ def run_prompt(
     request = spec.render()
     results = run_fanout(models, request, on_delta=on_delta, on_result=on_result, policy=policy)
     batch_id = new_id()
-    run_ids = run_store.save_runs(access, run_rows(access, spec, request, results, batch_id))
+    run_ids = run_store.save_runs(access, run_rows(access, spec, request, results, batch_id, prompt_version_id))
     return PlaygroundRun(batch_id, run_ids, results)
 
 
-def run_rows(access: Access, spec: PromptSpec, request: Request, results: list[RunResult], batch_id: str) -> list[dict]:
-    """One row of the ``runs`` table per result, all of one batch."""
+def run_rows(
+    access: Access,
+    spec: PromptSpec,
+    request: Request,
+    results: list[RunResult],
+    batch_id: str,
+    prompt_version_id: str | None = None,
+) -> list[dict]:
+    """One row of the ``runs`` table per result, all of one batch (made from ``prompt_version_id`` if given)."""
     now = utcnow()
     return [
         {
@@ -70,6 +80,7 @@ def run_rows(access: Access, spec: PromptSpec, request: Request, results: list[R
             "cost_usd": res.cost_usd,
             "error": res.error,
             "trace_id": None,
+            "prompt_version_id": prompt_version_id,
         }
         for res in results
     ]
@@ -118,6 +129,7 @@ class LiveRun:
         models: list[str],
         spec: PromptSpec,
         policy: RetryPolicy | None = None,
+        prompt_version_id: str | None = None,
     ):
         self.models = list(models)
         self._queue: queue.Queue = queue.Queue()
@@ -136,7 +148,7 @@ class LiveRun:
 
         def work() -> None:
             try:
-                out = run_prompt(access, self.models, spec, on_delta, on_result, policy)
+                out = run_prompt(access, self.models, spec, on_delta, on_result, policy, prompt_version_id)
                 self._queue.put(("done", out, None))
             except Exception as exc:  # shown to the user as a message, never a traceback
                 self._queue.put(("failed", str(exc) or type(exc).__name__, None))

@@ -17,13 +17,13 @@ from forge.store.types import Trace
 _COLUMNS = (
     "id, workspace_id, user_id, batch_id, created_at, model, provider, system_prompt,"
     " prompt_template, prompt, variables, context, params, output, input_tokens, output_tokens,"
-    " tokens_estimated, latency_ms, ttft_ms, cost_usd, error, trace_id"
+    " tokens_estimated, latency_ms, ttft_ms, cost_usd, error, trace_id, prompt_version_id"
 )
 _JSON_COLUMNS = ("variables", "context", "params")
 _LIST_COLUMNS = (
     "r.id, r.batch_id, r.created_at, r.model, u.username AS user, r.prompt_template, r.output,"
     " r.input_tokens, r.output_tokens, r.tokens_estimated, r.latency_ms, r.ttft_ms, r.cost_usd,"
-    " r.error, r.trace_id"
+    " r.error, r.trace_id, r.prompt_version_id"
 )
 
 
@@ -32,7 +32,8 @@ def save_runs(access: Access, runs: list[dict]) -> list[str]:
     access.need("run")
     db = access.db
     names = [c.strip() for c in _COLUMNS.split(",")]
-    rows = [[json.dumps(r[c]) if c in _JSON_COLUMNS else r[c] for c in names] for r in runs]
+    # prompt_version_id is optional in the row: older callers make runs without a saved prompt.
+    rows = [[json.dumps(r[c]) if c in _JSON_COLUMNS else r.get(c) for c in names] for r in runs]
     db.write(lambda cur: cur.executemany(f"INSERT INTO runs ({_COLUMNS}) VALUES ({', '.join('?' * len(names))})", rows))
     # The runs are kept first; then each is recorded as a playground trace and linked to it.
     ids = upsert_traces(access, [trace_for_run(r, access.user) for r in runs])["ids"]
@@ -94,6 +95,7 @@ def trace_for_run(run: dict, actor: User | None = None) -> Trace:
             "input_tokens": run.get("input_tokens"),
             "output_tokens": run.get("output_tokens"),
             "run_by": actor.username if actor else None,
+            "prompt_version_id": run.get("prompt_version_id"),
         },
         "tags": ["playground", run.get("provider") or ""] + (["error"] if error else []),
         "user_id": actor.username if actor else None,
