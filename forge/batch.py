@@ -277,8 +277,8 @@ def run_batch(
             if max_cost_usd is not None and state["spent"] + state["inflight"] + cost > max_cost_usd + 1e-12:
                 state["stop"] = (
                     "stopped",
-                    f"spend limit ${max_cost_usd:g} reached: ${state['spent']:.4f} spent,"
-                    f" the next call would pass the limit",
+                    f"spend limit ${max_cost_usd:.4g} reached: ${state['spent']:.4g} spent"
+                    f" and ${state['inflight']:.4g} in flight; the next call (about ${cost:.4g}) would pass it",
                 )
                 return None
             state["inflight"] += cost

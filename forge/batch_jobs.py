@@ -28,7 +28,7 @@ def _run(
     from forge import batch
     from forge.library import datasets, prompts
 
-    prompt = prompts.get_version_by_id(access, prompt_version_id)
+    prompt = prompts.get_by_id(access, prompt_version_id)
     dataset = datasets.open_version_id(access, dataset_version_id)
     plan = batch.plan_batch(access, prompt, dataset, models)
     outcome = batch.run_batch(
