@@ -30,7 +30,7 @@ from forge.evals import runs as eval_runs
 from forge.evals.contract import DEFAULT_TIMEOUT_S
 from forge.evals.metrics import combine_all_pass
 from forge.evals.sandbox import isolation_status, run_evals
-from forge.library.datasets import DatasetVersion
+from forge.library.datasets import DatasetVersion, open_version_id
 from forge.library.prompts import PromptVersion, context_blocks
 from forge.llm import tokens
 from forge.llm.base import Request, RunResult
@@ -529,7 +529,7 @@ def judged(access: Access, batch_id: str) -> Judged:
     models = list(batch["models"])
     run = result_store.get_run(access, batch["eval_run_id"]) if batch.get("eval_run_id") else None
     names = result_store.version_names(access, run.eval_version_ids) if run else {}
-    vids = [v for v in (run.eval_version_ids if run else []) if v in names]
+    vids = sorted((v for v in (run.eval_version_ids if run else []) if v in names), key=lambda v: _label(names, v))
     labels = [_label(names, v) for v in vids]
     by_trace: dict[str, dict[str, tuple]] = {}
     for trace_id, vid, verdict, reason, error in batch_store.verdicts(access, batch_id, vids):
@@ -548,6 +548,10 @@ def judged(access: Access, batch_id: str) -> Judged:
         for c in cells
     ]
     figures = summarize_results(results, models)
+    try:
+        expected = [r.expected or "" for r in open_version_id(access, batch["dataset_version_id"]).rows]
+    except LookupError:  # the dataset was deleted since: the outputs stand alone
+        expected = []
     records = []
     first_output: dict[int, str | None] = {}
     for c in cells:
@@ -559,6 +563,7 @@ def judged(access: Access, batch_id: str) -> Judged:
             "row": c["row_index"] + 1,
             "model": c["model"],
             "variables": c["variables"] or {},
+            "expected": expected[c["row_index"]] if c["row_index"] < len(expected) else "",
             "output": c["output"] or "",
             "error": c["error"] or "",
             "latency_ms": c["latency_ms"],
@@ -585,8 +590,10 @@ def judged(access: Access, batch_id: str) -> Judged:
         records.append(rec)
     grid = pd.DataFrame(records)
     if not grid.empty:
-        # Models disagree on a row when their combined verdicts differ (or, unjudged, their outputs do).
-        key = grid[ALL_EVALS].map(lambda v: "-" if v is None else str(v)) if vids else grid["output"]
+        # Models disagree on a row when their combined verdicts differ (or, unjudged, their outputs do);
+        # a failed call has neither and takes no side.
+        key = grid[ALL_EVALS].map(lambda v: None if v is None else str(v)) if vids else grid["output"]
+        key = key.where(grid["error"] == "")
         grid["disagree"] = key.groupby(grid["row"]).transform("nunique") > 1
     rates: dict[tuple[str, str], Rate] = {}
     if vids and not grid.empty:
