@@ -590,11 +590,14 @@ def judged(access: Access, batch_id: str) -> Judged:
         records.append(rec)
     grid = pd.DataFrame(records)
     if not grid.empty:
-        # Models disagree on a row when their combined verdicts differ (or, unjudged, their outputs do);
-        # a failed call has neither and takes no side.
-        key = grid[ALL_EVALS].map(lambda v: None if v is None else str(v)) if vids else grid["output"]
-        key = key.where(grid["error"] == "")
-        grid["disagree"] = key.groupby(grid["row"]).transform("nunique") > 1
+        # Models disagree on a row when, for some eval, their verdicts differ (unjudged: when their outputs
+        # differ); a failed call has neither and takes no side.
+        ok = grid["error"] == ""
+        keys = [grid[label].map(lambda v: None if v is None else str(v)) for label in labels] or [grid["output"]]
+        disagree = pd.Series(False, index=grid.index)
+        for key in keys:
+            disagree |= key.where(ok).groupby(grid["row"]).transform("nunique") > 1
+        grid["disagree"] = disagree
     rates: dict[tuple[str, str], Rate] = {}
     if vids and not grid.empty:
         for model in models:

@@ -102,7 +102,7 @@ def wide_grid(j: batch.Judged, grid: pd.DataFrame) -> pd.DataFrame:
             text = f"⚠ {rec['error'][:80]}"
         else:
             text = " ".join(rec["output"].split())[:120]
-        marks = _verdict_marks(rec, j.evals) if j.evals else ""
+        marks = _verdict_marks(rec, j.evals) if j.evals and not rec["error"] else ""
         differs = "≠ " if rec["model"] != first and rec["differs"] and not rec["error"] else ""
         row[rec["model"]] = f"{differs}{marks + ' ' if marks else ''}{text}"
     return pd.DataFrame(list(out.values()))
