@@ -21,7 +21,7 @@ import statistics
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
@@ -140,7 +140,8 @@ def plan_batch(
     for i, row in enumerate(dataset.rows):
         spec = prompt.spec(dict(row.vars), blocks)
         try:
-            request = spec.render()
+            # Nobody watches a batch's text arrive: plain answers cost the SDK and us less than a stream.
+            request = replace(spec.render(), stream=False)
         except PromptError as exc:
             raise BatchError(f"row {i + 1}: {exc}") from None
         specs.append(spec)
