@@ -77,10 +77,10 @@ def add_cells(access: Access, batch_id: str, cells: Sequence[tuple[int, str, str
         cur.register("forge_batch_cells", table)
         try:
             cur.execute(
-                "INSERT INTO batch_cells (batch_id, row_index, model, run_id)"
-                " SELECT ?, row_index, model, run_id FROM forge_batch_cells"
+                "INSERT INTO batch_cells (batch_id, workspace_id, row_index, model, run_id)"
+                " SELECT ?, ?, row_index, model, run_id FROM forge_batch_cells"
                 " ON CONFLICT (batch_id, row_index, model) DO UPDATE SET run_id = excluded.run_id",
-                [batch_id],
+                [batch_id, access.workspace_id],
             )
             cur.execute(
                 "UPDATE batches SET done = (SELECT count(*) FROM batch_cells WHERE batch_id = ?), spent_usd = ?"

@@ -105,11 +105,12 @@ def save_version(
             "SELECT coalesce(max(version), 0) + 1 FROM dataset_versions WHERE dataset_id = ?", [dataset_id]
         ).fetchone()[0]
         cur.execute(
-            "INSERT INTO dataset_versions (id, dataset_id, version, columns, rows, n_rows, source, note,"
-            " created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO dataset_versions (id, dataset_id, workspace_id, version, columns, rows, n_rows, source,"
+            " note, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 new_id(),
                 dataset_id,
+                access.workspace_id,
                 version,
                 json.dumps(columns),
                 json.dumps(rows),

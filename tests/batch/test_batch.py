@@ -117,3 +117,15 @@ def test_wilson_matches_the_formula():
     rate = batch.wilson(k, n)
     assert rate.value == pytest.approx(4 / 6)
     assert (rate.low, rate.high) == (pytest.approx(centre - half), pytest.approx(centre + half))
+
+
+def test_deleting_the_workspace_clears_datasets_and_batches(db, admin, acc, policy):
+    from forge.store.workspaces import delete_workspace
+
+    pv = save_prompt(acc)
+    ds = save_dataset(acc, ["a", "b"])
+    batch.run_batch(acc, batch.plan_batch(acc, pv, ds, ["offline/echo"]), policy=policy)
+    tables = ("datasets", "dataset_versions", "batches", "batch_cells")
+    assert all(db.scalar(f"SELECT count(*) FROM {t}") for t in tables)
+    delete_workspace(db, acc.workspace_id)
+    assert [db.scalar(f"SELECT count(*) FROM {t}") for t in tables] == [0, 0, 0, 0]

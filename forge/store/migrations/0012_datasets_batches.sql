@@ -19,6 +19,7 @@ CREATE TABLE datasets (
 CREATE TABLE dataset_versions (
     id          VARCHAR PRIMARY KEY,
     dataset_id  VARCHAR NOT NULL,
+    workspace_id VARCHAR NOT NULL,             -- so deleting a workspace clears its versions too
     version     INTEGER NOT NULL,
     columns     JSON NOT NULL,                 -- variable names, in order
     rows        JSON NOT NULL,
@@ -57,6 +58,7 @@ CREATE TABLE batches (
 -- Each call of a batch: which row and model made which run (its trace is runs.trace_id).
 CREATE TABLE batch_cells (
     batch_id   VARCHAR NOT NULL,
+    workspace_id VARCHAR NOT NULL,
     row_index  INTEGER NOT NULL,
     model      VARCHAR NOT NULL,
     run_id     VARCHAR NOT NULL,
