@@ -20,6 +20,9 @@ page_help(
     " by side. `{{name}}` in a prompt makes a variable box; context (typed or files) goes where"
     " `{{context}}` is, else first. The estimate shows tokens, cost and problems before you run."
     " `offline/echo` needs no key. Every run is kept on the Runs page and as a trace."
+    " **Save as prompt** keeps the prompt as a new version on the Prompts page; **Open a saved prompt** and"
+    " **Add from library** bring saved prompts and context documents back; a run of a saved prompt, unchanged,"
+    " is recorded as that version."
     " Ctrl+Enter in a text box applies it."
 )
 catalog = load_catalog()
@@ -29,6 +32,8 @@ with st.spinner("Loading providers…"):  # the first view in a process imports 
 playground_view.providers_panel(catalog, statuses)
 
 names = catalog.model_names()
+playground_view.apply_open_request(access, names)  # "Open in playground" on the Prompts page
+playground_view.open_prompt_picker(access, names)
 unavailable = playground_view.unavailable(statuses)
 if unavailable:
     st.caption("Models of a provider without a key are marked unavailable; the Providers panel says what to set.")
@@ -55,14 +60,17 @@ template = st.text_area(
 )
 variables = {name: st.text_input(f"{{{{{name}}}}}", key=f"pg_var_{name}") for name in variables_in(template + system)}
 variables = {k: v for k, v in variables.items() if v}  # an empty box is a value still to give
+library_ids, library_blocks = playground_view.library_context(access)
 typed = st.text_area("Context (typed)", key="pg_context", height=80)
+saved_blocks = playground_view.saved_context()
 files = st.file_uploader("Context files", accept_multiple_files=True, key="pg_files")
 c1, c2, c3 = st.columns(3)
 temperature = c1.number_input("Temperature", 0.0, 2.0, value=None, step=0.1, key="pg_temp", placeholder="model default")
 max_tokens = c2.number_input("Max tokens", 1, 1_000_000, value=None, step=64, key="pg_max", placeholder="model default")
 stream = c3.toggle("Stream", value=True, key="pg_stream")
 
-blocks, problems = [ContextBlock("typed", typed)] if typed.strip() else [], []
+blocks = library_blocks + ([ContextBlock(playground_view.TYPED_BLOCK, typed)] if typed.strip() else []) + saved_blocks
+problems = []
 for f in files or []:
     try:
         blocks.append(context_from_bytes(f.name, f.getvalue()))
@@ -82,6 +90,8 @@ if template.strip() and models:
         st.info(str(exc))
 if request is not None:
     playground_view.estimate_table(models, request, catalog, unavailable)
+version_id = playground_view.recorded_version(access, spec)
+playground_view.save_prompt(access, spec, len(library_blocks), models, library_ids)
 
 run = st.button("Run", type="primary", disabled=request is None, key="pg_run")
 
@@ -95,7 +105,7 @@ if run and request is not None:
     texts = [""] * len(models)
     for i, m in enumerate(models):
         boxes[i].markdown(f"**{md(m)}** — waiting…")
-    live = LiveRun(access, models, spec)
+    live = LiveRun(access, models, spec, prompt_version_id=version_id)
     for kind, a, b in live.events():
         if kind == "delta":
             texts[a] += b

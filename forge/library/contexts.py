@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import PurePath
 
-from forge.llm.prompts import MAX_CONTEXT_FILE_BYTES, ContextBlock
+from forge.llm.prompts import MAX_CONTEXT_FILE_BYTES, ContextBlock, PromptError, context_from_bytes
 from forge.store import contexts as doc_store
 from forge.store.access import Access
 
@@ -98,12 +98,10 @@ def extract_text(filename: str, data: bytes) -> tuple[str, str]:
         )
     if kind == "pdf":
         return kind, _pdf_text(filename, data)
-    if b"\x00" in data[:4096]:
-        raise DocumentError(f"{filename} is not a text file")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = data.decode("latin-1")
+    try:  # the Playground's reading of a context file: text only, UTF-8 else Latin-1
+        text = context_from_bytes(filename, data).text
+    except PromptError as exc:
+        raise DocumentError(str(exc)) from None
     if kind == "json":
         try:
             json.loads(text)
@@ -235,3 +233,8 @@ def search(access: Access, query: str = "", tags: list[str] | None = None, limit
 def tags(access: Access) -> list[str]:
     """Every tag in the library."""
     return doc_store.doc_tags(access)
+
+
+def existing_ids(access: Access, doc_ids: list[str]) -> set[str]:
+    """The ids of ``doc_ids`` still in the library."""
+    return set(doc_store.doc_hashes(access, list(doc_ids)))

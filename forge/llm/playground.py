@@ -97,7 +97,15 @@ def rerun(
     run = run_store.get_run(access, run_id)
     if run is None:
         raise LookupError(f"No run {run_id!r} in this workspace")
-    return run_prompt(access, models or [run["model"]], spec_from_run(run), on_delta, policy=policy)
+    # The same prompt as before: a run of a saved prompt version stays one.
+    return run_prompt(
+        access,
+        models or [run["model"]],
+        spec_from_run(run),
+        on_delta,
+        policy=policy,
+        prompt_version_id=run.get("prompt_version_id"),
+    )
 
 
 def spec_from_run(run: dict) -> PromptSpec:

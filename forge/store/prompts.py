@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import duckdb
+
 from forge.store import new_id, utcnow
 from forge.store.access import Access
 
@@ -68,7 +70,15 @@ def add_version(access: Access, name: str, content: dict, note: str | None = Non
         )
         return version_id, True
 
-    version_id, created = access.db.write(txn)
+    # Two saves of one prompt at once: the loser's commit conflicts (retried by write) or its insert meets the
+    # winner's committed row (retried here); either way it re-reads the latest version and takes the next number.
+    for attempt in range(5):
+        try:
+            version_id, created = access.db.write(txn)
+            break
+        except duckdb.ConstraintException:
+            if attempt == 4:
+                raise
     return version_by_id(access, version_id), created
 
 

@@ -20,10 +20,15 @@ _COLUMNS = (
     " tokens_estimated, latency_ms, ttft_ms, cost_usd, error, trace_id, prompt_version_id"
 )
 _JSON_COLUMNS = ("variables", "context", "params")
+# "name vN" of the saved prompt version a run was made with (NULL for a run of an unsaved prompt).
+_PROMPT_LABEL = (
+    "(SELECT p.name || ' v' || v.version FROM prompt_versions v JOIN prompts p ON p.id = v.prompt_id"
+    " WHERE v.id = {run}.prompt_version_id) AS prompt_version"
+)
 _LIST_COLUMNS = (
     "r.id, r.batch_id, r.created_at, r.model, u.username AS user, r.prompt_template, r.output,"
     " r.input_tokens, r.output_tokens, r.tokens_estimated, r.latency_ms, r.ttft_ms, r.cost_usd,"
-    " r.error, r.trace_id, r.prompt_version_id"
+    " r.error, r.trace_id, r.prompt_version_id, " + _PROMPT_LABEL.format(run="r")
 )
 
 
@@ -130,7 +135,8 @@ def get_runs(access: Access, run_ids: list[str]) -> list[dict]:
     if not run_ids:
         return []
     rows = access.db.fetchdicts(
-        f"SELECT {_COLUMNS} FROM runs WHERE workspace_id = ? AND id IN ({', '.join('?' * len(run_ids))})",
+        f"SELECT {_COLUMNS}, {_PROMPT_LABEL.format(run='runs')} FROM runs"
+        f" WHERE workspace_id = ? AND id IN ({', '.join('?' * len(run_ids))})",
         [access.workspace_id, *run_ids],
     )
     by_id = {r["id"]: _decode(r) for r in rows}

@@ -34,6 +34,7 @@ class PageSpec:
 PAGES = [
     PageSpec("pages/home.py", "Home", "overview", ":material/home:"),
     PageSpec("pages/playground.py", "Playground", "prompt-playground", ":material/science:", action="run"),
+    PageSpec("pages/prompts.py", "Prompts", "prompt-library", ":material/library_books:"),
     PageSpec("pages/runs.py", "Runs", "run-history", ":material/history:"),
     PageSpec("pages/datasets.py", "Datasets", "datasets", ":material/table:"),
     PageSpec("pages/batches.py", "Batch runs", "batch-runs", ":material/dynamic_feed:"),

@@ -1,13 +1,18 @@
-"""The Playground's provider panel and checks shown before Run, the estimate, and bringing the results into view."""
+"""The Playground's provider panel and checks shown before Run, the estimate, bringing the results into view,
+and its prompt-library controls (open a saved prompt, add library documents, save as a prompt)."""
 
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
+from forge.library import contexts as library_docs
+from forge.library import prompts as library
 from forge.llm.base import LLMError, ProviderStatus, Request, RunResult
 from forge.llm.catalog import Catalog, split_model
+from forge.llm.prompts import ContextBlock, PromptSpec
 from forge.llm.runner import estimate
+from forge.store.access import Access
 from forge.ui import widgets
 from forge.ui.format import fmt_cost, fmt_count, fmt_ms
 from forge.ui.widgets import md
@@ -111,3 +116,142 @@ def show_result(col, r: RunResult) -> None:
         col.caption(metrics_line(r))
     else:
         col.error(md(r.error, inline=False))
+
+
+# ---------------------------------------------------------------- prompt library controls
+
+OPEN_REQUEST = "pg_open_request"  # a prompt version id to fill the fields from on the next run (Prompts page)
+OPENED = "pg_opened"  # the prompt version the fields came from (opened or just saved)
+SAVED_BLOCKS = "pg_saved_blocks"  # the opened version's own blocks: [[name, text], ...]
+LIB_DOCS = "pg_lib_docs"  # library documents added as context (ids)
+SAVE_NOTICE = "pg_save_notice"
+TYPED_BLOCK = "typed"  # the name of the typed context block
+
+
+def open_version(access: Access, version_id: str, catalog_models: list[str]) -> None:
+    """Fill the playground's fields from a saved prompt version (before its widgets are drawn, or in a callback)."""
+    try:
+        pv = library.get_by_id(access, version_id)
+    except LookupError as exc:
+        st.session_state[SAVE_NOTICE] = ("warning", str(exc))
+        return
+    state = st.session_state
+    state["pg_models"] = [m for m in pv.models if m in catalog_models]
+    state["pg_extra"] = ", ".join(m for m in pv.models if m not in catalog_models)
+    state["pg_system"] = pv.system or ""
+    state["pg_prompt"] = pv.template
+    state["pg_temp"] = pv.params.get("temperature")
+    state["pg_max"] = pv.params.get("max_tokens")
+    state["pg_stream"] = bool(pv.params.get("stream", True))
+    present = library_docs.existing_ids(access, pv.context_ids)
+    state[LIB_DOCS] = [i for i in pv.context_ids if i in present]
+    inline = [c for c in pv.context if not c.get("doc_id")]
+    # A library document deleted since the save still runs as saved: its copy becomes a saved block.
+    inline = [c for c in pv.context if c.get("doc_id") and c["doc_id"] not in present] + inline
+    typed = inline[0]["text"] if inline and inline[0]["name"] == TYPED_BLOCK else ""
+    state["pg_context"] = typed
+    state[SAVED_BLOCKS] = [[c["name"], c["text"]] for c in (inline[1:] if typed else inline)]
+    state["pg_saved_keep"] = [c[0] for c in state[SAVED_BLOCKS]]
+    state["pg_prompt_name"] = pv.name
+    state[OPENED] = pv.id
+    state[SAVE_NOTICE] = ("info", f"Opened {pv.label}.")
+
+
+def apply_open_request(access: Access, catalog_models: list[str]) -> None:
+    """Open the version the Prompts page asked for (once)."""
+    version_id = st.session_state.pop(OPEN_REQUEST, None)
+    if version_id:
+        open_version(access, version_id, catalog_models)
+
+
+def open_prompt_picker(access: Access, catalog_models: list[str]) -> None:
+    """ "Open prompt": pick a saved prompt and version and fill the fields from it."""
+    rows = library.list_prompts(access)
+    with st.expander("Open a saved prompt", icon=":material/folder_open:", expanded=False):
+        if not rows:
+            st.caption("No saved prompts yet: write one below and use **Save as prompt**.")
+            return
+        c1, c2, c3 = st.columns([3, 2, 1], vertical_alignment="bottom")
+        name = c1.selectbox("Prompt", [r["name"] for r in rows], key="pg_open_name")
+        found = {v.version: v for v in library.versions(access, name)}
+        number = c2.selectbox(
+            "Version",
+            sorted(found, reverse=True),
+            format_func=lambda n: f"v{n} · {found[n].author} · {found[n].created_at:%Y-%m-%d %H:%M}",
+            key="pg_open_version",
+        )
+        c3.button("Open", key="pg_open", on_click=open_version, args=(access, found[number].id, catalog_models))
+
+
+def library_context(access: Access) -> tuple[list[str], list[ContextBlock]]:
+    """ "Add from library": pick documents of the context library; returns their ids and blocks (full text)."""
+    docs = library_docs.search(access, limit=1000)
+    if not docs:
+        st.caption("The context library is empty: add documents on the Prompts page.")
+        return [], []
+    by_id = {d.id: d for d in docs}
+    st.session_state[LIB_DOCS] = [i for i in st.session_state.get(LIB_DOCS, []) if i in by_id]
+    ids = st.multiselect(
+        "Add from library",
+        list(by_id),
+        format_func=lambda i: by_id[i].name + (f" [{', '.join(by_id[i].tags)}]" if by_id[i].tags else ""),
+        key=LIB_DOCS,
+        help="Reusable context documents (Prompts page → Context library); type to search by name or tag.",
+        placeholder="Context documents from the library",
+    )
+    return ids, [d.block() for d in library_docs.get_many(access, ids)]
+
+
+def saved_context() -> list[ContextBlock]:
+    """The blocks saved with the opened prompt (uploaded files, deleted documents), kept unless removed."""
+    saved = st.session_state.get(SAVED_BLOCKS) or []
+    if not saved:
+        return []
+    names = [n for n, _ in saved]
+    if "pg_saved_keep" not in st.session_state:  # the widget's state is dropped when another page ran
+        st.session_state["pg_saved_keep"] = names
+    keep = st.multiselect("Context saved with the prompt", names, key="pg_saved_keep")
+    return [ContextBlock(n, t) for n, t in saved if n in keep]
+
+
+def recorded_version(access: Access, spec: PromptSpec) -> str | None:
+    """The opened (or saved) prompt version's id when ``spec`` runs it as saved, with a caption saying so."""
+    version_id = st.session_state.get(OPENED)
+    if not version_id:
+        return None
+    try:
+        pv = library.get_by_id(access, version_id)
+    except LookupError:
+        return None
+    changed = library.changed_documents(access, pv)
+    if changed:
+        st.caption(f"Edited in the library since {md(pv.label)} was saved: {md(', '.join(changed))}.")
+    if pv.matches(spec):
+        st.caption(f"Prompt :blue-badge[{md(pv.label)}] — runs are recorded as this version.")
+        return pv.id
+    st.caption(f"Changed since {md(pv.label)}: save it to make a new version (runs are not recorded as one).")
+    return None
+
+
+def save_prompt(access: Access, spec: PromptSpec, n_library: int, models: list[str], context_ids: list[str]) -> None:
+    """ "Save as prompt": a name and a button; a changed prompt becomes a new version, an unchanged one does not."""
+    notice = st.session_state.pop(SAVE_NOTICE, None)
+    if notice:
+        getattr(st, notice[0])(md(notice[1]))
+    if not access.may("edit"):
+        return
+    c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+    name = c1.text_input("Prompt name", key="pg_prompt_name", placeholder="e.g. support-summary")
+    if not c2.button("Save as prompt", key="pg_save", disabled=not spec.template.strip()):
+        return
+    inline = PromptSpec(**{**spec.__dict__, "context": spec.context[n_library:]})
+    try:
+        pv, created = library.save(access, name, inline, models, context_ids)
+    except (ValueError, LookupError) as exc:
+        st.error(md(exc))
+        return
+    st.session_state[OPENED] = pv.id
+    st.session_state[SAVE_NOTICE] = (
+        ("success", f"Saved {pv.label}.") if created else ("info", f"No change since {pv.label}: no new version saved.")
+    )
+    st.rerun()

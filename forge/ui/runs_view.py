@@ -39,6 +39,7 @@ def runs_table(rows: list[dict]) -> pd.DataFrame:
                 f"{fmt_count(r['input_tokens'])} / {fmt_count(r['output_tokens'])}",
                 "latency": fmt_ms(r["latency_ms"]),
                 "cost": fmt_cost(r["cost_usd"]),
+                "prompt version": r.get("prompt_version") or "",
                 "batch": r["batch_id"][:8],
                 "user": r["user"],
                 "id": r["id"],
@@ -75,6 +76,8 @@ def batch_label(runs: list[dict]) -> str:
 def render_run(col, run: dict) -> None:
     """One run in full: model, prompt as sent, parameters, output or error, figures."""
     col.markdown(f"**{md(run['model'])}** · {run['created_at']:%Y-%m-%d %H:%M:%S} UTC")
+    if run.get("prompt_version"):
+        col.caption(f"Saved prompt: {md(run['prompt_version'])} (Prompts page)")
     if run["system_prompt"]:
         col.caption("System prompt")
         col.text(run["system_prompt"])

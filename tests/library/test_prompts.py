@@ -110,3 +110,15 @@ def test_a_run_records_the_version_it_used(acc):
     assert prompts.version_labels(acc, [v1.id]) == {v1.id: "p v1"}
     changed = PromptSpec(**{**spec.__dict__, "template": spec.template + "!"})
     assert not v1.matches(changed)
+
+
+def test_concurrent_saves_of_one_prompt_get_distinct_versions(acc):
+    from concurrent.futures import ThreadPoolExecutor
+
+    def save(i):
+        return prompts.save(acc, "busy", _spec(template=f"Version from writer {i}"), ["offline/echo"])[0]
+
+    with ThreadPoolExecutor(4) as pool:
+        saved = list(pool.map(save, range(6)))
+    assert sorted(v.version for v in saved) == [1, 2, 3, 4, 5, 6]
+    assert sorted(v.template for v in prompts.versions(acc, "busy")) == sorted(v.template for v in saved)
