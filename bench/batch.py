@@ -90,7 +90,9 @@ def main(argv: list[str] | None = None) -> None:
         t0 = time.perf_counter()
         judge = batch.judge_batch(acc, out.batch_id, es["id"])
         judge_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
         j = batch.judged(acc, out.batch_id)
+        table_s = time.perf_counter() - t0
     finally:
         db.close()
         tmp.cleanup()
@@ -112,7 +114,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"       {calls / wall:.1f} calls/s; every output stored as a run and a trace")
     print(
         f"judge: {judge.outputs:,} outputs x {judge.evals} evals = {judge.outputs * judge.evals:,} verdicts in"
-        f" {judge_s:.2f} s ({judge.isolation} isolation), stored; table {len(j.grid):,} cells"
+        f" {judge_s:.2f} s ({judge.isolation} isolation), stored; the judged table of {len(j.grid):,} cells"
+        f" read back in {table_s:.2f} s"
     )
 
 

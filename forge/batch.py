@@ -416,18 +416,7 @@ def judge_batch(
             outcome = run_evals(sources, page, timeout_s=timeout_s, workers=workers or os.cpu_count(), progress=report)
             if outcome.isolation != "full":
                 level, missing = "reduced", sorted(set(missing) | set(outcome.missing))
-            cols: dict[str, list] = {
-                k: [] for k in ("eval_version_id", "trace_id", "verdict", "reason", "error", "duration_ms")
-            }
-            ids = [t["id"] for t in page]
-            for vid, verdicts in outcome.verdicts.items():
-                cols["eval_version_id"] += [vid] * len(ids)
-                cols["trace_id"] += ids
-                cols["verdict"] += [v.verdict for v in verdicts]
-                cols["reason"] += [v.reason for v in verdicts]
-                cols["error"] += [v.error for v in verdicts]
-                cols["duration_ms"] += [v.duration_ms for v in verdicts]
-            done += result_store.store_results(access, run_id, cols)
+            done += eval_runs._store_page(access, run_id, page, outcome)  # as a stored eval run keeps a page
             result_store.set_run_progress(access, run_id, done, level)
     except BaseException as exc:
         cancelled = "Cancel" in type(exc).__name__

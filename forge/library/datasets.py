@@ -175,6 +175,16 @@ def _decode(name: str, data: bytes) -> str:
         raise DatasetError(f"{name}: not UTF-8 text (byte {exc.start}) - save it as UTF-8") from None
 
 
+def _keep(name: str, got: Row | list[RowError], rows: list[Row], errors: list[RowError]) -> None:
+    """A parsed row into ``rows``, or its problems into ``errors``; DatasetError past MAX_ROWS."""
+    if isinstance(got, list):
+        errors.extend(got)
+        return
+    rows.append(got)
+    if len(rows) > MAX_ROWS:
+        raise DatasetError(f"{name}: more than {MAX_ROWS:,} rows - split the dataset")
+
+
 def parse_csv(name: str, text: str) -> Parsed:
     """A CSV with a header row: one column per variable, plus optional ``expected`` and ``notes``."""
     reader = csv.reader(io.StringIO(text, newline=""))
@@ -208,13 +218,7 @@ def parse_csv(name: str, text: str) -> Parsed:
             missing = names[len(cells) :]
             errors.append(RowError(line, missing[0], f"missing value (the row has {len(cells)} of {len(names)} cells)"))
             continue
-        got = _row_from(dict(zip(names, cells, strict=True)), columns, line)
-        if isinstance(got, list):
-            errors.extend(got)
-        else:
-            rows.append(got)
-        if len(rows) > MAX_ROWS:
-            raise DatasetError(f"{name}: more than {MAX_ROWS:,} rows - split the dataset")
+        _keep(name, _row_from(dict(zip(names, cells, strict=True)), columns, line), rows, errors)
     return Parsed(columns, rows, errors)
 
 
@@ -239,13 +243,7 @@ def parse_jsonl(name: str, text: str) -> Parsed:
             errors.extend(col_errors)
             if not columns:
                 raise DatasetError(f"{name}: line {line} has no variable field (only {', '.join(RESERVED)})")
-        got = _row_from(obj, columns, line)
-        if isinstance(got, list):
-            errors.extend(got)
-        else:
-            rows.append(got)
-        if len(rows) > MAX_ROWS:
-            raise DatasetError(f"{name}: more than {MAX_ROWS:,} rows - split the dataset")
+        _keep(name, _row_from(obj, columns, line), rows, errors)
     if columns is None:
         raise DatasetError(f"{name}: no JSON object found")
     return Parsed(columns, rows, errors)

@@ -11,19 +11,8 @@ from forge import batch
 from forge.store import evals as eval_store
 from forge.store import ratings as rating_store
 from tests.batch.conftest import save_dataset, save_prompt
+from tests.evalruns.conftest import CITES, LONG_ENOUGH
 
-CITES = """
-import re
-
-
-def evaluate(trace):
-    found = re.search(r"\\[\\d+\\]", trace["output_text"])
-    return bool(found), "cites a source" if found else "no citation"
-"""
-LONG_ENOUGH = """
-def evaluate(trace):
-    return len(trace["output_text"]) >= 30
-"""
 # The stub's answers, in row order (one call at a time): which cite, which are long enough, counted by hand.
 REPLIES = [
     "short [1]",  # cites, short
