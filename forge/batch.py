@@ -570,11 +570,7 @@ def judged(access: Access, batch_id: str) -> Judged:
             verdicts.append(verdict[0] if vid in got else None)
         rec[ALL_EVALS] = combine_all_pass([[v] for v in verdicts])[0] if verdicts and not c["error"] else None
         base = first_output.get(c["row_index"])
-        rec["similarity"] = (
-            None
-            if c["error"] or base is None
-            else round(difflib.SequenceMatcher(None, base, c["output"] or "", autojunk=False).ratio(), 3)
-        )
+        rec["similarity"] = None if c["error"] or base is None else similarity(base, c["output"] or "")
         rec["differs"] = bool(c["error"]) or base is None or (c["output"] or "") != base
         rec["failing"] = bool(c["error"]) or any(v is False for v in verdicts)
         records.append(rec)
@@ -598,6 +594,13 @@ def judged(access: Access, batch_id: str) -> Judged:
                 failed = int((col == False).sum())  # noqa: E712
                 rates[(model, label)] = wilson(passed, passed + failed, int(col.isna().sum()))
     return Judged(batch, models, labels, rates, figures, grid, run.isolation if run else None)
+
+
+def similarity(base: str, other: str) -> float:
+    """Share of words two outputs have in common, in order (1.0 when equal); by words, not characters: fast."""
+    if base == other:
+        return 1.0
+    return round(difflib.SequenceMatcher(None, base.split(), other.split(), autojunk=False).ratio(), 3)
 
 
 def output_diff(base: str, other: str) -> list[tuple[str, str]]:
