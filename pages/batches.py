@@ -160,7 +160,7 @@ with results_tab:
                 st.rerun()
     elif not sets:
         st.caption("No eval sets yet: make one on the Review page and keep some evals to judge batches with.")
-    judged = batch.judged(access, picked)
+    judged = view.judged(access, b)
     if judged.evals:
         st.subheader("Pass rates by model")
         if judged.isolation == "reduced":

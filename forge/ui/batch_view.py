@@ -18,6 +18,17 @@ PICK = "batches_pick"
 GRID_ROWS = 500  # dataset rows shown at once in the grid
 
 
+@st.cache_data(show_spinner="Reading the batch…", max_entries=8)
+def _judged(_access: Access, user_id: str, workspace_id: str, batch_id: str, state: tuple) -> batch.Judged:
+    return batch.judged(_access, batch_id)
+
+
+def judged(access: Access, b: dict) -> batch.Judged:
+    """The batch's judged view, read again only when the batch or its judging changed (filters rerun the page)."""
+    state = (b["status"], b["done"], b["eval_run_id"], b["finished_at"])
+    return _judged(access, access.user.id, access.workspace_id, b["id"], state)
+
+
 def estimate_frame(plan: batch.BatchPlan) -> pd.DataFrame:
     """Per model: calls and estimated cost (unknown when the catalog has no price)."""
     return pd.DataFrame(
