@@ -41,3 +41,30 @@ def test_versions_and_roll_back(db, admin, default_ws, app_as):
     assert not at.exception
     assert any("Rolled back: quiz v3" in s.value for s in at.success)
     assert [r.vars["question"] for r in datasets.open_dataset(acc, "quiz").rows] == ["one"]
+
+
+def test_dataset_from_imported_traces(db, admin, default_ws, app_as):
+    from forge.store.traces import upsert_traces
+
+    acc = auth.access(db, admin, default_ws.id, "edit")
+    upsert_traces(
+        acc,
+        [
+            {"source_id": f"s{i}", "input": f"refund question {i}", "output": f"answer {i}"}
+            | {"input_text": f"refund question {i}", "output_text": f"answer {i}"}
+            for i in range(3)
+        ]
+        + [{"source_id": "other", "input": "hello", "output": "hi", "input_text": "hello", "output_text": "hi"}],
+    )
+    at = app_as("admin", page="pages/datasets.py")
+    at.text_input(key="datasets_tr_text").input("refund").run()
+    assert any("3 trace(s) match" in c.value for c in at.caption)
+    at.selectbox(key="datasets_tr_expected").set_value("output_text").run()
+    at.text_input(key="datasets_tr_name").input("refunds").run()
+    at.button(key="datasets_tr_save").click().run()
+    assert not at.exception
+    saved = datasets.open_dataset(acc, "refunds")
+    assert sorted((r.vars["question"], r.expected) for r in saved.rows) == [
+        (f"refund question {i}", f"answer {i}") for i in range(3)
+    ]
+    assert saved.source == "traces"
