@@ -175,9 +175,16 @@ def get_by_id(access: Access, version_id: str) -> PromptVersion:
 
 
 def list_prompts(access: Access) -> list[dict]:
-    """Every prompt: ``name``, latest ``version``, its ``author`` and ``updated_at`` (newest first)."""
+    """Every prompt: ``name``, latest ``version`` (also as ``latest_version``), its ``author`` and ``updated_at``
+    (newest first)."""
     return [
-        {"name": r["name"], "version": r["version"], "author": r["author"], "updated_at": r["updated_at"]}
+        {
+            "name": r["name"],
+            "version": r["version"],
+            "latest_version": r["version"],
+            "author": r["author"],
+            "updated_at": r["updated_at"],
+        }
         for r in prompt_store.prompt_overview(access)
     ]
 

@@ -225,11 +225,14 @@ def add_documents(access: Access) -> None:
             file_tags = st.text_input("Tags for these files (comma-separated)", key="lib_file_tags")
             if st.button("Add files", key="lib_add_files", disabled=not files):
                 added, errors = [], []
-                for f in files:
+                bar = st.progress(0.0)
+                for i, f in enumerate(files):
+                    bar.progress(i / len(files), text=f"Reading {md(f.name)} ({i + 1} of {len(files)})")
                     try:
                         added.append(library_docs.add_file(access, f.name, f.getvalue(), tags=file_tags).name)
                     except (ValueError, LookupError) as exc:
                         errors.append(str(exc))
+                bar.empty()
                 for e in errors:
                     st.error(md(e))
                 if added:
