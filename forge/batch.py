@@ -311,9 +311,15 @@ def run_batch(
             return
         rows, cell_rows = [], []
         for i, res in pending:
-            row = run_rows(access, plan.specs[i], plan.requests[i], [res], batch_id, prompt_version_id=plan.prompt.id)[
-                0
-            ]
+            (row,) = run_rows(access, plan.specs[i], plan.requests[i], [res], batch_id, plan.prompt.id)
+            data = plan.dataset.rows[i]
+            # The dataset row travels with the trace: an eval can compare the output with the expected one.
+            row["trace_metadata"] = {
+                "dataset": plan.dataset.label,
+                "dataset_row": i + 1,
+                "expected": data.expected,
+                "notes": data.notes,
+            }
             rows.append(row)
             cell_rows.append((i, res.model, row["id"]))
         run_store.save_runs(access, rows)

@@ -7,6 +7,7 @@ import math
 import pytest
 
 from forge import batch, jobs
+from forge.store import batches as batch_store
 from forge.store import runs as run_store
 from forge.store import traces as trace_store
 from tests.batch.conftest import save_dataset, save_prompt
@@ -40,6 +41,10 @@ def test_one_failing_model_keeps_the_others(acc, openai_stub, anthropic_stub, po
     assert len(traces) == 15 and {t["source"] for t in traces.values()} == {"playground"}
     ok = next(r for r in full if r["model"] == "anthropic/claude-haiku-4-5")
     assert traces[ok["trace_id"]]["output_text"] == ok["output"] and "question" in ok["output"]
+    # the dataset row travels with the trace, so an eval can compare the output with the expected one
+    meta = traces[ok["trace_id"]]["metadata"]
+    assert (meta["dataset"], meta["expected"], meta["batch_id"]) == ("questions v1", "x", out.batch_id)
+    assert f"question {meta['dataset_row'] - 1}" == ok["variables"]["question"]
 
     j = batch.judged(acc, out.batch_id)
     assert len(j.grid) == 15 and set(j.grid["model"]) == set(MODELS)
@@ -129,3 +134,33 @@ def test_deleting_the_workspace_clears_datasets_and_batches(db, admin, acc, poli
     assert all(db.scalar(f"SELECT count(*) FROM {t}") for t in tables)
     delete_workspace(db, acc.workspace_id)
     assert [db.scalar(f"SELECT count(*) FROM {t}") for t in tables] == [0, 0, 0, 0]
+
+
+def test_another_workspace_sees_no_dataset_or_batch(db, admin, acc, outsider, policy):
+    from forge import auth
+    from forge.library import datasets
+
+    pv = save_prompt(acc)
+    ds = save_dataset(acc, ["a"])
+    out = batch.run_batch(acc, batch.plan_batch(acc, pv, ds, ["offline/echo"]), policy=policy)
+    other = auth.resolve_access(db, outsider, "otto-space", "edit")
+    assert datasets.list_datasets(other) == []
+    with pytest.raises(LookupError):
+        datasets.open_dataset(other, "questions")
+    with pytest.raises(LookupError):
+        datasets.open_version_id(other, ds.id)
+    with pytest.raises(LookupError):
+        batch.judged(other, out.batch_id)
+    assert run_store.list_runs(other) == []
+
+
+def test_a_viewer_cannot_run_a_batch(db, admin, default_ws, acc, policy):
+    from forge import auth
+
+    viewer = auth.create_user(db, admin, "vic", "correct horse battery staple", "viewer", "Vic Viewer")
+    auth.add_member(db, admin, default_ws.id, "vic")
+    read_only = auth.access(db, viewer, default_ws.id, "read")
+    plan = batch.plan_batch(read_only, save_prompt(acc), save_dataset(acc, ["a"]), ["offline/echo"])
+    with pytest.raises(auth.PermissionDenied):
+        batch.run_batch(read_only, plan, policy=policy)
+    assert batch_store.list_batches(read_only) == []
