@@ -39,9 +39,14 @@ def seeded(db, admin, default_ws, openai_stub, monkeypatch):
     return acc
 
 
-def _wait(db, admin, ws):
+def _click_and_wait(at, key, db, admin, ws):
+    """Click the button that starts a job, wait for the workspace's jobs to end, show the page again."""
+    at.button(key=key).click().run()
+    assert not at.exception
     for job in jobs.recent(db, admin, ws.id):
         jobs.wait(db, admin, ws.id, job.id, timeout=60)
+    at.run()
+    assert not at.exception
 
 
 def _frame(at, column):
@@ -58,19 +63,11 @@ def test_batch_with_a_failing_model_then_judged(db, admin, default_ws, seeded, a
     assert not at.exception
     assert at.multiselect(key=next(k for k in at.session_state if str(k).startswith("batches_models_"))).value == MODELS
     assert any("18 calls" in m.value for m in at.markdown)
-    at.button(key="batches_start").click().run()
-    assert not at.exception
-    _wait(db, admin, default_ws)
-    at.run()
-    assert not at.exception
+    _click_and_wait(at, "batches_start", db, admin, default_ws)
     batch = batch_store.list_batches(seeded)[0]
     assert (batch["status"], batch["done"]) == ("done", 18)
 
-    at.button(key="batches_judge").click().run()
-    assert not at.exception
-    _wait(db, admin, default_ws)
-    at.run()
-    assert not at.exception
+    _click_and_wait(at, "batches_judge", db, admin, default_ws)
     rates = _frame(at, "cites v1")
     # by hand: rows 1-4 carry "[1]", both answering models repeat the prompt; only the stub says "Stub answer"
     assert _cell(rates, "offline/echo", "cites v1").startswith("67% [") and "n=6" in _cell(
@@ -101,11 +98,7 @@ def test_spend_limit_stops_and_keeps_what_ran(db, admin, default_ws, seeded, app
     key = next(k for k in at.session_state if str(k).startswith("batches_models_"))
     at.multiselect(key=key).set_value(["openai/gpt-4o-mini"]).run()
     at.number_input(key="batches_limit").set_value(0.00003).run()
-    at.button(key="batches_start").click().run()
-    assert not at.exception
-    _wait(db, admin, default_ws)
-    at.run()
-    assert not at.exception
+    _click_and_wait(at, "batches_start", db, admin, default_ws)
     batch = batch_store.list_batches(seeded)[0]
     assert batch["status"] == "stopped" and 0 < batch["done"] < 6 and batch["spent_usd"] <= 0.00003
     assert any("spend limit" in w.value for w in at.warning)
