@@ -331,6 +331,11 @@ def run_command(user: auth.User, body: dict) -> dict:
                     continue
                 mapped = []
                 for given in value if isinstance(value, list) else [value]:
+                    if attr in remote.NAME_OR_FILE and not (uploads.get(given) or {}).get("data"):
+                        # The client has no such file: it is a name, never a path on the server's disk.
+                        mapped.append(given)
+                        setattr(args, f"{attr}_is_name", True)
+                        continue
                     n += 1
                     path = _server_path(root, "in", n, given)
                     _materialise(path, uploads.get(given))

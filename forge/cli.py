@@ -290,6 +290,143 @@ def _run_table(results) -> str:
     return "\n".join(lines)
 
 
+# ---------------------------------------------------------------- run a saved prompt over a dataset
+
+
+def cmd_run_any(args: argparse.Namespace) -> int:
+    """forge run: one prompt across models (--prompt), or a saved prompt over a dataset (--prompt-name)."""
+    if args.prompt_name or args.dataset:
+        if args.prompt is not None:
+            raise UsageError("give --prompt TEXT, or --prompt-name NAME with --dataset, not both")
+        if not (args.prompt_name and args.dataset):
+            raise UsageError("--prompt-name and --dataset go together: a saved prompt over a dataset's rows")
+        return cmd_run_dataset(args)
+    for flag in ("version", "eval_set", "max_cost", "concurrency"):
+        if getattr(args, flag, None) is not None:
+            raise UsageError(f"--{flag.replace('_', '-')} needs --prompt-name NAME --dataset NAME|FILE")
+    if args.prompt is None:
+        raise UsageError("give --prompt TEXT (or --prompt-name NAME --dataset NAME|FILE)")
+    return cmd_run(args)
+
+
+def _dataset_for_run(access: auth.Access, args: argparse.Namespace):
+    """--dataset: a file (CSV/JSONL; bad rows named on stderr, the valid ones run) or a dataset's name."""
+    from forge.library import datasets
+
+    value = args.dataset
+    if not getattr(args, "dataset_is_name", False) and Path(value).is_file():
+        try:
+            parsed = datasets.parse_file(value)
+        except datasets.DatasetError as exc:
+            raise UsageError(str(exc)) from exc
+        for error in parsed.errors:
+            print(f"forge: {value}: {error}", file=sys.stderr)
+        if not parsed.rows:
+            raise UsageError(f"{value}: no valid row")
+        return datasets.DatasetVersion(
+            "", "", Path(value).name, 0, parsed.columns, parsed.rows, "file", None, access.user.username, None
+        )
+    try:
+        return datasets.open_dataset(access, value)
+    except LookupError as exc:
+        raise UsageError(f"{exc}; or give a CSV/JSONL file") from exc
+
+
+def cmd_run_dataset(args: argparse.Namespace) -> int:
+    """forge run --prompt-name NAME [--version N] --dataset NAME|FILE --model M ... [--eval-set NAME] [--max-cost]."""
+    from forge import batch
+    from forge.evals import runs
+    from forge.evals.setrun import SetRunError, find_eval_set
+    from forge.library import prompts
+    from forge.llm.retry import RetryPolicy
+
+    models = [m.strip() for m in args.model or [] if m and m.strip()]
+    if not models:
+        raise UsageError("no models: give at least one --model provider/model (e.g. offline/echo)")
+    if args.max_cost is not None and args.max_cost < 0:
+        raise UsageError("--max-cost must be zero or more dollars")
+    if args.timeout is not None and args.timeout <= 0:
+        raise UsageError("--timeout must be a positive number of seconds")
+    if args.concurrency is not None and args.concurrency < 1:
+        raise UsageError("--concurrency must be 1 or more")
+    db = open_db()
+    try:
+        access = workspace_for(db, login(db, args), args, "run")
+        try:
+            access.need("import")  # every output is kept as a trace
+            prompt = prompts.get_version(access, args.prompt_name, args.version)
+            dataset = _dataset_for_run(access, args)
+            eval_set = find_eval_set(access, args.eval_set) if args.eval_set else None
+            if eval_set and not runs.runnable_evals(access, eval_set["id"]):
+                raise SetRunError(f"eval set '{args.eval_set}' has no kept evals to judge with")
+            plan = batch.plan_batch(access, prompt, dataset, models)
+        except (LookupError, SetRunError, batch.BatchError, auth.PermissionDenied) as exc:
+            raise UsageError(str(exc)) from exc
+        for problem in plan.problems:
+            print(f"forge: {problem}", file=sys.stderr)
+        out = batch.run_batch(
+            access,
+            plan,
+            max_cost_usd=args.max_cost,
+            concurrency=args.concurrency,
+            policy=RetryPolicy.from_settings(timeout=args.timeout),
+        )
+        if out.stop_reason:
+            print(f"forge: {out.stop_reason}", file=sys.stderr)
+        judge = None
+        if eval_set and any(r.ok for _, r in out.results):
+            judge = batch.judge_batch(access, out.batch_id, eval_set["id"])
+            if judge.isolation != "full":
+                print(f"forge: reduced isolation (missing: {'; '.join(judge.missing)})", file=sys.stderr)
+        judged = batch.judged(access, out.batch_id)
+    finally:
+        db.close()
+    _print_batch(args, plan.models, judged)
+    return 1 if not out.results or all(not r.ok for _, r in out.results) else 0
+
+
+def _print_batch(args: argparse.Namespace, models: list[str], judged) -> None:
+    """One object per row and model, then a summary per model (--json); else a short table."""
+    from forge.batch import ALL_EVALS
+
+    grid = judged.grid
+    order = {m: i for i, m in enumerate(models)}
+    rows = sorted(grid.to_dict("records"), key=lambda r: (r["row"], order.get(r["model"], 0))) if len(grid) else []
+
+    def clean(value):
+        return None if value is None or value != value else value  # NaN from pandas -> null
+
+    if args.json:
+        for r in rows:
+            emit(
+                {
+                    "row": r["row"],
+                    "model": r["model"],
+                    "output": r["output"] if not r["error"] else None,
+                    "input_tokens": clean(r["input_tokens"]),
+                    "output_tokens": clean(r["output_tokens"]),
+                    "latency_ms": clean(r["latency_ms"]),
+                    "cost_usd": clean(r["cost_usd"]),
+                    "error": r["error"] or None,
+                    "verdicts": {label: clean(r.get(label)) for label in judged.evals},
+                },
+                True,
+            )
+    for fig in judged.model_figures:
+        rates = {}
+        for label in judged.evals + ([ALL_EVALS] if judged.evals else []):
+            rate = judged.rates.get((fig.model, label))
+            rates[label] = None if rate is None or rate.value is None else round(rate.value, 4)
+        line = {"summary": True, **fig.to_json(), "pass_rates": rates}
+        text = (
+            f"{fig.model}: {fig.rows} rows, {fig.failed} failed, cost "
+            + ("unknown" if fig.cost_usd is None else f"${fig.cost_usd:.6f}")
+            + f", latency p50 {'-' if fig.latency_ms_p50 is None else f'{fig.latency_ms_p50:.0f} ms'}"
+            + "".join(f", {k} {'-' if v is None else f'{v:.0%}'}" for k, v in rates.items())
+        )
+        emit(line, args.json, text)
+
+
 def cmd_eval_run(args: argparse.Namespace) -> int:
     """forge eval run EVAL.py --traces FILE (a file, no database), or --eval-set NAME (results kept)."""
     from forge.evals.gate import Gate, GateError
@@ -523,6 +660,16 @@ def cmd_ratings_export(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------- parser
 
 
+def _add_dataset_run_args(s: argparse.ArgumentParser) -> None:
+    """`forge run --prompt-name NAME --dataset NAME|FILE ...`: a saved prompt over a dataset's rows."""
+    s.add_argument("--prompt-name", metavar="NAME", help="a saved prompt (instead of --prompt), run over --dataset")
+    s.add_argument("--version", type=int, metavar="N", help="the prompt's version (default: its latest)")
+    s.add_argument("--dataset", metavar="NAME|FILE", help="a dataset's name, or a CSV/JSONL file of variable rows")
+    s.add_argument("--eval-set", metavar="NAME", help="judge the outputs with this eval set's kept evals")
+    s.add_argument("--max-cost", type=float, metavar="USD", help="spend limit: no call starts that could pass it")
+    s.add_argument("--concurrency", type=int, metavar="N", help="calls at once (default FORGE_BATCH_CONCURRENCY or 16)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--user", help="log in as this user (default: $FORGE_USER; password from $FORGE_PASSWORD)")
@@ -581,20 +728,24 @@ def build_parser() -> argparse.ArgumentParser:
         "run",
         parents=[common, ws, js],
         help="run one prompt across several models",
-        description="Send one prompt to several models at once and compare.\n"
+        description="Send one prompt to several models at once and compare, or run a saved prompt over a\n"
+        "dataset's rows on several models (optionally judged by an eval set's kept evals).\n"
         "Example: forge run --model offline/echo --model openai/gpt-4o-mini"
-        " --prompt 'Summarise {{text}}' --var text=hello",
+        " --prompt 'Summarise {{text}}' --var text=hello\n"
+        "Example: forge run --prompt-name summarise --dataset questions.csv --model offline/echo"
+        " --eval-set 'Grounded answers' --max-cost 0.50 --json",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     s.add_argument("--model", action="append", required=True, metavar="M", help="provider/model, repeatable")
-    s.add_argument("--prompt", required=True, metavar="TEXT")
+    s.add_argument("--prompt", metavar="TEXT")
     s.add_argument("--system", metavar="TEXT", help="system prompt")
     s.add_argument("--context", action="append", default=[], metavar="FILE", help="context file, repeatable")
     s.add_argument("--var", action="append", default=[], metavar="k=v", help="template variable, repeatable")
     s.add_argument("--temperature", type=float)
     s.add_argument("--max-tokens", type=int)
     s.add_argument("--timeout", type=float, metavar="S", help="per-request timeout in seconds")
-    s.set_defaults(handler=lambda a: cmd_run(a))
+    _add_dataset_run_args(s)
+    s.set_defaults(handler=lambda a: cmd_run_any(a))
 
     ev = sub.add_parser("eval", help="run, synthesise and generate eval functions")
     evsub = ev.add_subparsers(dest="eval_command", metavar="SUBCOMMAND", required=True)

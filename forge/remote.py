@@ -27,7 +27,9 @@ from forge.config import get, redact, server_info_path, settings
 # Namespace attributes that name files the command reads, and files it writes. The server maps
 # exactly these to temporary copies: a new command option naming a file must be listed here,
 # or the server would read or write that path on its own disk.
-INPUT_FILES = ("files", "traces", "context", "eval_file")
+INPUT_FILES = ("files", "traces", "context", "eval_file", "dataset")
+# Of those, options that name a file or, when the client has no such file, something stored (a dataset's name).
+NAME_OR_FILE = ("dataset",)
 OUTPUT_FILES = ("csv", "out")
 # Metavars that say an option names a file (DESIGN.md's spelling: FILE, OUT, EVAL.py, LABELLED_FILE).
 _FILE_METAVAR = re.compile(r"FILE|OUT|PATH|DIR|\.py$")

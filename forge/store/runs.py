@@ -101,6 +101,8 @@ def trace_for_run(run: dict, actor: User | None = None) -> Trace:
             "output_tokens": run.get("output_tokens"),
             "run_by": actor.username if actor else None,
             "prompt_version_id": run.get("prompt_version_id"),
+            # e.g. a batch run's dataset row and expected output, for evals that compare against it
+            **(run.get("trace_metadata") or {}),
         },
         "tags": ["playground", run.get("provider") or ""] + (["error"] if error else []),
         "user_id": actor.username if actor else None,

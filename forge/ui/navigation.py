@@ -36,6 +36,8 @@ PAGES = [
     PageSpec("pages/playground.py", "Playground", "prompt-playground", ":material/science:", action="run"),
     PageSpec("pages/prompts.py", "Prompts", "prompt-library", ":material/library_books:"),
     PageSpec("pages/runs.py", "Runs", "run-history", ":material/history:"),
+    PageSpec("pages/datasets.py", "Datasets", "datasets", ":material/table:"),
+    PageSpec("pages/batches.py", "Batch runs", "batch-runs", ":material/dynamic_feed:"),
     PageSpec("pages/traces.py", "Traces", "browse-traces", ":material/timeline:"),
     PageSpec("pages/import.py", "Import", "import-data", ":material/upload:", action="import"),
     # Viewers may open these to read; rating, editing and running are checked per action.
