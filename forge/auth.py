@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import bcrypt
@@ -342,13 +343,22 @@ def _reserve(db: Database, username: str, client: str | None) -> None:
             _checking_clients[client] = _checking_clients.get(client, 0) + 1
 
 
-def _release(username: str, client: str | None) -> None:
+def _release(username: str, client: str | None, record: Callable[[], None] | None = None) -> None:
+    """End a reserved check; ``record`` (its outcome) is written in the same step under the lock.
+
+    Recording and releasing as one step keeps the count exact: a check is never counted twice
+    (recorded and still running), which would turn away an attempt the limit still allows.
+    """
     with _SLOTS_LOCK:
-        for table, key in ((_checking_names, username), (_checking_clients, client)):
-            if key and key in table:
-                table[key] -= 1
-                if not table[key]:
-                    del table[key]
+        try:
+            if record is not None:
+                record()
+        finally:
+            for table, key in ((_checking_names, username), (_checking_clients, client)):
+                if key and key in table:
+                    table[key] -= 1
+                    if not table[key]:
+                        del table[key]
 
 
 def authenticate(db: Database, username: str, password: str, channel: str = "web", client: str | None = None) -> User:
@@ -365,6 +375,7 @@ def authenticate_session(
     """:func:`authenticate`, with the user's session generation (what a login cookie carries)."""
     username = (username or "").strip().lower()
     _reserve(db, username, client)
+    outcome: bool | None = None
     try:
         found = user_store.user_with_hash(db, username)
         ok = False
@@ -374,10 +385,14 @@ def authenticate_session(
             # Same work for unknown names, so timing does not reveal which names exist.
             bcrypt.checkpw(b"x", _dummy_hash())
         disabled = ok and found[0].disabled
-        # Recorded before the slot is released, so the outcome is counted before the slot stops counting.
-        record_login_attempt(db, username, ok and not disabled, channel, client)
+        outcome = ok and not disabled
     finally:
-        _release(username, client)
+        # The outcome is recorded as the slot is released, so it is counted exactly once.
+        _release(
+            username,
+            client,
+            None if outcome is None else lambda: record_login_attempt(db, username, outcome, channel, client),
+        )
     if disabled:
         raise AuthError("This account is disabled. Ask an admin.")
     if not ok:
