@@ -322,13 +322,11 @@ async def serve(
         if token is None:
             raise _missing()
         _check_rate(token)
-        body = await read_body(request) if reads_body or multipart else b""
-        form = None
-        if multipart:
-            form = await _parse_form(request, body)
         loop = asyncio.get_running_loop()
         db = database()
         user = await loop.run_in_executor(pool or _POOL, authenticate, db, request)
+        body = await read_body(request) if reads_body or multipart else b""
+        form = await _parse_form(request, body) if multipart else None
         call = Call(db, user, request, body, form)
         result = await loop.run_in_executor(pool or _POOL, _run_handler, handler, call)
         return _to_response(result)

@@ -17,6 +17,8 @@ from forge.store.access import Access
 from forge.traces.files import row_to_unified
 from forge.traces.model import TraceFieldError
 
+# Where an item's label is, as in trace files: ``rating``, else ``human_label`` (1 good / 0 bad).
+LABEL_KEYS = ("rating", "human_label")
 MAX_TRACES = 10_000  # per request: larger batches are split by the sender
 
 
@@ -47,8 +49,8 @@ def ingest(access: Access, items: list, eval_set: str | None = None) -> dict:
     """Store the valid traces of ``items``; returns counts, ``errors`` [{index, field, message}] and ``ids``.
 
     ``ids`` pairs each stored item's index with its Forge trace id. With ``eval_set``, an
-    item's ``rating`` (pass/fail/neutral, up/down, 1/0) is stored in that set as the
-    acting user's rating (needs ``rate``); without one, ratings are counted as skipped.
+    item's ``rating`` or ``human_label`` (pass/fail/neutral, up/down, 1/0) is stored in that
+    set as the acting user's rating (needs ``rate``); without one, ratings are counted as skipped.
     """
     access.need("import")
     if eval_set:
@@ -69,18 +71,22 @@ def ingest(access: Access, items: list, eval_set: str | None = None) -> dict:
         where.append(index)
     stored = trace_store.upsert_traces(access, good) if good else {"imported": 0, "updated": 0, "ids": []}
     ratings = {"stored": 0, "skipped": 0, "eval_set": None}
-    rated = [(tid, i) for tid, i in zip(stored["ids"], where, strict=True) if items[i].get("rating") not in (None, "")]
+    rated = []
+    for tid, i in zip(stored["ids"], where, strict=True):
+        key = next((k for k in LABEL_KEYS if items[i].get(k) not in (None, "")), None)
+        if key:
+            rated.append((tid, i, key))
     if rated and not eval_set:
         ratings["skipped"] = len(rated)
     elif rated:
         rows = []
-        for tid, i in rated:
+        for tid, i, key in rated:
             note = items[i].get("note")
             try:
-                value = review_ratings.normalize_rating(items[i]["rating"])
+                value = review_ratings.normalize_rating(items[i][key])
             except ValueError as exc:
                 ratings["skipped"] += 1
-                errors.append({"index": i, "field": "rating", "message": str(exc)})
+                errors.append({"index": i, "field": key, "message": str(exc)})
                 continue
             rows.append({"trace_id": tid, "value": value, "note": note if isinstance(note, str) else None})
         ratings["eval_set"], ratings["stored"] = review_ratings.import_ratings(access, eval_set, rows)
@@ -89,7 +95,7 @@ def ingest(access: Access, items: list, eval_set: str | None = None) -> dict:
         "received": len(items),
         "imported": stored["imported"],
         "updated": stored["updated"],
-        "failed": len(errors) - sum(1 for e in errors if e["field"] == "rating"),
+        "failed": len(errors) - sum(1 for e in errors if e["field"] in LABEL_KEYS),
         "errors": errors,
         "ratings": ratings,
         "ids": [{"index": i, "id": tid} for i, tid in zip(where, stored["ids"], strict=True)],
