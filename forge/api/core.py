@@ -160,7 +160,7 @@ def rate_per_minute() -> float:
 
 
 def _mb(n: int) -> str:
-    return f"{n / (1024 * 1024):g} MB"
+    return f"{n / (1024 * 1024):.3g} MB"
 
 
 class RateLimiter:
