@@ -32,7 +32,7 @@ log = logging.getLogger("forge.api")
 
 PREFIX = "/api/v1"
 MAX_LIMIT = 1000
-DEFAULT_MAX_BODY_MB = 32.0
+DEFAULT_MAX_BODY_MB = 64.0
 DEFAULT_RATE_LIMIT = 1200  # requests per minute per token; a minute's worth may come at once
 # Handlers get threads of their own, not Starlette's (whose pool Streamlit sizes for static files).
 _POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="forge-api")

@@ -164,3 +164,17 @@ def test_the_rate_limiter_allows_a_minutes_worth_then_refills():
     assert limiter.take("other", 60, now=100.0) == 0  # per key
     assert limiter.take("k", 60, now=101.01) == 0
     assert limiter.take("k", 0, now=101.01) == 0  # 0: no limit
+
+
+def test_forge_token_create_with_an_expiry(tmp_path, db, analyst):
+    db_path = db.path
+    db.close()
+    made = _forge("token", "create", "short", "--expires-days", "3", db_path=db_path)
+    assert made.returncode == 0, made.stderr
+    _forge("token", "create", "long", db_path=db_path)
+    listed = _forge("token", "list", db_path=db_path).stdout.splitlines()
+    short = next(line for line in listed if line.startswith("short"))
+    long = next(line for line in listed if line.startswith("long"))
+    assert "expires never" in long and "expires 20" in short and "(expired)" not in short
+    bad = _forge("token", "create", "bad", "--expires-days", "0", db_path=db_path)
+    assert bad.returncode == 2 and "1 to 3650 days" in bad.stderr
