@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.api.server import running_server
+from tests.api.server import running_server, team
 from tests.conftest import PASSWORD
 
 RATE = 240  # requests per minute per token, for this server
@@ -29,14 +29,8 @@ MAX_MB = 2
 def _seed(db_path: Path) -> dict[str, str]:
     """Users and their tokens, made before the server holds the file."""
     from forge import auth, tokens
-    from forge.store import Database
 
-    db = Database(str(db_path))
-    try:
-        admin = auth.create_first_admin(db, "admin", PASSWORD)
-        ws = auth.resolve_workspace(db, admin)
-        ana = auth.create_user(db, admin, "ana", PASSWORD, "analyst")
-        auth.add_member(db, admin, ws.id, "ana")
+    with team(db_path) as (db, admin, ws, ana):
         vic = auth.create_user(db, admin, "vic", PASSWORD, "viewer")
         auth.add_member(db, admin, ws.id, "vic")
         otto = auth.create_user(db, admin, "otto", PASSWORD, "analyst")
@@ -56,8 +50,6 @@ def _seed(db_path: Path) -> dict[str, str]:
         db.execute("UPDATE api_tokens SET expires_at = now()::TIMESTAMP - INTERVAL 1 HOUR WHERE id = ?", [row["id"]])
         made["expired"] = expired
         return made
-    finally:
-        db.close()
 
 
 def _langfuse_traces(n: int) -> list[tuple[dict, list[dict]]]:
