@@ -39,6 +39,7 @@ def _seed(db_path: Path) -> dict[str, str]:
             "ana": tokens.create_token(db, ana, "main")[0],
             "ana_reader": tokens.create_token(db, ana, "reader", expires_in_days=30)[0],
             "ana_burst": tokens.create_token(db, ana, "burst")[0],
+            "ana_app": tokens.create_token(db, ana, "app")[0],
             "vic": tokens.create_token(db, vic, "main")[0],
             "otto": tokens.create_token(db, otto, "main")[0],
         }
@@ -390,40 +391,55 @@ def test_the_server_log_never_holds_a_token(srv, as_user):
 
 
 def test_ten_thousand_traces_in_batches_while_the_app_is_used(srv, as_user):
+    """Two senders post 20 batches of 500 at once while a reader uses the app's page and the traces list."""
     url, made = srv[0], srv[1]
-    ana, reader = as_user("ana"), httpx.Client(base_url=url, timeout=60)
+    reader = httpx.Client(base_url=url, timeout=60)
     reader_token = {"Authorization": f"Bearer {made['ana_reader']}"}
     failures: list[str] = []
+    totals: list[int] = []
     reads = [0]
     stop = threading.Event()
 
     def use_the_app() -> None:
         # What a browser and a script do meanwhile: the page, its health check, the traces list.
         while not stop.is_set():
-            for path, headers in (("/", {}), ("/_stcore/health", {}), ("/api/v1/traces?limit=20", reader_token)):
+            for path, headers in (("/", {}), ("/_stcore/health", {}), ("/api/v1/traces?q=Bulk&limit=20", reader_token)):
                 r = reader.get(path, headers=headers)
                 if r.status_code != 200:
                     failures.append(f"{path}: {r.status_code} {r.text[:200]}")
+                elif path.startswith("/api"):
+                    totals.append(r.json()["total"])
                 reads[0] += 1
             time.sleep(0.05)
 
-    thread = threading.Thread(target=use_the_app, daemon=True)
-    thread.start()
-    try:
-        t0 = time.perf_counter()
-        for start in range(0, 10_000, 500):
+    def send(client: httpx.Client, starts: range) -> None:
+        for start in starts:
             batch = [
                 {"id": f"bulk-{i}", "input": f"Bulk question {i}", "output": f"Answer {i}", "tags": ["bulk"]}
                 for i in range(start, start + 500)
             ]
-            r = ana.post("/api/v1/traces", json=batch)
-            assert r.status_code == 200 and r.json()["imported"] == 500, r.text[:500]
+            r = client.post("/api/v1/traces", json=batch)
+            if r.status_code != 200 or r.json()["imported"] != 500:
+                failures.append(f"batch {start}: {r.status_code} {r.text[:300]}")
+
+    watcher = threading.Thread(target=use_the_app, daemon=True)
+    senders = [
+        threading.Thread(target=send, args=(as_user(who), range(offset, 10_000, 1000)), daemon=True)
+        for who, offset in (("ana", 0), ("ana_app", 500))
+    ]
+    watcher.start()
+    t0 = time.perf_counter()
+    try:
+        for t in senders:
+            t.start()
+        for t in senders:
+            t.join(180)
         seconds = time.perf_counter() - t0
     finally:
         stop.set()
-        thread.join(30)
+        watcher.join(30)
         reader.close()
     assert not failures, failures[:5]
-    assert reads[0] >= 3
-    assert ana.get("/api/v1/traces?q=Bulk%20question&limit=1").json()["total"] == 10_000
+    assert reads[0] >= 3 and totals == sorted(totals)  # the list grew as the batches came, never went back
+    assert as_user("ana").get("/api/v1/traces?q=Bulk%20question&limit=1").json()["total"] == 10_000
     assert seconds < 120
