@@ -57,10 +57,13 @@ def render_tokens(db: Database, user: auth.User) -> None:
             st.markdown("Use it with the API, or let the `forge` command run on this server:")
             st.code(
                 f'curl -H "Authorization: Bearer $FORGE_TOKEN" {base}/api/v1/me\n'
+                f'curl -H "Authorization: Bearer $FORGE_TOKEN" -H "Content-Type: application/json" \\\n'
+                f"""  -d '[{{"id": "t1", "input": "question", "output": "answer"}}]' {base}/api/v1/traces\n"""
                 f"export FORGE_URL={base} FORGE_TOKEN=<the token>\n"
                 "forge import traces.jsonl --json",
                 language="bash",
             )
+            st.caption(f"Every endpoint is described at {base}/api/v1/openapi.json.")
 
     live = tokens.list_tokens(db, user)
     if not live:

@@ -373,6 +373,21 @@ def test_openapi_lists_every_served_route_and_nothing_else(srv, as_user):
         if method == "POST" and path not in ("/api/v1/eval-sets/{name}/synth", "/api/v1/jobs/{id}/cancel"):
             assert "requestBody" in op, path
     assert "413" in spec["paths"]["/api/v1/traces"]["post"]["responses"]
+    # Every schema is valid JSON Schema (OpenAPI 3.1 uses draft 2020-12), and what the tests send fits it.
+    from jsonschema import Draft202012Validator
+
+    for ops in spec["paths"].values():
+        for op in ops.values():
+            for media in op.get("requestBody", {}).get("content", {}).values():
+                Draft202012Validator.check_schema(media["schema"])
+    ingest = Draft202012Validator(
+        spec["paths"]["/api/v1/traces"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    )
+    assert ingest.is_valid([{"id": "a", "input": "q", "output": "a", "tags": ["x"]}])
+    assert ingest.is_valid({"traces": [{"output": ""}], "eval_set": "S"})
+    assert not ingest.is_valid([{"id": "no output"}])
+    run = spec["paths"]["/api/v1/runs"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert Draft202012Validator(run).is_valid({"models": ["offline/echo"], "prompt": "hi", "vars": {"x": "y"}})
     listed = set(httpx.get(srv[0] + "/api/v1").json()["endpoints"])
     assert listed == {f"{m} {p}" for m, p in served}
 

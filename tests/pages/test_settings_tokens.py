@@ -79,6 +79,9 @@ def test_a_token_may_expire_and_the_list_says_when(app_as, db, analyst):
     expires = tokens.list_tokens(db, analyst)[0]["expires_at"]
     assert timedelta(days=6, hours=23) < expires - utcnow() <= timedelta(days=7)
     assert any(f"expires on {expires:%Y-%m-%d %H:%M} UTC" in s.value for s in at.success)
+    # How to send traces with it, and where every endpoint is described.
+    assert any("-d '[{" in c.value and "/api/v1/traces" in c.value for c in at.code)
+    assert any("/api/v1/openapi.json" in c.value for c in at.caption)
     table = at.dataframe[0].value
     assert table["Expires (UTC)"].tolist() == [f"{expires:%Y-%m-%d %H:%M}"]
     assert "Last used (UTC)" in table.columns
