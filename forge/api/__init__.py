@@ -17,28 +17,46 @@ from forge.api.core import (
     PREFIX,
     ApiError,
     Call,
+    Json,
     _dbs,
     authenticate,
+    bearer,
     database,
+    int_param,
     max_body_bytes,
     rate_per_minute,
+    serve,
+    workspace_access,
 )
 from forge.api.spec import ENDPOINTS, openapi, routes
-from forge.api.tunnel import run_command
+from forge.api.tunnel import CLI_POOL, run_command
+
+# The names forge.api had as a module, for code written against them.
+_Json = Json
+_bearer = bearer
+_workspace_access = workspace_access
+_int_param = int_param
+_CLI_POOL = CLI_POOL
 
 __all__ = [
+    "CLI_POOL",
     "ENDPOINTS",
     "LIMITER",
     "MAX_LIMIT",
     "PREFIX",
     "ApiError",
     "Call",
+    "Json",
     "_dbs",
     "authenticate",
+    "bearer",
     "database",
+    "int_param",
     "max_body_bytes",
     "openapi",
     "rate_per_minute",
     "routes",
     "run_command",
+    "serve",
+    "workspace_access",
 ]
