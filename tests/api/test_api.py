@@ -266,3 +266,8 @@ def test_expired_token_is_refused_naming_the_expiry(client, db, world, analyst):
     db.execute("UPDATE api_tokens SET expires_at = created_at - INTERVAL 1 SECOND WHERE id = ?", [row["id"]])
     r = client.get("/api/v1/me", headers=_h(token))
     assert r.status_code == 401 and "expired on" in r.json()["error"] and token not in r.text
+
+
+def test_generate_without_a_configured_provider_says_what_to_set(client, world):
+    r = client.post(f"/api/v1/eval-sets/{demo.DEMO_EVAL_SET}/generate", headers=_h(world["ana"]), json={})
+    assert r.status_code == 400 and "OPENAI_API_KEY" in r.json()["error"] and '"model"' in r.json()["error"]

@@ -79,13 +79,16 @@ def _langfuse_traces(n: int) -> list[tuple[dict, list[dict]]]:
 def srv(tmp_path_factory):
     """(base url, tokens by name, log path, db path) of a running server with a Langfuse stub configured."""
     from tests.stubs.langfuse_stub import LangfuseStub
+    from tests.stubs.openai_stub import OpenAIStub
 
     tmp = tmp_path_factory.mktemp("rest")
     db_path = tmp / "served.duckdb"
     made = _seed(db_path)
     log_path = tmp / "server.log"
-    with LangfuseStub(_langfuse_traces(7), public_key="pk-lf-rest") as stub:
+    # A slow LLM (1 s a call): a generation job runs long enough to be cancelled.
+    with LangfuseStub(_langfuse_traces(7), public_key="pk-lf-rest") as stub, OpenAIStub(delay=1.0) as llm:
         env = {"FORGE_API_RATE_LIMIT": str(RATE), "FORGE_API_MAX_BODY_MB": str(MAX_MB), **stub.env()}
+        env.update({"OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": llm.base_url})
         with running_server(db_path, log_path, env) as url:
             yield url, made, log_path, db_path
 
@@ -314,13 +317,26 @@ def test_eval_set_ratings_synthesis_eval_run_and_matrix(srv, as_user, shared_dat
     assert out.stdout.strip() and not (tmp_path / "none.duckdb").exists()
 
 
-def test_generate_needs_a_model(as_user):
-    ana = as_user("ana")
-    ana.post("/api/v1/traces?eval_set=Gen", json=[{"id": "g1", "output": "a", "rating": "up"}])
-    r = ana.post("/api/v1/eval-sets/Gen/generate", json={})
-    assert r.status_code == 400 and "OPENAI_API_KEY" in r.json()["error"]
-    r = ana.post("/api/v1/eval-sets/Gen/generate", json={"model": "offline/echo", "k": 0})
+def test_a_running_generation_job_can_be_cancelled(as_user, shared_data):
+    ana, vic = as_user("ana"), as_user("vic")
+    rows = [json.loads(line) for line in (shared_data / "halueval_general.jsonl").read_text().splitlines()[100:140]]
+    assert ana.post("/api/v1/traces?eval_set=Gen", json=rows).json()["ratings"]["stored"] == 40
+    r = ana.post("/api/v1/eval-sets/Gen/generate", json={"model": "openai/gpt-4o-mini", "k": 0})
     assert r.status_code == 400 and "k must be" in r.json()["error"]
+    assert vic.post("/api/v1/eval-sets/Gen/generate", json={}).status_code == 403
+    r = ana.post("/api/v1/eval-sets/Gen/generate", json={"model": "openai/gpt-4o-mini", "k": 5})
+    assert r.status_code == 202, r.text
+    job = r.json()["job"]
+    deadline = time.monotonic() + 60
+    while ana.get(job["url"]).json()["job"]["status"] == "queued":
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert vic.post(job["url"] + "/cancel").status_code == 403  # a viewer may not stop an analyst's work
+    r = ana.post(job["url"] + "/cancel")
+    assert r.status_code == 202 and r.json()["cancelling"] is True
+    done = _wait_job(ana, job)
+    assert done["status"] == "cancelled" and "Cancelled" in done["error"], done
+    assert ana.post(job["url"] + "/cancel").status_code == 409
 
 
 def test_jobs_unknown_and_foreign(as_user):
