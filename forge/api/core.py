@@ -107,6 +107,12 @@ def authenticate(db: Database, request: Request) -> auth.User:
     return user
 
 
+def _who(request: Request) -> tuple[Database, auth.User]:
+    """The database and the token's user, off the event loop (the first call opens and migrates the file)."""
+    db = database()
+    return db, authenticate(db, request)
+
+
 def workspace_access(db: Database, user: auth.User, request: Request, action: str = "read") -> auth.Access:
     """``?workspace=`` (a name or an id; default 'default') checked for ``action``: 404 unknown, 403 foreign."""
     wanted = (request.query_params.get("workspace") or auth.DEFAULT_WORKSPACE).strip()
@@ -323,8 +329,7 @@ async def serve(
             raise _missing()
         _check_rate(token)
         loop = asyncio.get_running_loop()
-        db = database()
-        user = await loop.run_in_executor(pool or _POOL, authenticate, db, request)
+        db, user = await loop.run_in_executor(pool or _POOL, _who, request)
         body = await read_body(request) if reads_body or multipart else b""
         form = await _parse_form(request, body) if multipart else None
         call = Call(db, user, request, body, form)

@@ -104,14 +104,13 @@ def ingest(call: Call) -> Reply:
 def upload(call: Call) -> Reply:
     """POST /traces/upload (multipart: file=..., eval_set=, criterion=): `forge import FILE...` as a job."""
     from forge import import_jobs
-    from forge.demo import criterion_for
 
     files = [f for f in call.form.getlist("file") if hasattr(f, "filename")]
     if not files:
         raise ApiError(400, "no file: send one or more files in the multipart field 'file'")
     uploads = [(f.filename or "upload.jsonl", f.file.read()) for f in files]
     eval_set = (call.form.get("eval_set") or call.query.get("eval_set") or "").strip() or None
-    criterion = (call.form.get("criterion") or "").strip() or criterion_for([], eval_set)
+    criterion = (call.form.get("criterion") or "").strip()  # describes the eval set if this import creates it
     access = call.workspace("import")
     job = import_jobs.start_file_import(call.db, call.user, access.workspace_id, uploads, eval_set, criterion)
     return accepted(job)
@@ -270,7 +269,11 @@ def generate(call: Call) -> Reply:
     body = call.object()
     model = body.get("model") or authoring.default_model()
     if not model or not isinstance(model, str):
-        raise ApiError(400, authoring.how_to_configure().replace("--model", '"model"'))
+        raise ApiError(
+            400,
+            "no LLM provider is configured on the server: set OPENAI_API_KEY or ANTHROPIC_API_KEY there, or send"
+            ' {"model": "provider/model"}; POST .../synth makes evals without an LLM',
+        )
     k = body.get("k", 5)
     if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= 20:
         raise ApiError(400, f"k must be a whole number from 1 to 20; got {k!r}")
