@@ -119,7 +119,7 @@ def cmd_token(args: argparse.Namespace) -> int:
         actor = login(db, args)
         try:
             if args.token_command == "create":
-                token, row = tokens.create_token(db, actor, args.name)
+                token, row = tokens.create_token(db, actor, args.name, args.expires_days)
                 emit({**row, "token": token}, args.json, token)
                 return 0
             live = tokens.list_tokens(db, actor)
@@ -130,7 +130,12 @@ def cmd_token(args: argparse.Namespace) -> int:
                 else:
                     for t in live:
                         used = f"{t['last_used_at']:%Y-%m-%d %H:%M}" if t["last_used_at"] else "never"
-                        print(f"{t['name']}\tcreated {t['created_at']:%Y-%m-%d %H:%M} UTC\tlast used {used}")
+                        ends = f"{t['expires_at']:%Y-%m-%d %H:%M}" if t["expires_at"] else "never"
+                        ends += " (expired)" if t["expired"] else ""
+                        print(
+                            f"{t['name']}\tcreated {t['created_at']:%Y-%m-%d %H:%M} UTC\tlast used {used}"
+                            f"\texpires {ends}"
+                        )
                 return 0
             found = [t for t in live if t["name"] == args.name or t["id"] == args.name]
             if not found:
@@ -836,6 +841,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     s.add_argument("name", metavar="NAME")
+    s.add_argument("--expires-days", type=int, metavar="N", help="refuse the token N days from now (default: never)")
     s.set_defaults(handler=lambda a: cmd_token(a))
     s = tksub.add_parser("list", parents=[common, js], help="your live tokens (never the tokens themselves)")
     s.set_defaults(handler=lambda a: cmd_token(a))

@@ -211,9 +211,38 @@ def warm_up() -> None:
     _settle()
 
 
+def _no_delay_on_accepted_sockets() -> None:
+    """Send small responses at once on kept-alive connections (TCP_NODELAY on the listening socket).
+
+    Streamlit binds its socket with proto 0, so asyncio does not set TCP_NODELAY on the
+    connections it accepts (it checks proto == IPPROTO_TCP). A response's headers and body
+    then go in two writes, and on a reused connection the body waits for the client's
+    delayed ACK: ~40 ms on every API call. Linux copies the option from the listening
+    socket to the ones it accepts.
+    """
+    import socket
+
+    from streamlit.web.server.starlette import starlette_server
+
+    bind = getattr(starlette_server, "_bind_socket", None)
+    if bind is None or getattr(bind, "_forge_no_delay", False):
+        return  # another Streamlit: nothing to wrap (the API is slower, not wrong)
+
+    def bind_no_delay(*args: Any, **kwargs: Any) -> socket.socket:
+        sock = bind(*args, **kwargs)
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return sock
+
+    bind_no_delay._forge_no_delay = True  # type: ignore[attr-defined]
+    starlette_server._bind_socket = bind_no_delay
+
+
 def build_app() -> Any:
     """The Streamlit app with the API routes beside it."""
     from streamlit.starlette import App
+
+    _no_delay_on_accepted_sockets()
 
     from forge import otel_api
     from forge.api import routes

@@ -15,8 +15,10 @@ from forge import api, auth, demo, tokens
 
 @pytest.fixture
 def client():
+    api.LIMITER.clear()
     with TestClient(Starlette(routes=api.routes())) as c:
         yield c
+    api.LIMITER.clear()
     for database in api._dbs.values():
         database.close()
     api._dbs.clear()
@@ -236,3 +238,36 @@ def test_a_file_option_the_server_does_not_map_is_refused():
         ["matrix", "--eval-set", "x", "--csv", "o.csv"],
     ):
         assert remote.unmapped_file_options(real, real.parse_args(argv)) == [], argv
+
+
+def test_size_limit_is_a_413_naming_it(client, world, monkeypatch):
+    monkeypatch.setenv("FORGE_API_MAX_BODY_MB", "0.01")
+    body = [{"id": f"s{i}", "output": "x" * 100} for i in range(200)]
+    r = client.post("/api/v1/traces", headers=_h(world["ana"]), json=body)
+    assert r.status_code == 413 and "0.01 MB" in r.json()["error"] and "FORGE_API_MAX_BODY_MB" in r.json()["error"]
+    assert client.post("/api/v1/traces", headers=_h(world["ana"]), json=body[:5]).status_code == 200
+    # Without a token the body is not even read: 401 first.
+    assert client.post("/api/v1/traces", json=body).status_code == 401
+
+
+def test_rate_limit_is_per_token_with_retry_after(client, world, monkeypatch):
+    monkeypatch.setenv("FORGE_API_RATE_LIMIT", "3")
+    codes = [client.get("/api/v1/me", headers=_h(world["ana"])).status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]
+    r = client.get("/api/v1/me", headers=_h(world["ana"]))
+    assert r.status_code == 429 and 1 <= int(r.headers["retry-after"]) <= 20
+    assert "3 requests per minute" in r.json()["error"]
+    assert client.get("/api/v1/me", headers=_h(world["vic"])).status_code == 200
+
+
+def test_expired_token_is_refused_naming_the_expiry(client, db, world, analyst):
+    token, row = tokens.create_token(db, analyst, "short", expires_in_days=1)
+    assert client.get("/api/v1/me", headers=_h(token)).status_code == 200
+    db.execute("UPDATE api_tokens SET expires_at = created_at - INTERVAL 1 SECOND WHERE id = ?", [row["id"]])
+    r = client.get("/api/v1/me", headers=_h(token))
+    assert r.status_code == 401 and "expired on" in r.json()["error"] and token not in r.text
+
+
+def test_generate_without_a_configured_provider_says_what_to_set(client, world):
+    r = client.post(f"/api/v1/eval-sets/{demo.DEMO_EVAL_SET}/generate", headers=_h(world["ana"]), json={})
+    assert r.status_code == 400 and "OPENAI_API_KEY" in r.json()["error"] and '"model"' in r.json()["error"]

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.api.server import running_server, team
 from tests.conftest import PASSWORD
 from tests.e2e.browser import ROOT
 from tests.e2e.browser import free_port as _free_port
@@ -23,57 +24,22 @@ BAD_ROWS = (
 
 
 def _seed(db_path: Path) -> str:
-    """Admin, an analyst in 'default' and a viewer; returns the analyst's token (made before the server starts)."""
-    from forge import auth, tokens
-    from forge.store import Database
+    """Admin and an analyst in 'default'; returns the analyst's token (made before the server starts)."""
+    from forge import tokens
 
-    db = Database(str(db_path))
-    try:
-        admin = auth.create_first_admin(db, "admin", PASSWORD)
-        ws = auth.resolve_workspace(db, admin)
-        ana = auth.create_user(db, admin, "ana", PASSWORD, "analyst")
-        auth.add_member(db, admin, ws.id, "ana")
+    with team(db_path) as (db, _admin, _ws, ana):
         return tokens.create_token(db, ana, "remote test")[0]
-    finally:
-        db.close()
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    """A real server on a seeded database: (url, db path, analyst token, log path, process)."""
+    """A real server on a seeded database: (url, db path, analyst token, log path, None)."""
     tmp = tmp_path_factory.mktemp("remote")
     db_path = tmp / "served.duckdb"
     token = _seed(db_path)
-    port = _free_port()
-    env = {**os.environ, "FORGE_DB": str(db_path), "FORGE_COOKIE_KEY": "remote-cookie-" + "k" * 32}
-    env.pop("FORGE_URL", None)
     log_path = tmp / "server.log"
-    log = open(log_path, "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "forge.ui.server", "--port", str(port), "--address", "127.0.0.1"]
-        + ["--server.headless", "true", "--server.fileWatcherType", "none"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url + "/api/v1", timeout=2) as resp:
-                if resp.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail("forge.ui.server did not start: " + log_path.read_text()[-2000:])
-    yield url, db_path, token, log_path, proc
-    if proc.poll() is None:
-        proc.terminate()
-        proc.wait(timeout=20)
-    log.close()
+    with running_server(db_path, log_path) as url:
+        yield url, db_path, token, log_path, None
 
 
 def _forge(*args: str, env: dict, cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess:

@@ -112,3 +112,69 @@ def test_forge_token_create_list_revoke(tmp_path, db, analyst):
         assert tokens.user_for_token(check, token) is None
     finally:
         check.close()
+
+
+def test_a_token_with_an_expiry_works_until_then(db, analyst):
+    from datetime import timedelta
+
+    from forge.store import utcnow
+
+    token, row = tokens.create_token(db, analyst, "CI", expires_in_days=30)
+    assert timedelta(days=29, hours=23) < row["expires_at"] - utcnow() <= timedelta(days=30)
+    assert tokens.user_for_token(db, token).username == "ana"
+    listed = tokens.list_tokens(db, analyst)[0]
+    assert listed["expires_at"] == row["expires_at"] and listed["expired"] is False
+    never, row = tokens.create_token(db, analyst, "forever")
+    assert row["expires_at"] is None
+    # Its time passes (set in the row: a test does not wait 30 days).
+    db.execute("UPDATE api_tokens SET expires_at = ? WHERE name = 'CI'", [utcnow() - timedelta(minutes=1)])
+    assert tokens.user_for_token(db, token) is None
+    assert "expired on" in tokens.refusal(db, token) and token not in tokens.refusal(db, token)
+    assert tokens.user_for_token(db, never).username == "ana"
+    assert {t["name"]: t["expired"] for t in tokens.list_tokens(db, analyst)} == {"CI": True, "forever": False}
+    # An expired token's name may be used again.
+    tokens.create_token(db, analyst, "CI", expires_in_days=1)
+
+
+@pytest.mark.parametrize("days", [0, -1, 3651, 1.5, "7", True])
+def test_bad_expiries_are_refused(db, analyst, days):
+    with pytest.raises(auth.AuthError, match="days"):
+        tokens.create_token(db, analyst, "CI", expires_in_days=days)
+    assert tokens.list_tokens(db, analyst) == []
+
+
+def test_refusal_says_why_without_the_token(db, admin, analyst):
+    token, row = tokens.create_token(db, analyst, "CI")
+    assert tokens.refusal(db, "garbage").startswith("not a Forge token")
+    assert tokens.refusal(db, "forge_" + "a" * 43) == "unknown token"
+    auth.set_disabled(db, admin, "ana", True)
+    assert "disabled" in tokens.refusal(db, token)
+    auth.set_disabled(db, admin, "ana", False)
+    tokens.revoke_token(db, analyst, row["id"])
+    assert "revoked" in tokens.refusal(db, token)
+
+
+def test_the_rate_limiter_allows_a_minutes_worth_then_refills():
+    from forge.api.core import RateLimiter
+
+    limiter = RateLimiter()
+    assert all(limiter.take("k", 60, now=100.0) == 0 for _ in range(60))
+    wait = limiter.take("k", 60, now=100.0)
+    assert 0.9 < wait <= 1.0  # one request a second comes back
+    assert limiter.take("other", 60, now=100.0) == 0  # per key
+    assert limiter.take("k", 60, now=101.01) == 0
+    assert limiter.take("k", 0, now=101.01) == 0  # 0: no limit
+
+
+def test_forge_token_create_with_an_expiry(tmp_path, db, analyst):
+    db_path = db.path
+    db.close()
+    made = _forge("token", "create", "short", "--expires-days", "3", db_path=db_path)
+    assert made.returncode == 0, made.stderr
+    _forge("token", "create", "long", db_path=db_path)
+    listed = _forge("token", "list", db_path=db_path).stdout.splitlines()
+    short = next(line for line in listed if line.startswith("short"))
+    long = next(line for line in listed if line.startswith("long"))
+    assert "expires never" in long and "expires 20" in short and "(expired)" not in short
+    bad = _forge("token", "create", "bad", "--expires-days", "0", db_path=db_path)
+    assert bad.returncode == 2 and "1 to 3650 days" in bad.stderr

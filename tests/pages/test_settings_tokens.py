@@ -63,3 +63,32 @@ def test_page_help_mentions_the_api(app_as):
     at = app_as("admin", page="pages/settings.py")
     assert any(e.label == "What is this page for?" for e in at.expander)
     assert any("/api/v1" in m.value for m in at.markdown)
+
+
+def test_a_token_may_expire_and_the_list_says_when(app_as, db, analyst):
+    from datetime import timedelta
+
+    from forge.store import utcnow
+
+    at = app_as("ana", page="pages/settings.py")
+    next(t for t in at.text_input if t.label == "Token name").input("CI")
+    next(n for n in at.number_input if n.label.startswith("Expires in N days")).set_value(7)
+    next(b for b in at.button if b.label == "Create token").click()
+    at.run()
+    assert not at.exception
+    expires = tokens.list_tokens(db, analyst)[0]["expires_at"]
+    assert timedelta(days=6, hours=23) < expires - utcnow() <= timedelta(days=7)
+    assert any(f"expires on {expires:%Y-%m-%d %H:%M} UTC" in s.value for s in at.success)
+    # How to send traces with it, and where every endpoint is described.
+    assert any("-d '[{" in c.value and "/api/v1/traces" in c.value for c in at.code)
+    assert any("/api/v1/openapi.json" in c.value for c in at.caption)
+    table = at.dataframe[0].value
+    assert table["Expires (UTC)"].tolist() == [f"{expires:%Y-%m-%d %H:%M}"]
+    assert "Last used (UTC)" in table.columns
+    # 0 days: never; a token past its expiry is listed as expired until revoked.
+    tokens.create_token(db, analyst, "forever")
+    db.execute("UPDATE api_tokens SET expires_at = ? WHERE name = 'CI'", [utcnow() - timedelta(hours=1)])
+    at.run()
+    shown = dict(zip(at.dataframe[0].value["Name"], at.dataframe[0].value["Expires (UTC)"], strict=True))
+    assert shown["forever"] == "never" and shown["CI"].endswith("(expired)")
+    assert any("**expired**" in m.value for m in at.markdown)
