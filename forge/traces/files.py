@@ -16,6 +16,7 @@ import itertools
 import json
 import os
 import re
+from array import array
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -595,6 +596,57 @@ def _keep_stored_steps(access: Access, trace: Trace) -> Trace:
     return trace
 
 
+class _SeenIds:
+    """Where each source id of an import was last met, in two flat int64 arrays (~32 bytes an id).
+
+    An open-addressing table keyed by the id's 64-bit hash: a dict of a million id strings
+    costs ~130 MB, this ~32 MB. Two ids with the same 64-bit hash (odds ~1e-8 in a million
+    rows) would be reported as one trace met twice; both rows are still written.
+    """
+
+    def __init__(self, capacity: int = 1 << 12):
+        self.mask = capacity - 1
+        self.keys = array("q", bytes(8 * capacity))
+        self.values = array("q", bytes(8 * capacity))
+        self.n = 0
+
+    @staticmethod
+    def _hash(key: str) -> int:
+        return hash(key) or 1  # 0 marks an empty slot
+
+    def _slot(self, h: int) -> int:
+        keys, mask = self.keys, self.mask
+        i = h & mask
+        while keys[i] != 0 and keys[i] != h:
+            i = (i + 1) & mask
+        return i
+
+    def get(self, key: str) -> int | None:
+        h = self._hash(key)
+        i = self._slot(h)
+        return self.values[i] if self.keys[i] == h else None
+
+    def set(self, key: str, value: int) -> None:
+        h = self._hash(key)
+        i = self._slot(h)
+        if self.keys[i] == 0:
+            self.n += 1
+            if 2 * self.n > self.mask:
+                self._grow()
+                i = self._slot(h)
+        self.keys[i], self.values[i] = h, value
+
+    def _grow(self) -> None:
+        old = [(k, v) for k, v in zip(self.keys, self.values, strict=True) if k != 0]
+        capacity = 2 * (self.mask + 1)
+        self.mask = capacity - 1
+        self.keys = array("q", bytes(8 * capacity))
+        self.values = array("q", bytes(8 * capacity))
+        for k, v in old:
+            i = self._slot(k)
+            self.keys[i], self.values[i] = k, v
+
+
 class _Import:
     """One import run: rows streamed from the files into batches, stored while the next batch is parsed.
 
@@ -607,9 +659,8 @@ class _Import:
         self.access, self.eval_set, self.progress, self.criterion = access, eval_set, progress, criterion
         self.summary = ImportSummary()
         self.files: list[str] = []
-        # source id -> where it was last met, packed in one int (line, file, list entry): a
-        # million rows cost tens of MB here, not the rows themselves.
-        self.seen: dict[str, int] = {}
+        # source id -> where it was last met, packed in one int (line, file, list entry)
+        self.seen = _SeenIds()
         self.queue: collections.deque = collections.deque()  # per batch: its ratings and repeats, in write order
         self.read_bytes = 0
         self.total_bytes = 0
@@ -700,7 +751,7 @@ class _Import:
                 repeated.add(key)  # stored by an earlier batch: its write here is not an update of the workspace
         else:
             fresh.add(key)
-        self.seen[key] = code
+        self.seen.set(key, code)
         if partial:
             trace = _keep_stored_steps(self.access, trace)
         rating = None

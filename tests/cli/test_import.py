@@ -86,3 +86,26 @@ def test_labels_without_eval_set_and_a_file_of_only_bad_rows(forge_cli, tmp_path
     r = forge_cli("import", str(bad), env=env)
     assert r.code == 2 and "nothing valid was found" in r.err
     assert "bad.jsonl:1" in r.err and len(r.err.strip().splitlines()) == 1
+
+
+def test_a_row_nested_a_thousand_levels_deep_is_a_row_error_not_a_traceback(forge_cli, tmp_path):
+    env = _login(forge_cli, tmp_path)
+    deep = "[" * 1000 + "]" * 1000
+    f = tmp_path / "deep.jsonl"
+    f.write_text(
+        '{"id": "a", "input": "q", "output": "a"}\n'
+        f'{{"id": "b", "input": "q", "output": "a", "metadata": {{"x": {deep}}}}}\n'
+        '{"id": "c", "input": "q", "output": "c"}\n'
+    )
+    r = forge_cli("import", str(f), env=env)
+    assert r.code == 0 and "Traceback" not in r.err, r.err
+    assert "imported 2, updated 0, skipped 0, failed 1" in r.out
+    assert f"error: {f}:2 [metadata] nested more than" in r.out
+
+
+def test_progress_goes_to_stderr_only_on_a_terminal(forge_cli, tmp_path):
+    env = _login(forge_cli, tmp_path)
+    f = tmp_path / "rows.jsonl"
+    f.write_text("".join(f'{{"id": "r{i}", "input": "q", "output": "a"}}\n' for i in range(50)))
+    r = forge_cli("import", str(f), "--json", env=env)
+    assert r.code == 0 and r.err == "" and json.loads(r.out)["imported"] == 50
