@@ -109,3 +109,27 @@ def test_progress_goes_to_stderr_only_on_a_terminal(forge_cli, tmp_path):
     f.write_text("".join(f'{{"id": "r{i}", "input": "q", "output": "a"}}\n' for i in range(50)))
     r = forge_cli("import", str(f), "--json", env=env)
     assert r.code == 0 and r.err == "" and json.loads(r.out)["imported"] == 50
+
+
+def test_import_langfuse_stopped_part_way_prints_what_it_kept_and_exits_1(forge_cli, tmp_path, shared_data):
+    from tests.stubs.langfuse_stub import LangfuseStub, load_framework_traces, wrong_shape
+
+    env = _login(forge_cli, tmp_path)
+    framework = sorted(
+        load_framework_traces(shared_data / "langfuse/framework_traces"), key=lambda x: x[0]["timestamp"]
+    )
+    fifth = framework[4][0]["id"]
+    with LangfuseStub(framework, public_key="pk-lf-cli-stop", mode="v1") as stub:
+        env = {**env, **stub.env()}
+        stub.fault = wrong_shape("/api/public/traces", "maintenance")
+        r = forge_cli("import-langfuse", env=env)
+        assert r.code == 1 and "Traceback" not in r.err, r.err
+        assert "unexpected response for GET /api/public/traces: a string ('maintenance')" in r.err
+        stub.fault = lambda path, q: (503, {"message": "down"}) if path.endswith(fifth) else None
+        r = forge_cli("import-langfuse", "--json", env=env)
+        assert r.code == 1 and "Traceback" not in r.err, r.err
+        assert "HTTP 503" in r.err and len(r.err.strip().splitlines()) == 1
+        assert json.loads(r.out)["imported"] == 4  # the four traces before the failing one are stored
+        stub.fault = None
+        r = forge_cli("import-langfuse", "--json", env=env)
+        assert r.code == 0 and json.loads(r.out)["imported"] == 15
