@@ -476,20 +476,17 @@ class _Reader:
         self.empty = False  # nothing but whitespace (said once, as "file is empty")
 
     def lines(self) -> Iterator[str]:
-        head = self.raw.read(4)
-        if head[:2] in (b"\xff\xfe", b"\xfe\xff"):  # UTF-16 with its BOM (Excel's "Unicode text")
-            yield from self._utf16(head)
+        first = self.raw.readline()
+        if first[:2] in (b"\xff\xfe", b"\xfe\xff"):  # UTF-16 with its BOM (Excel's "Unicode text")
+            yield from self._utf16(first)
             return
-        if head[:3] == b"\xef\xbb\xbf":
-            head = head[3:]
+        if first[:3] == b"\xef\xbb\xbf":
+            first = first[3:]
             self.on_bytes(3)
-        first = True
+        if first:
+            yield self._decode(first)
         for raw in self.raw:
-            if first:
-                raw, first = head + raw, False
             yield self._decode(raw)
-        if first and head:
-            yield self._decode(head)
 
     def _decode(self, raw: bytes) -> str:
         self.line += 1
@@ -513,7 +510,8 @@ class _Reader:
         except UnicodeDecodeError:
             text = data.decode("utf-16", errors="replace")
             self.summary.warn(self.name, None, None, "not valid UTF-16: undecodable bytes replaced by U+FFFD")
-        yield from text.splitlines(keepends=True)
+        for line in re.finditer(r"[^\n]*\n|[^\n]+$", text):  # split on "\n" only, as the UTF-8 path does
+            yield line.group()
 
 
 def _stream_rows(name: str, reader: _Reader, summary: ImportSummary) -> Iterator[tuple[int, Any, Exception | None]]:
@@ -637,14 +635,15 @@ class _SeenIds:
         self.keys[i], self.values[i] = h, value
 
     def _grow(self) -> None:
-        old = [(k, v) for k, v in zip(self.keys, self.values, strict=True) if k != 0]
+        old_keys, old_values = self.keys, self.values  # read in place: no list of a million pairs
         capacity = 2 * (self.mask + 1)
         self.mask = capacity - 1
         self.keys = array("q", bytes(8 * capacity))
         self.values = array("q", bytes(8 * capacity))
-        for k, v in old:
-            i = self._slot(k)
-            self.keys[i], self.values[i] = k, v
+        for k, v in zip(old_keys, old_values, strict=True):
+            if k != 0:
+                i = self._slot(k)
+                self.keys[i], self.values[i] = k, v
 
 
 class _Import:
@@ -827,7 +826,7 @@ def _run(
         access.need("rate")
     run = _Import(access, eval_set, progress, criterion)
     run.total_bytes = sum(s.size for s in sources if not s.error)
-    trace_store.upsert_batches(access, run.batches(sources), done=run.stored)
+    trace_store.upsert_batches(access, run.batches(sources), done=run.stored, keep_results=False)
     summary = run.finish()
     if progress:
         progress(

@@ -124,3 +124,11 @@ def test_rows_repeated_across_batches_count_as_reading_the_file_whole_did(db, ad
     assert t["input"] == f"question {BATCH + 1}"  # the later row is kept
     again = import_bytes(access, "repeats.jsonl", _rows(n, repeat_every=back), eval_set="Labels")
     assert (again["imported"], again["updated"], again["skipped"]) == (0, BATCH, 500)
+
+
+def test_short_lines_keep_their_own_line_numbers_when_streamed(db, admin, default_ws):
+    s = import_bytes(
+        auth.access(db, admin, default_ws.id), "short.jsonl", b'1\n{}\n\n{"input": "q", "output": "a"}\n[]'
+    )
+    assert s["imported"] == 1
+    assert [(e["line"], e["field"]) for e in s["errors"]] == [(1, "row"), (2, "output"), (5, "row")]
