@@ -5,7 +5,8 @@ Run: .venv/bin/python -m bench.import [--rows N] [--compare /path/to/other/check
 Rows look like the HaluEval rows of the shared data (id, input, output, human_label, label_raw,
 model; texts cut from the real rows when FORGE_SHARED_DATA has them). The import runs in a
 child process (a fresh interpreter with a new database, as `forge import` would), which reports
-the import's time; its peak RSS is ``getrusage(RUSAGE_CHILDREN).ru_maxrss`` read after it ends.
+the import's time and its own peak RSS before it closes the database; the peak including the
+close (DuckDB checkpoints then) is ``getrusage(RUSAGE_CHILDREN).ru_maxrss`` read after it ends.
 ``--compare`` runs the same file through another checkout of Forge (e.g. the code before the
 streaming import) for a before/after; the machine's load average is printed with the figures.
 """
@@ -41,9 +42,11 @@ t0, cpu0 = time.perf_counter(), time.process_time()
 summary = import_files(access, [path])
 elapsed, cpu = time.perf_counter() - t0, time.process_time() - cpu0
 n = db.scalar("SELECT count(*) FROM traces")
-db.close()
+import resource
+before_close = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+db.close()  # as `forge import` does: DuckDB's checkpoint at close is part of the peak
 print(json.dumps({"elapsed": elapsed, "cpu": cpu, "traces": n, "imported": summary["imported"],
-                  "failed": summary["failed"], "skipped": summary["skipped"]}))
+                  "failed": summary["failed"], "skipped": summary["skipped"], "import_peak_mb": before_close}))
 """
 
 
@@ -104,10 +107,11 @@ def run_import(code_root: Path, path: Path, workdir: Path) -> dict:
 
 def _line(label: str, r: dict, size_mb: float) -> str:
     rate = r["traces"] / r["elapsed"] if r["elapsed"] else 0.0
-    peak = f"{r['peak_mb']:,.0f} MB" if r["peak_mb"] is not None else "not above an earlier child's (see note)"
+    peak = f"{r['peak_mb']:,.0f} MB" if r["peak_mb"] is not None else "not above an earlier child's"
     return (
         f"{label}: {r['traces']:,} traces from {size_mb:,.0f} MB in {r['elapsed']:.1f} s = {rate:,.0f} rows/s, "
-        f"{size_mb / r['elapsed']:.1f} MB/s, CPU {r['cpu']:.1f} s, peak RSS {peak}"
+        f"{size_mb / r['elapsed']:.1f} MB/s, CPU {r['cpu']:.1f} s; peak RSS {r['import_peak_mb']:,.0f} MB while "
+        f"importing, {peak} with the database's closing checkpoint"
     )
 
 
@@ -136,8 +140,11 @@ def main() -> None:
                     f"({old['peak_mb'] / now['peak_mb']:.1f}x less), time {old['elapsed']:.1f} -> "
                     f"{now['elapsed']:.1f} s"
                 )
-        if now["peak_mb"] is not None and args.rows >= 1_000_000:
-            print(f"import: target peak RSS < {TARGET_MB} MB: ratio {now['peak_mb'] / TARGET_MB:.2f}")
+        if args.rows >= 1_000_000:
+            print(
+                f"import: target peak RSS < {TARGET_MB} MB: ratio {now['import_peak_mb'] / TARGET_MB:.2f} while "
+                f"importing" + (f", {now['peak_mb'] / TARGET_MB:.2f} with the close" if now["peak_mb"] else "")
+            )
         print(f"import: load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} when the runs started")
 
 

@@ -10,6 +10,11 @@ for observations and scores). Requests are retried on 429/5xx honouring
 Incremental: per workspace and host the newest trace timestamp (and the trace
 ids at that instant) is kept in ``import_cursors``; the next import asks only
 for what started at or after it. Re-imports update in place (upsert).
+
+Every response is checked for the shape the API documents (an object with a ``data`` list,
+``meta`` an object, a string cursor, a whole number of pages): anything else is an error naming
+the endpoint. A listing that fails part way keeps what came before: those traces are stored,
+the cursor moves over exactly them, and ImportInterrupted says so (importing again continues).
 """
 
 from __future__ import annotations
