@@ -127,8 +127,8 @@ class _Api:
             return loads(resp.content)  # resp.json(), through orjson when that gives the same result
         except ValueError as exc:
             raise LangfuseError(f"Langfuse at {self.host} sent a response that is not JSON for {path}") from exc
-        except RecursionError:
-            raise LangfuseError(f"Langfuse at {self.host} sent JSON nested too deeply to read for {path}") from None
+        except RecursionError:  # a shape no Langfuse sends: for one trace, that trace fails alone
+            raise self.unexpected(path, "JSON nested too deeply to read") from None
 
     def unexpected(self, path: str, what: str) -> LangfuseError:
         """The error for a response of a shape the importer does not know, naming the endpoint."""

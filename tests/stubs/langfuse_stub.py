@@ -12,7 +12,8 @@
 - ``rate_limit=N``: the first N requests answer 429 with ``Retry-After: 1``;
 - ``fault``: ``fault(path, query)`` -> ``(status, body)`` or None, asked before every GET is served: a
   server that breaks part way (``fail_after_first_page``) or answers well-formed JSON of an unexpected
-  shape (``wrong_shape``); a 5xx it gives carries ``retry-after-ms: 1``, so retries are quick;
+  shape (``wrong_shape``; a ``bytes`` body is sent as it is); a 5xx it gives carries ``retry-after-ms: 1``,
+  so retries are quick;
 - ``POST /api/public/otel/v1/traces``: OTLP/HTTP ingestion (protobuf or JSON, gzip or not), as the
   langfuse SDK exports; every received span is kept in ``spans`` as ``{"name", "trace_id", "span_id",
   "parent_span_id", "attributes"}`` (attribute values decoded to Python values);
@@ -128,7 +129,7 @@ class LangfuseStub:
 
             def do_GET(self):
                 status, body, headers = stub.handle(self.path, self.headers.get("Authorization"))
-                data = json.dumps(body).encode()
+                data = body if isinstance(body, bytes) else json.dumps(body).encode()  # bytes: sent as they are
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))

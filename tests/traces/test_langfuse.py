@@ -185,10 +185,13 @@ def test_a_list_of_an_unexpected_shape_is_a_clear_error_naming_the_endpoint(
         stub.__exit__(None, None, None)
 
 
-@pytest.mark.parametrize("body", [[1, 2], "gone", {"id": "t", "observations": "x"}])
+@pytest.mark.parametrize("body", [[1, 2], "gone", {"id": "t", "observations": "x"}, "nested"])
 def test_a_v1_trace_of_an_unexpected_shape_fails_alone(db, admin, default_ws, framework, monkeypatch, body):
     stub = _stub(monkeypatch, framework, mode="v1")
     victim = sorted(t["id"] for t, _ in framework)[0]
+    if body == "nested":  # raw JSON 5,000 levels deep: too deep for a JSON reader that recurses
+        deep = "[" * 5000 + "]" * 5000
+        body = f'{{"id": "{victim}", "metadata": {{"x": {deep}}}}}'.encode()
     stub.fault = wrong_shape(f"/api/public/traces/{victim}", body)
     try:
         s = langfuse.import_langfuse(auth.access(db, admin, default_ws.id))
