@@ -133,3 +133,33 @@ def test_import_langfuse_stopped_part_way_prints_what_it_kept_and_exits_1(forge_
         stub.fault = None
         r = forge_cli("import-langfuse", "--json", env=env)
         assert r.code == 0 and json.loads(r.out)["imported"] == 15
+
+
+def test_on_a_terminal_the_import_shows_its_progress_in_bytes_on_stderr(forge_cli, tmp_path):
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    env = _login(forge_cli, tmp_path)
+    f = tmp_path / "rows.jsonl"
+    f.write_text("".join(f'{{"id": "r{i}", "input": "question {i}", "output": "a"}}\n' for i in range(5000)))
+    leader, follower = pty.openpty()
+    proc = subprocess.run(
+        [sys.executable, "-m", "forge", "import", str(f)],
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=follower,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    os.close(follower)
+    err = b""
+    try:
+        while chunk := os.read(leader, 65536):
+            err += chunk
+    except OSError:  # the terminal's other end is closed: all of it was read
+        pass
+    os.close(leader)
+    assert proc.returncode == 0 and b"imported 5000" in proc.stdout
+    assert b"100% " in err and b"MB" in err and b"rows.jsonl: read" in err
