@@ -452,10 +452,10 @@ def _unified(obj: dict) -> Trace:
 
 # ---------------------------------------------------------------- reading files as a stream
 #
-# A file is read line by line and stored BATCH rows at a time while the next batch is parsed,
-# so memory stays flat whatever the file's size (JSONL and CSV). A file that is one JSON
-# document (an array, a pretty-printed object) is the exception: it is parsed whole, as JSON
-# has no line to stop at; its rows are still stored in batches.
+# A file is read line by line (JSONL, CSV) or item by item (a JSON array) and stored BATCH rows
+# at a time while the next batch is parsed, so memory stays flat whatever the file's size. A
+# file that is one JSON object (a Langfuse export, {"data": [...]}) is the exception: it is
+# parsed whole; its rows are still stored in batches.
 
 _READ_CHUNK = 1 << 20
 
@@ -541,8 +541,11 @@ def _stream_rows(name: str, reader: _Reader, summary: ImportSummary) -> Iterator
                     more = True
                     break
             rest = itertools.chain(head, lines)
+        if stripped[:1] == "[":
+            yield from _array_rows(rest)
+            return
         if not more:
-            # one JSON document (or, failing that, JSON lines): JSON has no line to stop at, so it is read whole
+            # one JSON object (or, failing that, JSON lines): JSON has no line to stop at, so it is read whole
             yield from parse_rows(name, "".join(rest))
             return
     n = 0
@@ -554,6 +557,122 @@ def _stream_rows(name: str, reader: _Reader, summary: ImportSummary) -> Iterator
             yield n, line[:-1] if line.endswith("\n") else line
 
     yield from _jsonl_rows(numbered())
+
+
+_WS = re.compile(r"[ \t\n\r]*")
+_ARRAY_READ = 1 << 20  # characters read ahead at a time
+
+
+def _array_rows(lines: Iterator[str]) -> Iterator[tuple[int, Any, Exception | None]]:
+    """The items of a JSON array file, decoded one at a time as the text arrives (item numbers as rows).
+
+    Same items and item numbers as parsing the whole array; an error names its line like
+    ``json.loads`` would (line, column and character of the whole file), and the items before
+    it are kept. An item nested too deep is a row error of its own.
+    """
+    decoder = json.JSONDecoder()
+    buf, pos, eof = "", 0, False
+    base_line, base_char = 1, 0  # where buf starts in the file
+
+    def fill(at_least: int = _ARRAY_READ) -> bool:
+        """Read more text (whole lines); False at the end of the file."""
+        nonlocal buf, pos, eof, base_line, base_char
+        if pos > _ARRAY_READ:  # drop what is consumed, at a line start (columns stay right)
+            cut = buf.rfind("\n", 0, pos) + 1
+            if cut:
+                base_line += buf.count("\n", 0, cut)
+                base_char += cut
+                buf, pos = buf[cut:], pos - cut
+        got, parts = 0, []
+        for line in lines:
+            parts.append(line)
+            got += len(line)
+            if got >= at_least:
+                break
+        else:
+            eof = True
+        buf += "".join(parts)
+        return bool(parts)
+
+    def skip_ws() -> None:
+        nonlocal pos
+        while True:
+            pos = _WS.match(buf, pos).end()
+            if pos < len(buf) or eof or not fill():
+                return
+
+    def error(message: str, at: int) -> tuple[int, None, _RowError]:
+        line = base_line + buf.count("\n", 0, at)
+        column = at - buf.rfind("\n", 0, at)
+        return (
+            line,
+            None,
+            _RowError(None, f"invalid JSON: {message}: line {line} column {column} (char {base_char + at})"),
+        )
+
+    fill()
+    skip_ws()
+    pos += 1  # the "[" the caller saw
+    n, want = 0, 1 << 16  # item number; how much more to read when an item is cut off
+    skip_ws()
+    if buf[pos : pos + 1] == "]":
+        pos += 1
+    else:
+        while True:
+            skip_ws()
+            try:
+                obj, end = decoder.raw_decode(buf, pos)
+                if end == len(buf) and not eof:  # a number may go on in the next line
+                    raise json.JSONDecodeError("cut off", buf, end)
+            except json.JSONDecodeError as exc:
+                if not eof and fill(want):
+                    want *= 2  # an item larger than what was read: read more, then again
+                    continue
+                yield error(exc.msg, exc.pos)
+                return
+            except RecursionError:
+                end = _end_of_value(buf, pos)
+                if end is None:
+                    if not eof and fill(want):
+                        want *= 2
+                        continue
+                    yield error("Expecting value", pos)
+                    return
+                n += 1
+                found = _deep_key_in_text(buf[pos:end])
+                yield n, None, _deep_error(found[1] if found else None)
+                pos, want = end, 1 << 16
+            else:
+                n += 1
+                yield from ((n, o, e) for _, o, e in _json_items([obj], end - pos))
+                pos, want = end, 1 << 16
+            skip_ws()
+            sep = buf[pos : pos + 1]
+            if sep == ",":
+                pos += 1
+                continue
+            if sep == "]":
+                pos += 1
+                break
+            yield error("Expecting ',' delimiter", pos)
+            return
+    skip_ws()
+    if pos < len(buf):
+        yield error("Extra data", pos)
+
+
+def _end_of_value(text: str, start: int) -> int | None:
+    """Where the array or object starting at ``start`` ends (past its closing bracket), without parsing it."""
+    depth = 0
+    for m in _TOKENS.finditer(text, start):
+        tok = m.group()
+        if tok in ("[", "{"):
+            depth += 1
+        elif tok in ("]", "}"):
+            depth -= 1
+            if depth == 0:
+                return m.end()
+    return None
 
 
 def _is_single_value(text: str) -> bool:

@@ -84,18 +84,24 @@ def test_a_file_row_cannot_overwrite_a_trace_of_another_source(db, admin, defaul
     assert {r[0] for r in db.fetchall("SELECT source FROM traces")} == {claimed, "file"}
 
 
-def _rows(n: int, repeat_every: int = 0) -> bytes:
+def _rows(n: int, repeat_every: int = 0, pad: str = "") -> bytes:
     out = []
     for i in range(1, n + 1):
         rid = (i - repeat_every) if repeat_every and i > repeat_every else i
-        out.append({"id": f"r{rid}", "input": f"question {i}", "output": f"answer {i}", "human_label": i % 2})
+        out.append({"id": f"r{rid}", "input": f"question {i}{pad}", "output": f"answer {i}", "human_label": i % 2})
     return _jsonl(*out)
 
 
-def test_a_file_is_stored_in_batches_while_it_is_read_with_progress_in_bytes(db, admin, default_ws, tmp_path):
+@pytest.mark.parametrize("kind", ["jsonl", "json-array"])
+def test_a_file_is_stored_in_batches_while_it_is_read_with_progress_in_bytes(db, admin, default_ws, tmp_path, kind):
     access = auth.access(db, admin, default_ws.id)
-    path = tmp_path / "many.jsonl"
-    path.write_bytes(_rows(3 * BATCH + 10))
+    rows = _rows(3 * BATCH + 10, pad=" about" * 60)  # ~2.5 MB: more than the 1 MB an array reader reads ahead
+    if kind == "json-array":
+        path = tmp_path / "many.json"
+        path.write_bytes(b"[\n" + rows.replace(b"\n", b",\n") + b"\n]\n")
+    else:
+        path = tmp_path / "many.jsonl"
+        path.write_bytes(rows)
     size = path.stat().st_size
     seen = []  # (bytes read, total, traces already in the database)
 
@@ -132,3 +138,12 @@ def test_short_lines_keep_their_own_line_numbers_when_streamed(db, admin, defaul
     )
     assert s["imported"] == 1
     assert [(e["line"], e["field"]) for e in s["errors"]] == [(1, "row"), (2, "output"), (5, "row")]
+
+
+def test_a_json_array_broken_part_way_keeps_the_items_before_and_names_the_line(db, admin, default_ws):
+    items = [json.dumps({"id": f"a{i}", "input": "q", "output": "a"}) for i in range(1, 6)]
+    text = "[\n" + ",\n".join(items[:3]) + ",\n" + '{"id": "a4", "input": "q" "output": "a"},\n' + items[4] + "\n]"
+    s = import_bytes(auth.access(db, admin, default_ws.id), "broken.json", text.encode())
+    assert s["imported"] == 3
+    (err,) = s["errors"]
+    assert err["line"] == 5 and err["message"].startswith("invalid JSON: Expecting ',' delimiter: line 5 column 27")
