@@ -231,3 +231,19 @@ def test_pages_before_a_failing_page_are_kept_and_the_next_import_gets_the_rest(
         assert store.count_traces(access) == 19 and _steps_total(db) == 135  # nothing lost, steps complete
     finally:
         stub.__exit__(None, None, None)
+
+
+def test_a_scores_page_of_an_unexpected_shape_keeps_the_traces_and_names_the_endpoint(
+    db, admin, default_ws, framework, monkeypatch
+):
+    stub = _stub(monkeypatch, framework)
+    stub.fault = wrong_shape("/api/public/v3/scores", {"data": "none"})
+    access = auth.access(db, admin, default_ws.id)
+    try:
+        with pytest.raises(langfuse.ImportInterrupted) as err:
+            langfuse.import_langfuse(access, score="ok", eval_set="Helpful")
+        assert "GET /api/public/v3/scores: 'data' is a string ('none'), not a list" in str(err.value)
+        assert err.value.summary["imported"] == 19 and store.count_traces(access) == 19
+        assert import_cursors.get_import_cursor(access, "langfuse", stub.url)["last_timestamp"]
+    finally:
+        stub.__exit__(None, None, None)
