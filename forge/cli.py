@@ -167,6 +167,23 @@ def _import_text(summary: ImportSummary) -> str:
     return "\n".join(lines)
 
 
+def _stderr_progress():
+    """A progress callback that rewrites one line on stderr (a terminal), at most ~4 times a second."""
+    import time
+
+    last = [0.0]
+
+    def show(done: int, total: int | None, message: str | None) -> None:
+        now = time.monotonic()
+        if now - last[0] < 0.25 and not (total and done >= total):
+            return
+        last[0] = now
+        pct = f"{100 * done / total:3.0f}% " if total else ""
+        print(f"\r\033[K{pct}{message or ''}"[:200], end="", file=sys.stderr, flush=True)
+
+    return show
+
+
 def cmd_import(args: argparse.Namespace) -> int:
     """forge import FILE... [--eval-set NAME]: JSONL/JSON/CSV, Langfuse JSON, OpenAI chat logs."""
     from forge.traces.files import import_files
@@ -180,7 +197,14 @@ def cmd_import(args: argparse.Namespace) -> int:
 
             # A criterion describes the eval set when this import creates it; an existing one keeps its own.
             criterion = args.criterion or criterion_for(args.files, args.eval_set)
-            summary = import_files(access, args.files, eval_set=args.eval_set, criterion=criterion)
+            progress = _stderr_progress() if sys.stderr.isatty() else None
+            try:
+                summary = import_files(
+                    access, args.files, eval_set=args.eval_set, criterion=criterion, progress=progress
+                )
+            finally:
+                if progress:
+                    print("\r\033[K", end="", file=sys.stderr, flush=True)  # the progress line goes away
         except (auth.PermissionDenied, ValueError) as exc:
             raise UsageError(str(exc)) from exc
     finally:
@@ -207,6 +231,10 @@ def cmd_import_langfuse(args: argparse.Namespace) -> int:
             )
         except (auth.PermissionDenied, ValueError) as exc:
             raise UsageError(str(exc)) from exc
+        except langfuse.ImportInterrupted as exc:  # stopped part way: what was stored is summed up, exit 1
+            emit(exc.summary.to_json(), args.json, _import_text(exc.summary))
+            print(f"forge: {exc}", file=sys.stderr)
+            return 1
         except langfuse.LangfuseError as exc:
             print(f"forge: {config.redact(str(exc))}", file=sys.stderr)  # LANGFUSE_HOST may carry user:password
             return 1

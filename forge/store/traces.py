@@ -156,8 +156,12 @@ def upsert_batches(
     access: Access,
     batches: Iterable[list[Trace]],
     done: Callable[[list[dict], dict], None] | None = None,
+    keep_results: bool = True,
 ) -> list[dict]:
     """``upsert_traces`` on each batch in order, one transaction each; the result per batch.
+
+    ``keep_results=False`` returns ``[]``: each result is only handed to ``done`` (a file of a
+    million rows would otherwise hold a million trace ids until it ends).
 
     The rows of batch k+1 are built while DuckDB writes batch k in a worker thread (DuckDB
     releases the GIL), so a long import spends its Python time and its database time at once.
@@ -176,7 +180,8 @@ def upsert_batches(
                 batch, fut = pending
                 pending = None
                 res = fut.result()
-                results.append(res)
+                if keep_results:
+                    results.append(res)
                 if done:
                     done(batch, res)
 
@@ -186,7 +191,8 @@ def upsert_batches(
                 finish()
                 if prepared is None:
                     res = {"imported": 0, "updated": 0, "ids": []}
-                    results.append(res)
+                    if keep_results:
+                        results.append(res)
                     if done:
                         done(batch, res)
                     continue

@@ -10,6 +10,11 @@ for observations and scores). Requests are retried on 429/5xx honouring
 Incremental: per workspace and host the newest trace timestamp (and the trace
 ids at that instant) is kept in ``import_cursors``; the next import asks only
 for what started at or after it. Re-imports update in place (upsert).
+
+Every response is checked for the shape the API documents (an object with a ``data`` list,
+``meta`` an object, a string cursor, a whole number of pages): anything else is an error naming
+the endpoint. A listing that fails part way keeps what came before: those traces are stored,
+the cursor moves over exactly them, and ImportInterrupted says so (importing again continues).
 """
 
 from __future__ import annotations
@@ -47,6 +52,22 @@ class LangfuseError(Exception):
 
 class _NotFound(LangfuseError):
     pass
+
+
+class _Unexpected(LangfuseError):
+    """A response of a shape the importer does not know."""
+
+
+class ImportInterrupted(LangfuseError):
+    """The import stopped early (a failing page, an odd response); what came before it is stored.
+
+    ``summary`` counts what was stored; the import cursor covers exactly that, so importing
+    again continues from there.
+    """
+
+    def __init__(self, message: str, summary: ImportSummary):
+        super().__init__(message)
+        self.summary = summary
 
 
 def _settings() -> tuple[str | None, str | None, str | None]:
@@ -106,12 +127,63 @@ class _Api:
             return loads(resp.content)  # resp.json(), through orjson when that gives the same result
         except ValueError as exc:
             raise LangfuseError(f"Langfuse at {self.host} sent a response that is not JSON for {path}") from exc
+        except RecursionError:  # a shape no Langfuse sends: for one trace, that trace fails alone
+            raise self.unexpected(path, "JSON nested too deeply to read") from None
+
+    def unexpected(self, path: str, what: str) -> LangfuseError:
+        """The error for a response of a shape the importer does not know, naming the endpoint."""
+        return _Unexpected(f"Langfuse at {self.host} sent an unexpected response for GET /{path}: {what}")
+
+    def page(self, path: str, params: dict) -> tuple[list, dict]:
+        """One list page: (``data``, ``meta``), checked to be what the API documents."""
+        body = self.get(path, params)
+        if not isinstance(body, dict):
+            raise self.unexpected(path, f"{_kind(body)} instead of an object with a 'data' list")
+        data = body.get("data")
+        if not isinstance(data, list):
+            raise self.unexpected(path, f"'data' is {_kind(data)}, not a list")
+        meta = body.get("meta")
+        if meta is None:
+            meta = {}
+        if not isinstance(meta, dict):
+            raise self.unexpected(path, f"'meta' is {_kind(meta)}, not an object")
+        cursor = meta.get("cursor")
+        if cursor is not None and not isinstance(cursor, str):
+            raise self.unexpected(path, f"'meta.cursor' is {_kind(cursor)}, not a string")
+        pages = meta.get("totalPages")
+        if pages is not None and (isinstance(pages, bool) or not isinstance(pages, int)):
+            raise self.unexpected(path, f"'meta.totalPages' is {_kind(pages)}, not a whole number")
+        return data, meta
+
+    def trace(self, trace_id: str) -> dict:
+        """One trace with its observations and scores (v1), checked to be an object."""
+        path = f"api/public/traces/{trace_id}"
+        body = self.get(path)
+        if not isinstance(body, dict):
+            raise self.unexpected(path, f"{_kind(body)} instead of a trace object")
+        for key in ("observations", "scores"):
+            if body.get(key) is not None and not isinstance(body[key], list):
+                raise self.unexpected(path, f"'{key}' is {_kind(body[key])}, not a list")
+        return body
 
     def close(self):
         try:
             self._http.close()
         except Exception:  # closing is best effort
             pass
+
+
+def _kind(value: Any) -> str:
+    """What a JSON value is, for messages: "a list", "a string ('x')", "null"."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"a boolean ({str(value).lower()})"
+    if isinstance(value, (int, float)):
+        return f"a number ({value})"
+    if isinstance(value, str):
+        return f"a string ({value[:40]!r})"
+    return {"list": "a list", "dict": "an object"}.get(type(value).__name__, type(value).__name__)
 
 
 _RETRY_STATUSES = (408, 409, 429)
@@ -148,8 +220,28 @@ def test_connection() -> tuple[bool, str]:
 # ---------------------------------------------------------------- fetching
 
 
+class _Fetched:
+    """What a fetch got: traces to map, and why it stopped early (pages before a failing one are kept).
+
+    ``items``: {trace id: {"trace": full v1 trace or None, "observations": [...] or None, "prepared": {...}}}.
+    ``failure``: the error that ended the listing early, or None when it got everything.
+    ``cap``: on an early end, the earliest start time of what was left out (the cursor stays before it).
+    """
+
+    def __init__(self):
+        self.items: dict[str, dict] = {}
+        self.failure: LangfuseError | None = None
+        self.cap: str | None = None
+        self.bad: list[tuple[str, str]] = []  # (trace id, message): traces whose own endpoint answered oddly
+
+    def stop(self, exc: LangfuseError, cap: str | None = None) -> None:
+        self.failure = exc
+        if cap is not None and (self.cap is None or cap < self.cap):
+            self.cap = cap
+
+
 def _pages_ahead(api: _Api, path: str, params: dict):
-    """Cursor-paged GETs, each page requested as soon as the one before has arrived.
+    """Cursor-paged GETs (each page's ``data``), each requested as soon as the one before has arrived.
 
     A thread follows ``meta.cursor`` while the caller works on the pages it has, so the
     server prepares page k+1 while we map page k. Yields pages in order; an error is
@@ -162,10 +254,11 @@ def _pages_ahead(api: _Api, path: str, params: dict):
         cursor = None
         try:
             while not stop.is_set():
-                page = api.get(path, {**params, "cursor": cursor})
-                cursor = (page.get("meta") or {}).get("cursor") if isinstance(page, dict) else None
-                out.put((page, None))
+                data, meta = api.page(path, {**params, "cursor": cursor})
+                cursor = meta.get("cursor") or None
+                out.put((data, None))
                 if not cursor:
+                    out.put((None, None))
                     return
         except BaseException as exc:  # handed over to the caller
             out.put((None, exc))
@@ -174,19 +267,20 @@ def _pages_ahead(api: _Api, path: str, params: dict):
     worker.start()
     try:
         while True:
-            page, exc = out.get()
+            data, exc = out.get()
             if exc is not None:
                 raise exc
-            yield page
-            if not (page.get("meta") or {}).get("cursor"):
+            if data is None:
                 return
+            yield data
     finally:
         stop.set()
         worker.join()
 
 
-def _fetch_v2(api: _Api, since, limit, progress) -> dict[str, dict]:
-    """{trace id: {"trace": None, "observations": [...], "prepared": {...}}} from v2 observations."""
+def _fetch_v2(api: _Api, since, limit, progress) -> _Fetched:
+    """Traces rebuilt from v2 observations; a failing page ends the listing with the pages before it kept."""
+    got = _Fetched()
     groups: dict[str, list] = {}
     prepared: dict[int, tuple] = {}
     params: dict[str, Any] = {"fields": V2_FIELDS, "limit": V2_PAGE}
@@ -198,30 +292,53 @@ def _fetch_v2(api: _Api, since, limit, progress) -> dict[str, dict]:
     else:
         pages = _pages_ahead(api, path, params)
     n = 0
-    for page in pages:
-        for o in page.get("data") or []:
-            if isinstance(o, dict) and o.get("traceId"):
-                groups.setdefault(o["traceId"], []).append(o)
-                n += 1
-                try:  # per-observation mapping while the next page downloads
-                    prepared[id(o)] = prepare_observation(o)
-                except Exception:  # raised again, in order, when its trace is mapped
-                    pass
-        if progress:
-            progress(0, None, f"fetched {n} observations of {len(groups)} traces")
-        _settle()
-        # A short page is not the last one: only a missing cursor ends the listing.
-        if limit and len(groups) > limit:
-            break
+    n_pages = 0
+    try:
+        for page in pages:
+            n_pages += 1
+            for o in page:
+                if isinstance(o, dict) and isinstance(o.get("traceId"), str) and o["traceId"]:
+                    groups.setdefault(o["traceId"], []).append(o)
+                    n += 1
+                    try:  # per-observation mapping while the next page downloads
+                        prepared[id(o)] = prepare_observation(o)
+                    except Exception:  # raised again, in order, when its trace is mapped
+                        pass
+            if progress:
+                progress(0, None, f"fetched {n} observations of {len(groups)} traces")
+            _settle()
+            # A short page is not the last one: only a missing cursor ends the listing.
+            if limit and len(groups) > limit:
+                break
+    except LangfuseError as exc:
+        if n_pages == 0:
+            raise  # nothing fetched (a 404 here means a v1 server: the caller falls back)
+        got.stop(exc)
     # A trace that started before ``since`` (or sits at a page/limit edge) may have come
     # without its root or some parents: fetch it whole so an update never loses steps.
-    for tid, obs in groups.items():
-        ids = {o.get("id") for o in obs}
-        has_root = any(not o.get("parentObservationId") for o in obs)
-        orphan = any(o.get("parentObservationId") and o["parentObservationId"] not in ids for o in obs)
+    for tid in list(groups):
+        obs = groups[tid]
+        ids = {o.get("id") for o in obs if isinstance(o.get("id"), str)}
+        parents = [o.get("parentObservationId") for o in obs]
+        has_root = any(not p for p in parents)
+        orphan = any(p and (not isinstance(p, str) or p not in ids) for p in parents)
         if not has_root or orphan:
-            groups[tid] = _observations_of(api, tid)
-    return {tid: {"trace": None, "observations": obs, "prepared": prepared} for tid, obs in groups.items()}
+            if got.failure is None:
+                try:
+                    groups[tid] = _observations_of(api, tid)
+                    continue
+                except LangfuseError as exc:
+                    got.stop(exc)
+            # Not fetched whole (the server failed): left for the next import, which starts before it.
+            got.stop(got.failure, min(_start(o) for o in obs))
+            del groups[tid]
+    got.items = {tid: {"trace": None, "observations": obs, "prepared": prepared} for tid, obs in groups.items()}
+    return got
+
+
+def _start(o: dict) -> str:
+    v = o.get("startTime")
+    return v if isinstance(v, str) else ""
 
 
 def _settle() -> None:
@@ -240,9 +357,9 @@ def _settle() -> None:
 def _pages_one_by_one(api: _Api, path: str, params: dict):
     cursor = None
     while True:
-        page = api.get(path, {**params, "cursor": cursor})
-        yield page
-        cursor = (page.get("meta") or {}).get("cursor")
+        data, meta = api.page(path, {**params, "cursor": cursor})
+        yield data
+        cursor = meta.get("cursor") or None
         if not cursor:
             return
 
@@ -250,46 +367,57 @@ def _pages_one_by_one(api: _Api, path: str, params: dict):
 def _observations_of(api: _Api, trace_id: str) -> list[dict]:
     params = {"fields": V2_FIELDS, "limit": V2_PAGE, "traceId": trace_id}
     return [
-        o
-        for page in _pages_one_by_one(api, "api/public/v2/observations", params)
-        for o in page.get("data") or []
-        if isinstance(o, dict)
+        o for page in _pages_one_by_one(api, "api/public/v2/observations", params) for o in page if isinstance(o, dict)
     ]
 
 
-def _fetch_v1(api: _Api, since, limit, progress) -> dict[str, dict]:
-    """{trace id: {"trace": full trace, "observations": None}} from v1 traces (page paging)."""
+def _fetch_v1(api: _Api, since, limit, progress) -> _Fetched:
+    """Full traces from v1 (page paging, oldest first); a failing request ends it with what came before kept."""
+    got = _Fetched()
     listed: list[str] = []
     page_no = 1
-    while True:
-        params: dict[str, Any] = {"page": page_no, "limit": V1_PAGE}
-        if since is not None:
-            params["fromTimestamp"] = iso(since)
-        page = api.get("api/public/traces", params)
-        listed += [t["id"] for t in page.get("data") or [] if isinstance(t, dict) and t.get("id")]
-        total_pages = (page.get("meta") or {}).get("totalPages") or 0
-        if progress:
-            progress(0, None, f"listed {len(listed)} traces")
-        if page_no >= total_pages or not page.get("data") or (limit and len(listed) >= limit):
-            break
-        page_no += 1
+    try:
+        while True:
+            # Oldest first, so that what was fetched before a failure is everything up to a time.
+            params: dict[str, Any] = {"page": page_no, "limit": V1_PAGE, "orderBy": "timestamp.asc"}
+            if since is not None:
+                params["fromTimestamp"] = iso(since)
+            data, meta = api.page("api/public/traces", params)
+            listed += [t["id"] for t in data if isinstance(t, dict) and isinstance(t.get("id"), str) and t["id"]]
+            total_pages = meta.get("totalPages") or 0
+            if progress:
+                progress(0, None, f"listed {len(listed)} traces")
+            if page_no >= total_pages or not data or (limit and len(listed) >= limit):
+                break
+            page_no += 1
+    except LangfuseError as exc:
+        if page_no == 1:
+            raise
+        got.stop(exc)
     listed = list(dict.fromkeys(listed))[: limit or None]
-    out = {}
     for i, tid in enumerate(listed, 1):
-        out[tid] = {"trace": api.get(f"api/public/traces/{tid}"), "observations": None}
+        try:
+            got.items[tid] = {"trace": api.trace(tid), "observations": None}
+        except _Unexpected as exc:  # this trace's answer has an odd shape: the others still come
+            got.bad.append((tid, str(exc)))
+        except LangfuseError as exc:
+            got.stop(exc)
+            break
         if progress and i % 50 == 0:
             progress(i, len(listed), f"fetched {i} of {len(listed)} traces")
-    return out
+    return got
 
 
 def _fetch_scores_v2(api: _Api, score: str, trace_ids: set[str]) -> list[dict]:
     out = []
     try:
         for page in _pages_one_by_one(api, "api/public/v3/scores", {"name": score, "limit": 1000}):
-            for s in page.get("data") or []:
+            for s in page:
+                if not isinstance(s, dict):
+                    continue
                 subject = s.get("subject") if isinstance(s.get("subject"), dict) else {}
                 tid = s.get("traceId") or subject.get("id") or subject.get("traceId")
-                if tid in trace_ids:
+                if isinstance(tid, str) and tid in trace_ids:
                     out.append({**s, "traceId": tid})
     except _NotFound:  # a server without the scores API: no ratings, the traces are still imported
         pass
@@ -325,7 +453,9 @@ def import_langfuse(
     progress: Progress | None = None,
 ) -> ImportSummary:
     """Import new traces from the configured Langfuse; summary as files.import_files plus
-    ``api`` ("v2" or "v1") and ``ratings``. Raises LangfuseError when the server cannot be used."""
+    ``api`` ("v2" or "v1") and ``ratings``. Raises LangfuseError when the server cannot be used,
+    and ImportInterrupted (a LangfuseError carrying the summary) when it failed part way: what
+    was fetched before the failure is stored, and the cursor covers only that."""
     access.need("import")
     if score:
         access.need("rate")
@@ -345,75 +475,61 @@ def import_langfuse(
         except _NotFound:
             fetched = _fetch_v1(api, from_ts, limit, progress)
             summary.api = "v1"
+        for tid, message in fetched.bad:
+            summary.failed += 1
+            summary.error(f"langfuse:{tid}", None, None, message)
 
-        traces: list[Trace] = []
-        raw_scores: list[dict] = []
-        for tid in list(fetched):
-            # Popped as mapped: each trace's raw observations are freed once its unified trace exists,
-            # so the live heap (and what the cyclic GC walks) does not hold both at once.
-            item = fetched.pop(tid)
-            prepared = item.get("prepared")
-            try:
-                t = langfuse_to_unified(item["trace"], item["observations"], prepared)
-            except TraceFieldError as exc:
-                summary.failed += 1
-                summary.error(f"langfuse:{tid}", None, exc.field, exc.message)
-                continue
-            finally:
-                for o in (item["observations"] or ()) if prepared else ():
-                    prepared.pop(id(o), None)
-            ts = parse_time(t["timestamp"], "timestamp")
-            if since_dt is None and ts is not None and ts == last_ts and tid in seen_before:
-                summary.skipped += 1  # the boundary trace of the last import, already stored
-                continue
-            traces.append(t)
-            if item["trace"] is not None:
-                raw_scores += [s for s in item["trace"].get("scores") or [] if isinstance(s, dict)]
+        traces, raw_scores = _map(fetched.items, summary, since_dt, last_ts, seen_before)
         traces.sort(key=lambda t: t["timestamp"] or "")
         if limit:
             traces = traces[:limit]
 
         ids: dict[str, str] = {}
-        stored = 0
+        stored: list[Trace] = []
 
         def batch_stored(chunk, res):
-            nonlocal stored
-            stored += len(chunk)
+            stored.extend(chunk)
             summary.imported += res["imported"]
             summary.updated += res["updated"]
             ids.update({t["source_id"]: fid for t, fid in zip(chunk, res["ids"], strict=True)})
             if progress:
-                progress(stored, len(traces), f"stored {stored} of {len(traces)} traces")
+                progress(len(stored), len(traces), f"stored {len(stored)} of {len(traces)} traces")
 
-        # batch k+1 is prepared while batch k is written
-        trace_store.upsert_batches(
-            access,
-            (traces[start : start + BATCH] for start in range(0, len(traces), BATCH)),
-            done=batch_stored,
-        )
-
-        if score:
-            if summary.api == "v2":
-                raw_scores = _fetch_scores_v2(api, score, set(ids))
-            rows, reasons = scores_to_ratings(score, raw_scores, ids)
-            summary.ratings.eval_set, summary.ratings.stored = review_ratings.import_ratings(
-                access, eval_set or score, rows
+        complete = fetched.failure is None
+        try:
+            # batch k+1 is prepared while batch k is written; oldest first, so what is stored is
+            # everything up to a time even when a batch fails
+            trace_store.upsert_batches(
+                access,
+                (traces[start : start + BATCH] for start in range(0, len(traces), BATCH)),
+                done=batch_stored,
             )
-            summary.ratings.skipped = sum(reasons.values())
-            summary.ratings.skipped_reasons = dict(reasons)
+        except BaseException:
+            _advance_cursor(access, api.host, stored, last_ts, seen_before, False, fetched.cap)
+            raise
+        _advance_cursor(access, api.host, stored, last_ts, seen_before, complete, fetched.cap)
 
-        stamped = [t for t in traces if t["timestamp"]]
-        if stamped:
-            newest = max(t["timestamp"] for t in stamped)
-            newest_dt = parse_time(newest, "timestamp")
-            if last_ts is None or newest_dt >= last_ts:
-                seen = {t["source_id"] for t in stamped if t["timestamp"] == newest}
-                if last_ts is not None and newest_dt == last_ts:
-                    seen |= seen_before
-                import_cursors.set_import_cursor(
-                    access, "langfuse", api.host, {"last_timestamp": newest, "seen_ids": sorted(seen)}
+        failure = fetched.failure
+        if score:
+            try:
+                if summary.api == "v2":
+                    raw_scores = _fetch_scores_v2(api, score, set(ids))
+                rows, reasons = scores_to_ratings(score, raw_scores, ids)
+                summary.ratings.eval_set, summary.ratings.stored = review_ratings.import_ratings(
+                    access, eval_set or score, rows
                 )
+                summary.ratings.skipped = sum(reasons.values())
+                summary.ratings.skipped_reasons = dict(reasons)
+            except LangfuseError as exc:
+                failure = failure or exc
         summary.requests = api.requests
+        if failure is not None:
+            summary.error("langfuse", None, None, str(failure))
+            raise ImportInterrupted(
+                f"{failure} — the import stopped there; the {len(stored)} traces fetched before it are "
+                f"stored ({summary.imported} new, {summary.updated} updated): import again to continue",
+                summary,
+            ) from None
     finally:
         api.close()
         gc.unfreeze()  # what _settle exempted goes back to the oldest generation
@@ -424,6 +540,66 @@ def import_langfuse(
             f"done: {summary.imported} new, {summary.updated} updated",
         )
     return summary
+
+
+def _map(items: dict, summary: ImportSummary, since_dt, last_ts, seen_before: set) -> tuple[list[Trace], list]:
+    """Fetched traces as unified ones (each popped as mapped), and the v1 traces' raw scores."""
+    traces: list[Trace] = []
+    raw_scores: list[dict] = []
+    for tid in list(items):
+        # Popped as mapped: each trace's raw observations are freed once its unified trace exists,
+        # so the live heap (and what the cyclic GC walks) does not hold both at once.
+        item = items.pop(tid)
+        prepared = item.get("prepared")
+        try:
+            t = langfuse_to_unified(item["trace"], item["observations"], prepared)
+        except TraceFieldError as exc:
+            summary.failed += 1
+            summary.error(f"langfuse:{tid}", None, exc.field, exc.message)
+            continue
+        except (TypeError, AttributeError, ValueError, RecursionError) as exc:
+            # a trace whose fields have shapes Langfuse does not send (ids that are lists, ...): its own error
+            summary.failed += 1
+            summary.error(f"langfuse:{tid}", None, None, f"unexpected shape of this trace's data: {exc}")
+            continue
+        finally:
+            for o in (item["observations"] or ()) if prepared else ():
+                prepared.pop(id(o), None)
+        ts = parse_time(t["timestamp"], "timestamp")
+        if since_dt is None and ts is not None and ts == last_ts and tid in seen_before:
+            summary.skipped += 1  # the boundary trace of the last import, already stored
+            continue
+        traces.append(t)
+        if item["trace"] is not None:
+            raw_scores += [s for s in item["trace"].get("scores") or [] if isinstance(s, dict)]
+    return traces, raw_scores
+
+
+def _advance_cursor(
+    access: Access, host: str, stored: list[Trace], last_ts, seen_before: set, complete: bool, cap: str | None
+) -> None:
+    """Move the import cursor to the newest trace stored (never back, never past ``cap``).
+
+    After a complete import, the traces at that instant are remembered as seen (the next import
+    skips them). After an early stop none are: a trace stored from the pages before the failure
+    may miss observations of the failed page, and the next import fetches it again.
+    """
+    stamped = [t["timestamp"] for t in stored if t["timestamp"]]
+    if not stamped:
+        return
+    newest = max(stamped)
+    newest_dt = parse_time(newest, "timestamp")
+    cap_dt = parse_time(cap, "cap") if cap else None
+    seen: set[str] = set()
+    if cap_dt is not None and cap_dt <= newest_dt:
+        newest, newest_dt = iso(cap_dt), cap_dt
+    elif complete:
+        seen = {t["source_id"] for t in stored if t["timestamp"] == newest}
+    if last_ts is not None and newest_dt < last_ts:
+        return
+    if last_ts is not None and newest_dt == last_ts:
+        seen |= seen_before
+    import_cursors.set_import_cursor(access, "langfuse", host, {"last_timestamp": newest, "seen_ids": sorted(seen)})
 
 
 def scores_to_ratings(score: str, raw_scores: list[dict], ids: dict[str, str]) -> tuple[list[dict], Counter[str]]:

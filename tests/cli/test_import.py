@@ -86,3 +86,80 @@ def test_labels_without_eval_set_and_a_file_of_only_bad_rows(forge_cli, tmp_path
     r = forge_cli("import", str(bad), env=env)
     assert r.code == 2 and "nothing valid was found" in r.err
     assert "bad.jsonl:1" in r.err and len(r.err.strip().splitlines()) == 1
+
+
+def test_a_row_nested_a_thousand_levels_deep_is_a_row_error_not_a_traceback(forge_cli, tmp_path):
+    env = _login(forge_cli, tmp_path)
+    deep = "[" * 1000 + "]" * 1000
+    f = tmp_path / "deep.jsonl"
+    f.write_text(
+        '{"id": "a", "input": "q", "output": "a"}\n'
+        f'{{"id": "b", "input": "q", "output": "a", "metadata": {{"x": {deep}}}}}\n'
+        '{"id": "c", "input": "q", "output": "c"}\n'
+    )
+    r = forge_cli("import", str(f), env=env)
+    assert r.code == 0 and "Traceback" not in r.err, r.err
+    assert "imported 2, updated 0, skipped 0, failed 1" in r.out
+    assert f"error: {f}:2 [metadata] nested more than" in r.out
+
+
+def test_progress_goes_to_stderr_only_on_a_terminal(forge_cli, tmp_path):
+    env = _login(forge_cli, tmp_path)
+    f = tmp_path / "rows.jsonl"
+    f.write_text("".join(f'{{"id": "r{i}", "input": "q", "output": "a"}}\n' for i in range(50)))
+    r = forge_cli("import", str(f), "--json", env=env)
+    assert r.code == 0 and r.err == "" and json.loads(r.out)["imported"] == 50
+
+
+def test_import_langfuse_stopped_part_way_prints_what_it_kept_and_exits_1(forge_cli, tmp_path, shared_data):
+    from tests.stubs.langfuse_stub import LangfuseStub, load_framework_traces, wrong_shape
+
+    env = _login(forge_cli, tmp_path)
+    framework = sorted(
+        load_framework_traces(shared_data / "langfuse/framework_traces"), key=lambda x: x[0]["timestamp"]
+    )
+    fifth = framework[4][0]["id"]
+    with LangfuseStub(framework, public_key="pk-lf-cli-stop", mode="v1") as stub:
+        env = {**env, **stub.env()}
+        stub.fault = wrong_shape("/api/public/traces", "maintenance")
+        r = forge_cli("import-langfuse", env=env)
+        assert r.code == 1 and "Traceback" not in r.err, r.err
+        assert "unexpected response for GET /api/public/traces: a string ('maintenance')" in r.err
+        stub.fault = lambda path, q: (503, {"message": "down"}) if path.endswith(fifth) else None
+        r = forge_cli("import-langfuse", "--json", env=env)
+        assert r.code == 1 and "Traceback" not in r.err, r.err
+        assert "HTTP 503" in r.err and len(r.err.strip().splitlines()) == 1
+        assert json.loads(r.out)["imported"] == 4  # the four traces before the failing one are stored
+        stub.fault = None
+        r = forge_cli("import-langfuse", "--json", env=env)
+        assert r.code == 0 and json.loads(r.out)["imported"] == 15
+
+
+def test_on_a_terminal_the_import_shows_its_progress_in_bytes_on_stderr(forge_cli, tmp_path):
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    env = _login(forge_cli, tmp_path)
+    f = tmp_path / "rows.jsonl"
+    f.write_text("".join(f'{{"id": "r{i}", "input": "question {i}", "output": "a"}}\n' for i in range(5000)))
+    leader, follower = pty.openpty()
+    proc = subprocess.run(
+        [sys.executable, "-m", "forge", "import", str(f)],
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=follower,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    os.close(follower)
+    err = b""
+    try:
+        while chunk := os.read(leader, 65536):
+            err += chunk
+    except OSError:  # the terminal's other end is closed: all of it was read
+        pass
+    os.close(leader)
+    assert proc.returncode == 0 and b"imported 5000" in proc.stdout
+    assert b"100% " in err and b"MB" in err and b"rows.jsonl: read" in err

@@ -10,6 +10,10 @@
 - ``GET /api/public/v3/scores`` (cursor) for v2 mode;
 - ``mode="v1"``: v2 and v3 answer 404, as a self-hosted v3 server does;
 - ``rate_limit=N``: the first N requests answer 429 with ``Retry-After: 1``;
+- ``fault``: ``fault(path, query)`` -> ``(status, body)`` or None, asked before every GET is served: a
+  server that breaks part way (``fail_after_first_page``) or answers well-formed JSON of an unexpected
+  shape (``wrong_shape``; a ``bytes`` body is sent as it is); a 5xx it gives carries ``retry-after-ms: 1``,
+  so retries are quick;
 - ``POST /api/public/otel/v1/traces``: OTLP/HTTP ingestion (protobuf or JSON, gzip or not), as the
   langfuse SDK exports; every received span is kept in ``spans`` as ``{"name", "trace_id", "span_id",
   "parent_span_id", "attributes"}`` (attribute values decoded to Python values);
@@ -45,6 +49,27 @@ def _t(s: str | None) -> datetime | None:
     return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
+def fail_after_first_page(path: str, status: int = 500):
+    """A fault: the list at ``path`` answers ``status`` for every page after the first."""
+
+    def fault(p, q):
+        later = q.get("cursor") or (q.get("page") not in (None, "1") and "page" in q)
+        return (status, {"message": "Internal Server Error"}) if p == path and later else None
+
+    return fault
+
+
+def wrong_shape(path: str, body, first_page: bool = True):
+    """A fault: ``path`` answers 200 with ``body`` (a list, a string, ``{"data": 5}``...) on its first page
+    (or, with ``first_page=False``, on the later ones)."""
+
+    def fault(p, q):
+        later = bool(q.get("cursor")) or q.get("page") not in (None, "1")
+        return (200, body) if p.startswith(path) and later != first_page else None
+
+    return fault
+
+
 def _io_string(v):
     return v if v is None or isinstance(v, str) else json.dumps(v)
 
@@ -66,6 +91,7 @@ class LangfuseStub:
         self.rate_limit = rate_limit
         self.short_pages = short_pages
         self.extra_scores = scores or []
+        self.fault = None
         self.log: list[tuple[str, int]] = []
         self.spans: list[dict] = []
         self.pushed_scores: dict[str, dict] = {}
@@ -103,7 +129,7 @@ class LangfuseStub:
 
             def do_GET(self):
                 status, body, headers = stub.handle(self.path, self.headers.get("Authorization"))
-                data = json.dumps(body).encode()
+                data = body if isinstance(body, bytes) else json.dumps(body).encode()  # bytes: sent as they are
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
@@ -233,6 +259,11 @@ class LangfuseStub:
             if self.rate_limit > 0:
                 self.rate_limit -= 1
                 return 429, {"message": "Rate limit exceeded"}, {"Retry-After": "1"}
+        if self.fault is not None:
+            broken = self.fault(path, q)
+            if broken is not None:
+                status, body = broken
+                return status, body, ({"retry-after-ms": "1"} if status >= 500 else {})
         if path == "/api/public/v2/observations":
             return self._v2_observations(q) if self.mode == "v2" else (404, {"message": "Not found"}, {})
         if path == "/api/public/v3/scores":
@@ -311,6 +342,8 @@ class LangfuseStub:
         if limit > 100 or limit < 1:
             return 400, {"message": "limit must be between 1 and 100"}, {}
         items = self.trace_list
+        if q.get("orderBy") == "timestamp.desc":
+            items = items[::-1]
         if q.get("fromTimestamp"):
             since = _t(q["fromTimestamp"])
             items = [x for x in items if _t(x[0]["timestamp"]) >= since]

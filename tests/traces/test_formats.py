@@ -116,7 +116,7 @@ def test_a_langfuse_list_page_never_wipes_the_steps_of_a_full_trace(db, admin, d
     tid = json.loads(detail.read_text())["id"]
 
     def check():
-        t = _get(db, admin, default_ws, tid, source="langfuse")
+        t = _get(db, admin, default_ws, tid)  # a file writes source "file" only
         assert len(t["steps"]) == 1 and t["models"] == ["qwen3"]
         assert (t["input_text"], t["output_text"], t["input_tokens"]) == ("user: test", "test", 13)
 
@@ -227,5 +227,5 @@ def test_langfuse_cost_details_without_a_total_are_summed(db, admin, default_ws)
     }
     s = import_bytes(auth.access(db, admin, default_ws.id), "lf.json", json.dumps(export).encode())
     assert s["imported"] == 1, s["errors"]
-    t = _get(db, admin, default_ws, "lf-cost", source="langfuse")
+    t = _get(db, admin, default_ws, "lf-cost")
     assert (t["cost_usd"], t["input_tokens"], t["output_tokens"]) == (0.75, 3, 4)

@@ -6,9 +6,11 @@ import pytest
 
 from forge import auth
 from forge.review import ratings
+from forge.store import import_cursors
 from forge.store import traces as store
+from forge.store.values import parse_time
 from forge.traces import langfuse
-from tests.stubs.langfuse_stub import LangfuseStub, load_framework_traces
+from tests.stubs.langfuse_stub import LangfuseStub, fail_after_first_page, load_framework_traces, wrong_shape
 
 _keys = itertools.count()  # SDK clients are cached per public key: one key per stub
 
@@ -151,3 +153,97 @@ def test_viewer_cannot_import(db, admin, default_ws, framework, monkeypatch):
     auth.add_member(db, admin, default_ws.id, "vic")
     with pytest.raises(auth.PermissionDenied):
         langfuse.import_langfuse(auth.access(db, viewer, default_ws.id))
+
+
+WRONG_SHAPES = [
+    pytest.param([{"id": "x"}], "a list instead of an object", id="bare-list"),
+    pytest.param("maintenance", "a string ('maintenance') instead of an object", id="string"),
+    pytest.param({"data": 5}, "'data' is a number (5), not a list", id="data-5"),
+    pytest.param({"data": [], "meta": "x"}, "'meta' is a string ('x'), not an object", id="meta-x"),
+    pytest.param(
+        {"data": [], "meta": {"cursor": 7, "totalPages": "2"}}, "is a number (7), not a string", id="cursor-7"
+    ),
+]
+
+
+@pytest.mark.parametrize("body,what", WRONG_SHAPES)
+@pytest.mark.parametrize("mode", ["v2", "v1"])
+def test_a_list_of_an_unexpected_shape_is_a_clear_error_naming_the_endpoint(
+    db, admin, default_ws, framework, monkeypatch, mode, body, what
+):
+    path = "/api/public/v2/observations" if mode == "v2" else "/api/public/traces"
+    if mode == "v1" and "cursor" in what:
+        body, what = {"data": [], "meta": {"totalPages": "2"}}, "'meta.totalPages' is a string ('2')"
+    stub = _stub(monkeypatch, framework, mode=mode)
+    stub.fault = wrong_shape(path, body)
+    try:
+        with pytest.raises(langfuse.LangfuseError) as err:
+            langfuse.import_langfuse(auth.access(db, admin, default_ws.id))
+        assert f"unexpected response for GET {path}" in str(err.value) and what in str(err.value)
+        assert store.count_traces(auth.access(db, admin, default_ws.id)) == 0
+    finally:
+        stub.__exit__(None, None, None)
+
+
+@pytest.mark.parametrize("body", [[1, 2], "gone", {"id": "t", "observations": "x"}, "nested"])
+def test_a_v1_trace_of_an_unexpected_shape_fails_alone(db, admin, default_ws, framework, monkeypatch, body):
+    stub = _stub(monkeypatch, framework, mode="v1")
+    victim = sorted(t["id"] for t, _ in framework)[0]
+    if body == "nested":  # raw JSON 5,000 levels deep: too deep for a JSON reader that recurses
+        deep = "[" * 5000 + "]" * 5000
+        body = f'{{"id": "{victim}", "metadata": {{"x": {deep}}}}}'.encode()
+    stub.fault = wrong_shape(f"/api/public/traces/{victim}", body)
+    try:
+        s = langfuse.import_langfuse(auth.access(db, admin, default_ws.id))
+        assert (s["imported"], s["failed"]) == (18, 1)
+        (err,) = s["errors"]
+        assert err["file"] == f"langfuse:{victim}" and f"GET /api/public/traces/{victim}" in err["message"]
+    finally:
+        stub.__exit__(None, None, None)
+
+
+@pytest.mark.parametrize("mode", ["v2", "v1"])
+@pytest.mark.parametrize("failure", ["500", "wrong-shape"])
+def test_pages_before_a_failing_page_are_kept_and_the_next_import_gets_the_rest(
+    db, admin, default_ws, framework, monkeypatch, mode, failure
+):
+    monkeypatch.setattr(langfuse, "V2_PAGE", 10)  # many pages; page 2 fails
+    monkeypatch.setattr(langfuse, "V1_PAGE", 5)
+    path = "/api/public/v2/observations" if mode == "v2" else "/api/public/traces"
+    stub = _stub(monkeypatch, framework, mode=mode)
+    stub.fault = fail_after_first_page(path) if failure == "500" else wrong_shape(path, {"data": 5}, first_page=False)
+    access = auth.access(db, admin, default_ws.id)
+    try:
+        with pytest.raises(langfuse.ImportInterrupted) as err:
+            langfuse.import_langfuse(access)
+        message = str(err.value)
+        assert f"GET {path}" in message or f"for {path.lstrip('/')}" in message
+        assert ("HTTP 500" if failure == "500" else "'data' is a number (5)") in message
+        kept = err.value.summary
+        assert kept["imported"] > 0 and store.count_traces(access) == kept["imported"]  # page 1 was stored
+        assert kept["errors"][-1]["message"] in message
+        cursor = import_cursors.get_import_cursor(access, "langfuse", stub.url)
+        newest_stored = db.scalar("SELECT max(timestamp) FROM traces")
+        assert cursor and parse_time(cursor["last_timestamp"], "t") <= newest_stored
+        stub.fault = None  # the server recovers: the next import continues from the cursor
+        again = langfuse.import_langfuse(access)
+        assert kept["imported"] + again["imported"] == 19
+        assert store.count_traces(access) == 19 and _steps_total(db) == 135  # nothing lost, steps complete
+    finally:
+        stub.__exit__(None, None, None)
+
+
+def test_a_scores_page_of_an_unexpected_shape_keeps_the_traces_and_names_the_endpoint(
+    db, admin, default_ws, framework, monkeypatch
+):
+    stub = _stub(monkeypatch, framework)
+    stub.fault = wrong_shape("/api/public/v3/scores", {"data": "none"})
+    access = auth.access(db, admin, default_ws.id)
+    try:
+        with pytest.raises(langfuse.ImportInterrupted) as err:
+            langfuse.import_langfuse(access, score="ok", eval_set="Helpful")
+        assert "GET /api/public/v3/scores: 'data' is a string ('none'), not a list" in str(err.value)
+        assert err.value.summary["imported"] == 19 and store.count_traces(access) == 19
+        assert import_cursors.get_import_cursor(access, "langfuse", stub.url)["last_timestamp"]
+    finally:
+        stub.__exit__(None, None, None)
