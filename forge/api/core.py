@@ -265,6 +265,8 @@ class Call:
                 self._json = json.loads(self.body)
             except (ValueError, UnicodeDecodeError) as exc:
                 raise ApiError(400, f"the request body is not valid JSON: {exc}") from None
+            except RecursionError:
+                raise ApiError(400, "the request body is nested too deeply to read") from None
         return self._json
 
     def object(self) -> dict:

@@ -107,7 +107,7 @@ def _deep_key_in_text(text: str, limit: int = MAX_DEPTH) -> tuple[int, str | Non
     return None
 
 
-def _too_deep(obj: Any, limit: int = MAX_DEPTH) -> str | None:
+def too_deep(obj: Any, limit: int = MAX_DEPTH) -> str | None:
     """The top-level field (``"row"`` for the row itself) holding a value nested deeper than ``limit``.
 
     Strings that are JSON text (importers parse those) count with the depth of what they hold.
@@ -144,7 +144,7 @@ def _load_line(line: str) -> Any:
         found = _deep_key_in_text(line)
         raise _deep_error(found[1] if found else None) from None
     if not _few_brackets(line):
-        field = _too_deep(obj)
+        field = too_deep(obj)
         if field:
             raise _deep_error(field)
     return obj
@@ -213,7 +213,7 @@ def _csv_rows(lines: Iterable[str], header: str) -> Iterator[tuple[int, Any, Exc
             continue
         obj = {_column(k): (v if v != "" else None) for k, v in row.items() if k}
         if not all(_few_brackets(v) for v in obj.values() if v):  # a cell of JSON text nested too deep
-            field = _too_deep(obj)
+            field = too_deep(obj)
             if field:
                 yield line, None, _deep_error(field)
                 continue
@@ -225,7 +225,7 @@ def _json_items(obj: Any, text_len: int) -> Iterator[tuple[int, Any, Exception |
         obj = obj["data"]  # a Langfuse list page, or {"data": [...]}
     items = obj if isinstance(obj, list) else [obj]
     for i, item in enumerate(items, 1):
-        field = _too_deep(item)
+        field = too_deep(item)
         if field:
             yield i, None, _deep_error(field)
             continue
@@ -426,7 +426,7 @@ def row_to_unified(obj: Any) -> Trace:
     try:
         trace = _unified(obj)
     except RecursionError:  # JSON text inside a field, nested deeper than the row checks saw
-        field = _too_deep(obj, 1) or None
+        field = too_deep(obj, 1) or None
         raise TraceFieldError(field if field != "row" else None, "nested too deeply; row refused") from None
     claimed = trace.get("source")
     if claimed != "file":

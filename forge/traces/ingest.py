@@ -14,7 +14,7 @@ from typing import Any
 from forge.review import ratings as review_ratings
 from forge.store import traces as trace_store
 from forge.store.access import Access
-from forge.traces.files import row_to_unified
+from forge.traces.files import MAX_DEPTH, row_to_unified, too_deep
 from forge.traces.model import TraceFieldError
 
 # Where an item's label is, as in trace files: ``rating``, else ``human_label`` (1 good / 0 bad).
@@ -59,6 +59,11 @@ def ingest(access: Access, items: list, eval_set: str | None = None) -> dict:
     good: list[dict] = []
     where: list[int] = []
     for index, raw in enumerate(items):
+        deep = too_deep(raw)  # refused as a file row would be: deeper than any trace needs
+        if deep:
+            field = None if deep == "row" else deep
+            errors.append({"index": index, "field": field, "message": f"nested more than {MAX_DEPTH} levels deep"})
+            continue
         try:
             trace = row_to_unified(raw)
         except TraceFieldError as exc:

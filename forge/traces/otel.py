@@ -270,6 +270,8 @@ def decode_json(body: bytes) -> Decoded:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise OtlpBodyError(f"the body is not JSON ({exc})") from None
+    except RecursionError:
+        raise OtlpBodyError("the body is nested too deeply to read") from None
     if not isinstance(data, dict):
         raise OtlpBodyError(f"the body must be a JSON object with resourceSpans, got {type(data).__name__}")
     spans: list[OtelSpan] = []
@@ -357,7 +359,7 @@ def _decoded(value: Any) -> Any:
     if isinstance(value, str):
         try:
             return json.loads(value)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or too deep to read: kept as the text it is
             return value
     return value
 

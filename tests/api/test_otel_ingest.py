@@ -299,6 +299,7 @@ def test_a_public_key_naming_no_workspace_lands_in_default_with_a_warning(server
         (b'{"resourceSpans": 3}', "application/json", None, 400, "resourceSpans"),
         (b'{"resourceSpans": []}', "application/x-protobuf", None, 400, "looks like JSON"),
         (b"plain text", "application/x-protobuf", "gzip", 400, "not valid gzip"),
+        (b'{"resourceSpans": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "application/json", None, 400, "too deeply"),
         (b"{}", "application/json", "br", 415, "Content-Encoding 'br'"),
     ],
 )

@@ -207,6 +207,23 @@ def test_ingestion_keeps_good_traces_and_names_bad_ones(as_user):
     assert ana.post("/api/v1/traces", json=42).status_code == 400
 
 
+def test_deeply_nested_traces_are_named_not_a_server_error(as_user):
+    ana = as_user("ana")
+    deep = "[" * 500 + "]" * 500  # parses, but too deep for a trace: that one trace is refused
+    body = f'[{{"id": "deep-1", "input": "q", "output": "a", "metadata": {{"x": {deep}}}}},'
+    body += ' {"id": "fine-1", "input": "q", "output": "a"}]'
+    r = ana.post("/api/v1/traces", content=body.encode(), headers={"Content-Type": "application/json"})
+    assert r.status_code == 200, r.text
+    got = r.json()
+    assert got["imported"] + got["updated"] == 1 and [e["index"] for e in got["errors"]] == [0]
+    assert "deep" in got["errors"][0]["message"]
+    # Too deep to read at all: a 400 that says so, not a 500.
+    r = ana.post(
+        "/api/v1/traces", content=b"[" * 100_000 + b"]" * 100_000, headers={"Content-Type": "application/json"}
+    )
+    assert r.status_code == 400 and "nested too deeply" in r.json()["error"]
+
+
 def test_upload_imports_files_as_a_job(as_user, tmp_path):
     ana = as_user("ana")
     rows = "\n".join(
