@@ -18,8 +18,12 @@ if user is None:
 
 server.logged_in()  # the server imports the pages' modules from now on, between runs
 login.sidebar(db, user)
-pages = [
-    st.Page(p.path, title=p.title, url_path=p.url_path, icon=p.icon, default=p.path == navigation.HOME)
-    for p in navigation.pages_for(user)  # what the role cannot use is not in its menu
-]
-st.navigation(pages).run()
+menu = {
+    section: [
+        st.Page(p.path, title=p.title, url_path=p.url_path, icon=p.icon, default=p.path == navigation.HOME)
+        for p in specs
+    ]
+    for section, specs in navigation.menu_for(user).items()  # what the role cannot use is not in its menu
+}
+# Every page in view: the menu is short enough in sections, and a "View more" fold hid Admin.
+st.navigation(menu, expanded=True).run()

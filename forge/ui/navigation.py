@@ -25,6 +25,7 @@ class PageSpec:
     icon: str
     action: str = "read"  # what the role must be allowed to do to see the page
     admin_only: bool = False
+    section: str = ""  # the menu's heading the page sits under
 
     @property
     def exists(self) -> bool:
@@ -33,21 +34,29 @@ class PageSpec:
 
 PAGES = [
     PageSpec("pages/home.py", "Home", "overview", ":material/home:"),
-    PageSpec("pages/playground.py", "Playground", "prompt-playground", ":material/science:", action="run"),
-    PageSpec("pages/prompts.py", "Prompts", "prompt-library", ":material/library_books:"),
-    PageSpec("pages/runs.py", "Runs", "run-history", ":material/history:"),
-    PageSpec("pages/datasets.py", "Datasets", "datasets", ":material/table:"),
-    PageSpec("pages/batches.py", "Batch runs", "batch-runs", ":material/dynamic_feed:"),
-    PageSpec("pages/traces.py", "Traces", "browse-traces", ":material/timeline:"),
-    PageSpec("pages/import.py", "Import", "import-data", ":material/upload:", action="import"),
+    # Comparing models and prompts.
+    PageSpec("pages/playground.py", "Playground", "prompt-playground", ":material/science:", "run", section="Models"),
+    PageSpec("pages/prompts.py", "Prompts", "prompt-library", ":material/library_books:", section="Models"),
+    PageSpec("pages/datasets.py", "Datasets", "datasets", ":material/table:", section="Models"),
+    PageSpec("pages/batches.py", "Batch runs", "batch-runs", ":material/dynamic_feed:", section="Models"),
+    PageSpec("pages/runs.py", "Runs", "run-history", ":material/history:", section="Models"),
+    PageSpec("pages/traces.py", "Traces", "browse-traces", ":material/timeline:", section="Traces"),
+    PageSpec("pages/import.py", "Import", "import-data", ":material/upload:", action="import", section="Traces"),
     # Viewers may open these to read; rating, editing and running are checked per action.
-    PageSpec("pages/review.py", "Review", "rate-traces", ":material/thumbs_up_down:"),
-    PageSpec("pages/eval_sets.py", "Eval sets", "eval-set-list", ":material/checklist:"),
-    PageSpec("pages/evals.py", "Evals", "eval-functions", ":material/fact_check:"),
-    PageSpec("pages/generate.py", "Generate evals", "generate-evals", ":material/auto_fix_high:"),
-    PageSpec("pages/matrix.py", "Matrix", "contradiction-matrix", ":material/grid_on:"),
-    PageSpec("pages/settings.py", "Settings", "workspace-settings", ":material/settings:"),
-    PageSpec("pages/admin.py", "Admin", "administration", ":material/admin_panel_settings:", admin_only=True),
+    PageSpec("pages/review.py", "Review", "rate-traces", ":material/thumbs_up_down:", section="Evaluate"),
+    PageSpec("pages/eval_sets.py", "Eval sets", "eval-set-list", ":material/checklist:", section="Evaluate"),
+    PageSpec("pages/evals.py", "Evals", "eval-functions", ":material/fact_check:", section="Evaluate"),
+    PageSpec("pages/generate.py", "Generate evals", "generate-evals", ":material/auto_fix_high:", section="Evaluate"),
+    PageSpec("pages/matrix.py", "Matrix", "contradiction-matrix", ":material/grid_on:", section="Evaluate"),
+    PageSpec("pages/settings.py", "Settings", "workspace-settings", ":material/settings:", section="Workspace"),
+    PageSpec(
+        "pages/admin.py",
+        "Admin",
+        "administration",
+        ":material/admin_panel_settings:",
+        admin_only=True,
+        section="Workspace",
+    ),
 ]
 HOME = "pages/home.py"
 
@@ -59,6 +68,14 @@ def pages_for(user: auth.User) -> list[PageSpec]:
         for p in PAGES
         if p.exists and (user.is_admin or not p.admin_only) and (p.action == "read" or auth.role_may(user, p.action))
     ]
+
+
+def menu_for(user: auth.User) -> dict[str, list[PageSpec]]:
+    """``user``'s menu by section heading, in menu order ("" first: the pages above any heading)."""
+    menu: dict[str, list[PageSpec]] = {}
+    for p in pages_for(user):
+        menu.setdefault(p.section, []).append(p)
+    return menu
 
 
 def page_for_step(user: auth.User, step_page: str | None) -> PageSpec | None:
