@@ -28,6 +28,7 @@ from starlette.routing import Route
 
 from forge import auth, tokens
 from forge.api import database
+from forge.api.core import ApiError, check_rate
 from forge.store import Database
 from forge.store import otel as otel_store
 from forge.store import traces as trace_store
@@ -44,16 +45,17 @@ _POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="forge-otel")
 # A trace's spans may arrive in concurrent requests: read-merge-write one batch at a time.
 _MERGE = threading.Lock()
 # google.rpc.Code values for the error Status bodies OTLP asks for.
-_RPC_CODES = {400: 3, 401: 16, 403: 7, 413: 8, 415: 3, 500: 13}
+_RPC_CODES = {400: 3, 401: 16, 403: 7, 413: 8, 415: 3, 429: 8, 500: 13}
 
 
 class OtlpError(Exception):
     """An HTTP error answered with a google.rpc.Status body (protobuf or JSON, like the request)."""
 
-    def __init__(self, status: int, message: str):
+    def __init__(self, status: int, message: str, headers: dict | None = None):
         super().__init__(message)
         self.status = status
         self.message = message
+        self.headers = headers
 
 
 @dataclass
@@ -207,7 +209,7 @@ def _error(request: Request, exc: OtlpError) -> Response:
     from google.rpc import status_pb2
 
     status = status_pb2.Status(code=_RPC_CODES.get(exc.status, 2), message=exc.message)
-    headers = {"WWW-Authenticate": 'Basic realm="Forge", Bearer'} if exc.status == 401 else None
+    headers = {"WWW-Authenticate": 'Basic realm="Forge", Bearer'} if exc.status == 401 else exc.headers
     if _is_json(request):
         body = json_format.MessageToJson(status, indent=None).encode("utf-8")
         return Response(body, status_code=exc.status, media_type="application/json", headers=headers)
@@ -226,6 +228,10 @@ async def traces_endpoint(request: Request) -> Response:
                 f"{said} credentials: send 'Authorization: Bearer <token>', or Basic with the token as the"
                 " password (LANGFUSE_SECRET_KEY); create a token on the Settings page",
             )
+        try:
+            check_rate(token)  # the same per-token budget as /api/v1 (exporters retry after Retry-After)
+        except ApiError as exc:
+            raise OtlpError(exc.status, exc.message, exc.headers) from None
         db = database()
         user = await loop.run_in_executor(_POOL, tokens.user_for_token, db, token)
         if user is None:

@@ -200,7 +200,8 @@ class RateLimiter:
 LIMITER = RateLimiter()
 
 
-def _check_rate(token: str) -> None:
+def check_rate(token: str) -> None:
+    """ApiError 429 (with Retry-After) when ``token`` has used up its requests per minute."""
     rate = rate_per_minute()
     wait = LIMITER.take(tokens.hash_token(token), rate)
     if wait > 0:
@@ -329,7 +330,7 @@ async def serve(
         token = bearer(request)
         if token is None:
             raise _missing()
-        _check_rate(token)
+        check_rate(token)
         loop = asyncio.get_running_loop()
         db, user = await loop.run_in_executor(pool or _POOL, _who, request)
         body = await read_body(request) if reads_body or multipart else b""

@@ -271,3 +271,24 @@ def test_expired_token_is_refused_naming_the_expiry(client, db, world, analyst):
 def test_generate_without_a_configured_provider_says_what_to_set(client, world):
     r = client.post(f"/api/v1/eval-sets/{demo.DEMO_EVAL_SET}/generate", headers=_h(world["ana"]), json={})
     assert r.status_code == 400 and "OPENAI_API_KEY" in r.json()["error"] and '"model"' in r.json()["error"]
+
+
+def test_otlp_ingestion_shares_the_per_token_rate_limit(world, monkeypatch):
+    from forge import otel_api
+
+    monkeypatch.setenv("FORGE_API_RATE_LIMIT", "2")
+    api.LIMITER.clear()
+    body = json.dumps({"resourceSpans": []}).encode()
+    headers = {**_h(world["ana"]), "Content-Type": "application/json"}
+    try:
+        with TestClient(Starlette(routes=otel_api.routes())) as c:
+            codes = [c.post(otel_api.PATH, content=body, headers=headers).status_code for _ in range(3)]
+            assert codes[:2] != [429, 429] and codes[2] == 429
+            r = c.post(otel_api.PATH, content=body, headers=headers)
+            assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
+            assert "FORGE_API_RATE_LIMIT" in r.json()["message"]
+    finally:
+        api.LIMITER.clear()
+        for database in api._dbs.values():
+            database.close()
+        api._dbs.clear()
