@@ -328,6 +328,8 @@ def index(request: Request) -> Response:
             "auth": "Authorization: Bearer <token> (create one on the Settings page)",
             "openapi": PREFIX + "/openapi.json",
             "endpoints": [f"{ep.method} {PREFIX}{ep.path}" for ep in ENDPOINTS],
+            # Beside the versioned API: OTLP/HTTP trace export (the Langfuse SDK's and any OpenTelemetry exporter's).
+            "otlp": "POST /api/public/otel/v1/traces (Bearer <token>, or Basic <workspace>:<token>)",
         }
     )
 

@@ -212,6 +212,7 @@ def test_cli_never_reads_server_files_named_by_the_client(client, world, tmp_pat
 def test_index_lists_the_endpoints_without_a_token(client):
     body = client.get("/api/v1").json()
     assert "GET /api/v1/me" in body["endpoints"] and "Bearer" in body["auth"]
+    assert body["otlp"].startswith("POST /api/public/otel/v1/traces")
 
 
 def test_a_file_option_the_server_does_not_map_is_refused():
