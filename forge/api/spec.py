@@ -12,7 +12,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from forge.api import read, tunnel, write
-from forge.api.core import PREFIX, Json, serve
+from forge.api.core import PREFIX, Call, serve
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,6 @@ class Endpoint:
     body: dict | None = None  # the JSON request body's schema
     multipart: dict | None = None  # the multipart form's schema
     responses: dict[int, str] = field(default_factory=lambda: {200: "OK"})
-    public: bool = False  # answers without a token (the descriptions only)
     tags: tuple[str, ...] = ()
 
 
@@ -70,8 +69,8 @@ TRACE_SCHEMA = _obj(
 def _endpoints() -> list[Endpoint]:
     e = Endpoint
     return [
-        e("GET", "", index, "What there is: the endpoints and how to authenticate", public=True, tags=("meta",)),
-        e("GET", "/openapi.json", openapi_endpoint, "This OpenAPI description", public=True, tags=("meta",)),
+        e("GET", "", index, "What there is: the endpoints and how to authenticate", tags=("meta",)),
+        e("GET", "/openapi.json", openapi_endpoint, "This OpenAPI description", tags=("meta",)),
         e("GET", "/me", read.me, "The token's user", tags=("meta",)),
         e("GET", "/workspaces", read.workspaces, "The workspaces the user belongs to", tags=("meta",)),
         e(
@@ -278,7 +277,7 @@ def _operation(ep: Endpoint) -> dict:
     error = {"application/json": {"schema": _obj(error=_STR)}}
     responses = {
         str(code): {"description": text, **({"content": error} if code >= 400 else {})}
-        for code, text in {**ep.responses, **({} if ep.public else _COMMON)}.items()
+        for code, text in {**ep.responses, **_COMMON}.items()
     }
     op: dict = {
         "operationId": f"{ep.method.lower()}_{re.sub(r'[^a-z0-9]+', '_', ep.path.lower()).strip('_') or 'index'}",
@@ -287,8 +286,6 @@ def _operation(ep: Endpoint) -> dict:
         "parameters": params,
         "responses": responses,
     }
-    if ep.public:
-        op["security"] = []
     if ep.body is not None:
         op["requestBody"] = {"required": True, "content": {"application/json": {"schema": ep.body}}}
     if ep.multipart is not None:
@@ -321,30 +318,26 @@ def openapi() -> dict:
     }
 
 
-def index(request: Request) -> Response:
-    """GET /api/v1: what there is (no token needed)."""
-    return Json(
-        {
-            "auth": "Authorization: Bearer <token> (create one on the Settings page)",
-            "openapi": PREFIX + "/openapi.json",
-            "endpoints": [f"{ep.method} {PREFIX}{ep.path}" for ep in ENDPOINTS],
-            # Beside the versioned API: OTLP/HTTP trace export (the Langfuse SDK's and any OpenTelemetry exporter's).
-            "otlp": "POST /api/public/otel/v1/traces (Bearer <token>, or Basic <workspace>:<token>)",
-        }
-    )
+def index(call: Call) -> dict:
+    """GET /api/v1: what there is (like every endpoint, only with a token)."""
+    return {
+        "auth": "Authorization: Bearer <token> (create one on the Settings page)",
+        "openapi": PREFIX + "/openapi.json",
+        "endpoints": [f"{ep.method} {PREFIX}{ep.path}" for ep in ENDPOINTS],
+        # Beside the versioned API: OTLP/HTTP trace export (the Langfuse SDK's and any OpenTelemetry exporter's).
+        "otlp": "POST /api/public/otel/v1/traces (Bearer <token>, or Basic <workspace>:<token>)",
+    }
 
 
-def openapi_endpoint(request: Request) -> Response:
-    """GET /api/v1/openapi.json (no token needed: it holds no data)."""
-    return Json(openapi())
+def openapi_endpoint(call: Call) -> dict:
+    """GET /api/v1/openapi.json (with a token, as every endpoint: no route answers without one)."""
+    return openapi()
 
 
 ENDPOINTS = _endpoints()
 
 
 def _asgi(ep: Endpoint) -> Callable[[Request], Any]:
-    if ep.public:
-        return ep.handler
     pool = tunnel.CLI_POOL if ep.handler in (tunnel.cli, write.run) else None  # minutes-long work
 
     async def endpoint(request: Request) -> Response:

@@ -209,8 +209,10 @@ def test_cli_never_reads_server_files_named_by_the_client(client, world, tmp_pat
     assert r["exit_code"] == 2 and "file not found" in r["stderr"] and str(secret) in r["stderr"]
 
 
-def test_index_lists_the_endpoints_without_a_token(client):
-    body = client.get("/api/v1").json()
+def test_index_lists_the_endpoints_only_with_a_token(client, world):
+    assert client.get("/api/v1").status_code == 401
+    assert client.get("/api/v1/openapi.json").status_code == 401
+    body = client.get("/api/v1", headers=_h(world["vic"])).json()
     assert "GET /api/v1/me" in body["endpoints"] and "Bearer" in body["auth"]
     assert body["otlp"].startswith("POST /api/public/otel/v1/traces")
 

@@ -8,6 +8,7 @@ import re
 import signal
 import subprocess
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -34,9 +35,11 @@ def test_make_run_serves_the_app_and_the_api_on_forge_port(tmp_path):
         deadline = time.monotonic() + 90
         while True:
             try:
-                with urllib.request.urlopen(base + "/api/v1", timeout=2) as resp:
-                    assert "GET /api/v1/me" in json.loads(resp.read())["endpoints"]
-                    break
+                urllib.request.urlopen(base + "/api/v1", timeout=2)
+                raise AssertionError("the API answered without a token")
+            except urllib.error.HTTPError as exc:  # the API is up: it wants a token
+                assert exc.code == 401 and "token" in json.loads(exc.read())["error"]
+                break
             except OSError:
                 assert time.monotonic() < deadline, f"nothing answered on FORGE_PORT={port}"
                 time.sleep(0.5)
