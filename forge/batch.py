@@ -422,7 +422,7 @@ def judge_batch(
             outcome = run_evals(sources, page, timeout_s=timeout_s, workers=workers or os.cpu_count(), progress=report)
             if outcome.isolation != "full":
                 level, missing = "reduced", sorted(set(missing) | set(outcome.missing))
-            done += eval_runs._store_page(access, run_id, page, outcome)  # as a stored eval run keeps a page
+            done += eval_runs.store_page(access, run_id, page, outcome)  # as a stored eval run keeps a page
             result_store.set_run_progress(access, run_id, done, level)
     except BaseException as exc:
         cancelled = "Cancel" in type(exc).__name__

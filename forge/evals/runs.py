@@ -184,7 +184,7 @@ def run_stored(
                     level, missing = "reduced", sorted(set(missing) | set(outcome.missing))
                 ran += len(page) * len(sources)
                 settle()
-                pending.append((writer.submit(_store_page, access, run_id, page, outcome), page, outcome.verdicts))
+                pending.append((writer.submit(store_page, access, run_id, page, outcome), page, outcome.verdicts))
                 report(0, total)
             settle()
         except BaseException as exc:
@@ -207,7 +207,7 @@ def run_stored(
     return StoredRun(run_id, "done", level, missing, n_traces, len(evals), done, seconds)
 
 
-def _store_page(access: Access, run_id: str, page: list[dict], outcome: RunOutcome) -> int:
+def store_page(access: Access, run_id: str, page: list[dict], outcome: RunOutcome) -> int:
     """Store one page's verdicts (every eval); how many."""
     ids = [t["id"] for t in page]
     cols: dict[str, list] = {
