@@ -170,8 +170,16 @@ def log_out(page) -> None:
 
 
 def open_page(page, title: str, heading: str | None = None) -> None:
-    """Follow the sidebar menu's link ``title`` and wait for the page's title ``heading``."""
-    page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=title, exact=True).click()
+    """Follow the sidebar menu's link ``title`` and wait for the page's title ``heading``.
+
+    A menu of more than ten pages shows the first ten and "View N more": that button opens the rest."""
+    nav = page.locator('[data-testid="stSidebarNav"]')
+    nav.get_by_role("link").first.wait_for()
+    link = nav.get_by_role("link", name=title, exact=True)
+    more = nav.get_by_text(re.compile(r"^View \d+ more$"))
+    if not link.is_visible() and more.is_visible():
+        more.click()
+    link.click()
     page.get_by_role("heading", name=heading or title, exact=True).wait_for()
     wait_idle(page)
 

@@ -288,6 +288,8 @@ def _flow(page, url: str, tmp_path: Path, shots: Screenshots) -> None:
     upload.get_by_role("button", name=f"Save {len(QUESTIONS)} row(s) as “support questions”").click()
     page.get_by_text(f"Saved support questions v1 ({len(QUESTIONS)} rows).").wait_for()
     wait_idle(page)
+    page.get_by_role("tab", name="Open").click()
+    main.get_by_text(re.compile(rf"^support questions v1 · {len(QUESTIONS)} rows · saved by ana")).wait_for()
     no_exception(page)
 
     # 4. Batch runs: the prompt (v3 = v1's text) over the dataset on both models, with a spend limit.
