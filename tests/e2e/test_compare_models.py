@@ -29,10 +29,14 @@ from tests.e2e.browser import (
     new_page,
     no_exception,
     open_page,
+    playground_models,
     serve,
     settle,
     wait_idle,
 )
+from tests.e2e.browser import blur as _blur
+from tests.e2e.browser import download as _download
+from tests.e2e.browser import grid_text as _grid_text
 
 pytestmark = [pytest.mark.e2e, NEEDS_CHROMIUM]
 
@@ -88,35 +92,11 @@ def _rate_cell(passed: int, n: int) -> str:
     return f"{passed / n:.0%} [{low:.0%}–{high:.0%}] n={n}"
 
 
-def _blur(page) -> None:
-    page.evaluate("() => document.activeElement && document.activeElement.blur()")
-
-
 def _write_template(page, text: str) -> None:
     """Type the Playground's template (its "Prompt" box; "Open a saved prompt" has a "Prompt" picker too)."""
     box = page.get_by_role("textbox", name="Prompt", exact=True)
     box.fill(text)
     box.press("Tab")
-
-
-def _grid_text(page, scope) -> str:
-    """The text of a table (st.dataframe) as its accessible grid exposes it: the columns in view."""
-    scope.locator('[role="gridcell"]').first.wait_for(state="attached")
-    return " | ".join(scope.locator('[role="gridcell"], [role="columnheader"]').all_inner_texts())
-
-
-def _download(page, button: str) -> Path:
-    """Click a download button and return the file (a second click once, as a user would, when none came)."""
-    for attempt in (1, 2):
-        try:
-            with page.expect_download(timeout=45_000) as download:
-                page.get_by_role("button", name=button).click()
-            return Path(download.value.path())
-        except Exception:  # noqa: BLE001 - no file after 45 s: click once more
-            if attempt == 2:
-                raise
-            wait_idle(page)
-    raise AssertionError("unreachable")
 
 
 def _seed(db_path: Path) -> None:
@@ -191,15 +171,7 @@ def _flow(page, url: str, tmp_path: Path, shots: Screenshots) -> None:
 
     # 1. Playground: a system prompt and a template on two models, saved under a name; changed, saved again.
     open_page(page, "Playground")
-    models = main.locator('[data-testid="stMultiSelect"]').first
-    models.locator("input").click()
-    page.keyboard.press("Backspace")  # drop the default offline/echo
-    page.keyboard.press("Escape")
-    for model in (OPENAI_MODEL, ANTHROPIC_MODEL):
-        choose(page, models, re.compile(re.escape(f"({model})").replace("/", r"\/")), typed=model)
-    _blur(page)
-    wait_idle(page)
-    chips = models.inner_text()
+    chips = playground_models(page, [OPENAI_MODEL, ANTHROPIC_MODEL])
     assert OPENAI_MODEL in chips and ANTHROPIC_MODEL in chips and "offline/echo" not in chips, chips
     fill(page, "System prompt", SYSTEM)
     _write_template(page, TEMPLATE_V1)
