@@ -26,7 +26,7 @@ test: $(STAMP)
 # The browser tests that save pictures, writing them into docs/screenshots/ (a normal test run keeps them in a
 # temporary folder). Needs Debian's chromium; commit the PNGs it changes.
 screenshots: $(STAMP)
-	FORGE_UPDATE_SCREENSHOTS=1 $(PY) -m pytest tests/e2e/test_journey.py tests/e2e/test_first_hour.py -q $(PYTEST_ARGS)
+	FORGE_UPDATE_SCREENSHOTS=1 $(PY) -m pytest tests/e2e/test_journey.py tests/e2e/test_first_hour.py tests/e2e/test_compare_models.py -q $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(PY) -m bench

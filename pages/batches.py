@@ -25,7 +25,8 @@ page_help(
     " `forge run --prompt-name NAME --dataset NAME --model M --eval-set NAME`."
 )
 show_notice(view.NOTICE)
-new_tab, results_tab = st.tabs(["New batch", "Results"])
+# A key keeps the open tab when a notice above it comes or goes (Judge on Results would else jump to New batch).
+new_tab, results_tab = st.tabs(["New batch", "Results"], key="batches_tabs")
 
 with new_tab:
     saved_prompts = prompts.list_prompts(access)
@@ -156,7 +157,7 @@ with results_tab:
             except Exception as exc:
                 st.error(f"Could not start judging: {md(exc)}")
             else:
-                st.session_state[view.NOTICE] = "Judging started (New batch tab shows its progress)."
+                st.session_state[view.NOTICE] = "Judging started: the tables below fill in when it is done."
                 st.rerun()
     elif not sets:
         st.caption("No eval sets yet: make one on the Review page and keep some evals to judge batches with.")

@@ -37,7 +37,8 @@ if notice:
     st.success(notice)
 
 filters, shown = matrix_view.sidebar_filters(access, eval_set_id, cols)
-matrix_tab, stats_tab, export_tab = st.tabs(["Matrix", "Statistics", "Export"])
+# A key keeps the tabs (and the open one) when the notice above them comes or goes.
+matrix_tab, stats_tab, export_tab = st.tabs(["Matrix", "Statistics", "Export"], key="matrix_tabs")
 with matrix_tab:
     result = matrix_view.render_matrix(access, eval_set_id, shown, filters)
     matrix_view.render_drilldown(access, eval_set, result, shown)

@@ -124,6 +124,34 @@ def fill(page, label: str, value: str, scope=None) -> None:
     field.press("Tab")
 
 
+def blur(page) -> None:
+    """Leave the focused widget (a multiselect keeps its list open until then)."""
+    page.evaluate("() => document.activeElement && document.activeElement.blur()")
+
+
+def download(page, button: str) -> Path:
+    """Click a download button and return the file. The file is made on the click (a deferred download);
+    once in a few runs under load Streamlit never answered that click, so a second click is allowed, as a
+    user would make."""
+    for attempt in (1, 2):
+        try:
+            with page.expect_download(timeout=45_000) as download:
+                page.get_by_role("button", name=button).click()
+            return Path(download.value.path())
+        except Exception:  # noqa: BLE001 - no file after 45 s: click once more
+            if attempt == 2:
+                raise
+            wait_idle(page)
+    raise AssertionError("unreachable")
+
+
+def grid_text(page, scope) -> str:
+    """The text of a table (st.dataframe) as its accessible grid exposes it (filled just after drawing):
+    the columns in view."""
+    scope.locator('[role="gridcell"]').first.wait_for(state="attached")
+    return " | ".join(scope.locator('[role="gridcell"], [role="columnheader"]').all_inner_texts())
+
+
 def metric(page, label: str, scope=None) -> str:
     box = (scope or page).locator('[data-testid="stMetric"]', has_text=label).first
     return box.locator('[data-testid="stMetricValue"]').inner_text().strip()
@@ -170,8 +198,16 @@ def log_out(page) -> None:
 
 
 def open_page(page, title: str, heading: str | None = None) -> None:
-    """Follow the sidebar menu's link ``title`` and wait for the page's title ``heading``."""
-    page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=title, exact=True).click()
+    """Follow the sidebar menu's link ``title`` and wait for the page's title ``heading``.
+
+    A menu of more than ten pages shows the first ten and "View N more": that button opens the rest."""
+    nav = page.locator('[data-testid="stSidebarNav"]')
+    nav.get_by_role("link").first.wait_for()
+    link = nav.get_by_role("link", name=title, exact=True)
+    more = nav.get_by_text(re.compile(r"^View \d+ more$"))
+    if not link.is_visible() and more.is_visible():
+        more.click()
+    link.click()
     page.get_by_role("heading", name=heading or title, exact=True).wait_for()
     wait_idle(page)
 
@@ -200,6 +236,20 @@ def pick(page, label: str, option: str | re.Pattern, scope=None, typed: str | No
     """Choose ``option`` in the selectbox labelled ``label``."""
     box = (scope or page).locator('[data-testid="stSelectbox"]', has=page.get_by_text(label, exact=True)).first
     choose(page, box, option, typed)
+
+
+def playground_models(page, models: list[str]) -> str:
+    """On the Playground: replace the default model (offline/echo) by ``models``; returns the chips' text."""
+    box = page.locator('[data-testid="stMain"] [data-testid="stMultiSelect"]').first
+    box.locator("input").click()
+    page.keyboard.press("Backspace")  # drop the default offline/echo
+    page.keyboard.press("Escape")
+    for model in models:
+        # A slash in a pattern must be escaped for Playwright (it becomes a JavaScript /regex/).
+        choose(page, box, re.compile(re.escape(f"({model})").replace("/", r"\/")), typed=model)
+    blur(page)
+    wait_idle(page)
+    return box.inner_text()
 
 
 class Screenshots:

@@ -35,12 +35,16 @@ from tests.e2e.browser import (
     no_exception,
     open_page,
     pick,
+    playground_models,
     review_key,
     review_shown,
     serve,
     settle,
     wait_idle,
 )
+from tests.e2e.browser import blur as _blur
+from tests.e2e.browser import download as _download
+from tests.e2e.browser import grid_text as _grid_text
 
 pytestmark = [pytest.mark.e2e, NEEDS_CHROMIUM]
 
@@ -140,10 +144,6 @@ def _shown_source(page) -> str:
     return next((s for s in ("langfuse", "playground", "file") if f" · {s}" in caption), "")
 
 
-def _blur(page) -> None:
-    page.evaluate("() => document.activeElement && document.activeElement.blur()")
-
-
 def _note(page, text: str) -> None:
     """Type a note with the keyboard alone: n focuses the note box, Tab leaves it."""
     review_key(page, "n")
@@ -154,32 +154,9 @@ def _note(page, text: str) -> None:
     _blur(page)
 
 
-def _download(page, button: str) -> Path:
-    """Click a download button and return the file. The file is made on the click (a deferred download);
-    once in a few runs under load Streamlit never answered that click, so a second click is allowed, as a
-    user would make."""
-    for attempt in (1, 2):
-        try:
-            with page.expect_download(timeout=45_000) as download:
-                page.get_by_role("button", name=button).click()
-            return Path(download.value.path())
-        except Exception:  # noqa: BLE001 - no file after 45 s: click once more
-            if attempt == 2:
-                raise
-            wait_idle(page)
-    raise AssertionError("unreachable")
-
-
 def _rule(output: str) -> str:
     """How the raters judge the criterion: an answer that apologises fails."""
     return "fail" if "sorry" in output.lower() else "pass"
-
-
-def _grid_text(page, scope) -> str:
-    """The text of a table (st.dataframe) as its accessible grid exposes it (filled just after drawing):
-    the columns in view."""
-    scope.locator('[role="gridcell"]').first.wait_for(state="attached")
-    return " | ".join(scope.locator('[role="gridcell"], [role="columnheader"]').all_inner_texts())
 
 
 # ---------------------------------------------------------------- the test
@@ -299,16 +276,7 @@ def _journey(page, url, tmp_path, shots, halueval, n_langfuse, openai_stub, lang
 
     # 4. The Playground: one prompt on an OpenAI and an Anthropic model (the stubs), side by side.
     open_page(page, "Playground")
-    models = main.locator('[data-testid="stMultiSelect"]').first
-    models.locator("input").click()
-    page.keyboard.press("Backspace")  # drop the default offline/echo
-    page.keyboard.press("Escape")
-    for model in (OPENAI_MODEL, ANTHROPIC_MODEL):
-        # A slash in a pattern must be escaped for Playwright (it becomes a JavaScript /regex/).
-        choose(page, models, re.compile(re.escape(f"({model})").replace("/", r"\/")), typed=model)
-    _blur(page)
-    wait_idle(page)
-    chips = models.inner_text()
+    chips = playground_models(page, [OPENAI_MODEL, ANTHROPIC_MODEL])
     assert OPENAI_MODEL in chips and ANTHROPIC_MODEL in chips and "offline/echo" not in chips, chips
     prompt = page.get_by_label("Prompt", exact=True)
     prompt.fill(PROMPT)
