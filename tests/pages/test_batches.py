@@ -90,7 +90,7 @@ def test_batch_with_a_failing_model_then_judged(db, admin, default_ws, seeded, a
     # every row disagrees: echo fails "from stub", the stub passes it
     assert len(_frame(at, "row")) == 6
     labels = [b.label for b in at.get("download_button")]
-    assert labels == ["Export CSV", "Export Parquet"]
+    assert labels == ["Export CSV (all rows)", "Export Parquet (all rows)"]
 
 
 def test_spend_limit_stops_and_keeps_what_ran(db, admin, default_ws, seeded, app_as):
