@@ -200,14 +200,11 @@ def log_out(page) -> None:
 def open_page(page, title: str, heading: str | None = None) -> None:
     """Follow the sidebar menu's link ``title`` and wait for the page's title ``heading``.
 
-    A menu of more than ten pages shows the first ten and "View N more": that button opens the rest."""
+    The menu shows every page (in sections, never folded behind Streamlit's "View N more")."""
     nav = page.locator('[data-testid="stSidebarNav"]')
     nav.get_by_role("link").first.wait_for()
-    link = nav.get_by_role("link", name=title, exact=True)
-    more = nav.get_by_text(re.compile(r"^View \d+ more$"))
-    if not link.is_visible() and more.is_visible():
-        more.click()
-    link.click()
+    assert nav.get_by_text(re.compile(r"^View \d+ more$")).count() == 0, "the menu hides pages"
+    nav.get_by_role("link", name=title, exact=True).click()
     page.get_by_role("heading", name=heading or title, exact=True).wait_for()
     wait_idle(page)
 
