@@ -111,6 +111,10 @@ class Database:
 
         return _retry(attempt)
 
+    def use_threads(self, n: int) -> None:
+        """DuckDB's threads for this file in the whole process (each keeps its own allocator caches)."""
+        self.execute(f"SET threads = {int(n)}")
+
     def checkpoint(self, memory_mb: int) -> bool:
         """Write the WAL into the file (what closing does) with DuckDB's buffer pool capped at ``memory_mb``.
 
