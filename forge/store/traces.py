@@ -207,13 +207,22 @@ _TYPES = {
 }
 
 
-def _unnest(names) -> str:
-    """A subquery of one row per list element of the parameters (one ``?`` per name, in order)."""
-    return "(SELECT " + ", ".join(f"unnest(?::{_TYPES[c]}[]) AS {c}" for c in names) + ")"
+def _unnest(cols: dict[str, list]) -> tuple[str, list]:
+    """A subquery of one row per list element, side by side, and its parameters (one list per column).
 
-
-_INCOMING = _unnest(("id", *_COLS))
-_PROBE = _unnest(("source", "source_id"))
+    A column with nothing in it (no user ids in a file, no tags) is a constant, not a list of
+    2,000 Nones: each list element is converted one by one, holding the GIL.
+    """
+    exprs, params = [], []
+    for c, values in cols.items():
+        if all(v is None for v in values):
+            exprs.append(f"NULL::{_TYPES[c]} AS {c}")
+        elif all(v == [] for v in values):
+            exprs.append(f"[]::{_TYPES[c]} AS {c}")
+        else:
+            exprs.append(f"unnest(?::{_TYPES[c]}[]) AS {c}")
+            params.append(values)
+    return "(SELECT " + ", ".join(exprs) + ")", params
 
 
 def _write(db: Database, workspace_id: str, prepared: tuple) -> dict:
@@ -221,23 +230,25 @@ def _write(db: Database, workspace_id: str, prepared: tuple) -> dict:
     now = utcnow()
 
     def txn(cur):
+        probe, probe_params = _unnest({"source": cols["source"], "source_id": cols["source_id"]})
         existing = dict(
             ((s, sid), tid)
             for s, sid, tid in cur.execute(
                 "SELECT t.source, t.source_id, t.id FROM traces t"
-                f" JOIN {_PROBE} p ON t.source = p.source AND t.source_id = p.source_id"
+                f" JOIN {probe} p ON t.source = p.source AND t.source_id = p.source_id"
                 " WHERE t.workspace_id = ?",
-                [cols["source"], cols["source_id"], workspace_id],
+                [*probe_params, workspace_id],
             ).fetchall()
         )
         ids = [existing.get(k) or new_id() for k in last]
+        incoming, incoming_params = _unnest({"id": ids, **cols})
         cur.execute(
             "INSERT INTO traces (id, workspace_id, source, source_id, name, timestamp, input, output,"
             " input_text, output_text, steps, metadata, tags, models, user_id, session_id,"
             " latency_ms, cost_usd, input_tokens, output_tokens, imported_at, updated_at, timestamp_imputed)"
             " SELECT id, ?, source, source_id, name, coalesce(timestamp, ?), input::JSON, output::JSON,"
             " input_text, output_text, steps::JSON, metadata::JSON, tags, models, user_id, session_id,"
-            f" latency_ms, cost_usd, input_tokens, output_tokens, ?, ?, timestamp IS NULL FROM {_INCOMING}"
+            f" latency_ms, cost_usd, input_tokens, output_tokens, ?, ?, timestamp IS NULL FROM {incoming}"
             " ON CONFLICT (workspace_id, source, source_id) DO UPDATE SET"
             # A source without a timestamp keeps the time the trace was first imported.
             " name = excluded.name,"
@@ -251,7 +262,7 @@ def _write(db: Database, workspace_id: str, prepared: tuple) -> dict:
             " latency_ms = excluded.latency_ms, cost_usd = excluded.cost_usd,"
             " input_tokens = excluded.input_tokens, output_tokens = excluded.output_tokens,"
             " updated_at = excluded.updated_at",
-            [workspace_id, now, now, now, ids, *(cols[c] for c in _COLS)],  # in the order of the ?s
+            [workspace_id, now, now, now, *incoming_params],  # in the order of the ?s
         )
         return existing, dict(zip(last, ids, strict=True))
 
