@@ -5,8 +5,9 @@ Run: .venv/bin/python -m bench.import [--rows N] [--compare /path/to/other/check
 Rows look like the HaluEval rows of the shared data (id, input, output, human_label, label_raw,
 model; texts cut from the real rows when FORGE_SHARED_DATA has them). The import runs in a
 child process (a fresh interpreter with a new database, as `forge import` would), which reports
-the import's time and its own peak RSS before it closes the database; the peak including the
-close (DuckDB checkpoints then) is ``getrusage(RUSAGE_CHILDREN).ru_maxrss`` read after it ends.
+the import's time and its own peak RSS (with `forge import`'s DuckDB settings) before it ends as
+`forge import` does (a checkpoint with DuckDB's memory capped, then closing the database); the
+peak including that end is ``getrusage(RUSAGE_CHILDREN).ru_maxrss`` read after it ends.
 ``--compare`` runs the same file through another checkout of Forge (e.g. the code before the
 streaming import) for a before/after; the machine's load average is printed with the figures.
 """
@@ -31,11 +32,17 @@ _CHILD = r"""
 import json, sys, time
 from pathlib import Path
 from forge import auth
+try:
+    from forge.cli import IMPORT_CHECKPOINT_MB, import_process
+except ImportError:  # a checkout from before these settings (--compare)
+    IMPORT_CHECKPOINT_MB = import_process = None
 from forge.store import connect
 from forge.traces.files import import_files
 
 path, db_path = sys.argv[1], sys.argv[2]
 db = connect(Path(db_path))
+if import_process:
+    import_process(db)  # as `forge import` does
 admin = auth.create_first_admin(db, "bench", "bench-password-1")
 access = auth.resolve_access(db, admin, action="import")
 t0, cpu0 = time.perf_counter(), time.process_time()
@@ -44,7 +51,9 @@ elapsed, cpu = time.perf_counter() - t0, time.process_time() - cpu0
 n = db.scalar("SELECT count(*) FROM traces")
 import resource
 before_close = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-db.close()  # as `forge import` does: DuckDB's checkpoint at close is part of the peak
+if IMPORT_CHECKPOINT_MB:
+    db.checkpoint(IMPORT_CHECKPOINT_MB)  # as `forge import` ends: its checkpoint is part of the peak
+db.close()
 print(json.dumps({"elapsed": elapsed, "cpu": cpu, "traces": n, "imported": summary["imported"],
                   "failed": summary["failed"], "skipped": summary["skipped"], "import_peak_mb": before_close}))
 """

@@ -1,28 +1,24 @@
 """Traces: bulk upsert of unified traces, fetch one, delete; the trace browser's reads; import cursors.
 
-Bulk upsert goes through one Arrow table per batch and a single
-``INSERT … SELECT … ON CONFLICT DO UPDATE``: row-by-row inserts are ~50x slower.
+Bulk upsert sends a batch as one list parameter per column into a single
+``INSERT … SELECT unnest(…) … ON CONFLICT DO UPDATE``: row-by-row inserts are ~50x slower.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from forge.store import new_id, utcnow
 from forge.store.access import Access
 from forge.store.db import Database
 from forge.store.types import Trace
 from forge.store.values import parse_time
-
-if TYPE_CHECKING:
-    import pyarrow as pa
 
 _JSON_COLS = ("input", "output", "steps", "metadata")
 _COLS = (
@@ -45,36 +41,6 @@ _COLS = (
     "input_tokens",
     "output_tokens",
 )
-
-
-@functools.cache
-def _schema() -> pa.Schema:
-    """The Arrow schema of a batch of incoming traces (pyarrow loads with the first write, not the store)."""
-    import pyarrow as pa
-
-    return pa.schema(
-        [
-            ("id", pa.string()),
-            ("source", pa.string()),
-            ("source_id", pa.string()),
-            ("name", pa.string()),
-            ("timestamp", pa.timestamp("us")),
-            ("input", pa.string()),
-            ("output", pa.string()),
-            ("input_text", pa.string()),
-            ("output_text", pa.string()),
-            ("steps", pa.string()),
-            ("metadata", pa.string()),
-            ("tags", pa.list_(pa.string())),
-            ("models", pa.list_(pa.string())),
-            ("user_id", pa.string()),
-            ("session_id", pa.string()),
-            ("latency_ms", pa.float64()),
-            ("cost_usd", pa.float64()),
-            ("input_tokens", pa.int64()),
-            ("output_tokens", pa.int64()),
-        ]
-    )
 
 
 _dumps = json.JSONEncoder(ensure_ascii=False, default=str).encode
@@ -215,55 +181,89 @@ def _prepare(traces: list[dict]) -> tuple:
     return keys, last, cols
 
 
-def _write(db: Database, workspace_id: str, prepared: tuple) -> dict:
-    import pyarrow as pa
+# The SQL type of each incoming column: a batch goes in as one list parameter per column,
+# unnested side by side (no Arrow table: registering one makes DuckDB import pandas, ~80 MB
+# with pyarrow, which a streaming import of a big file would carry to its end).
+_TYPES = {
+    "id": "VARCHAR",
+    "source": "VARCHAR",
+    "source_id": "VARCHAR",
+    "name": "VARCHAR",
+    "timestamp": "TIMESTAMP",
+    "input": "VARCHAR",
+    "output": "VARCHAR",
+    "input_text": "VARCHAR",
+    "output_text": "VARCHAR",
+    "steps": "VARCHAR",
+    "metadata": "VARCHAR",
+    "tags": "VARCHAR[]",
+    "models": "VARCHAR[]",
+    "user_id": "VARCHAR",
+    "session_id": "VARCHAR",
+    "latency_ms": "DOUBLE",
+    "cost_usd": "DOUBLE",
+    "input_tokens": "BIGINT",
+    "output_tokens": "BIGINT",
+}
 
+
+def _unnest(cols: dict[str, list]) -> tuple[str, list]:
+    """A subquery of one row per list element, side by side, and its parameters (one list per column).
+
+    A column with nothing in it (no user ids in a file, no tags) is a constant, not a list of
+    2,000 Nones: each list element is converted one by one, holding the GIL.
+    """
+    exprs, params = [], []
+    for c, values in cols.items():
+        if all(v is None for v in values):
+            exprs.append(f"NULL::{_TYPES[c]} AS {c}")
+        elif all(v == [] for v in values):
+            exprs.append(f"[]::{_TYPES[c]} AS {c}")
+        else:
+            exprs.append(f"unnest(?::{_TYPES[c]}[]) AS {c}")
+            params.append(values)
+    return "(SELECT " + ", ".join(exprs) + ")", params
+
+
+def _write(db: Database, workspace_id: str, prepared: tuple) -> dict:
     keys, last, cols = prepared
     now = utcnow()
 
     def txn(cur):
-        probe = pa.table({"source": cols["source"], "source_id": cols["source_id"]})
-        cur.register("forge_probe", probe)
-        try:
-            existing = dict(
-                ((s, sid), tid)
-                for s, sid, tid in cur.execute(
-                    "SELECT t.source, t.source_id, t.id FROM traces t"
-                    " JOIN forge_probe p ON t.source = p.source AND t.source_id = p.source_id"
-                    " WHERE t.workspace_id = ?",
-                    [workspace_id],
-                ).fetchall()
-            )
-        finally:
-            cur.unregister("forge_probe")
+        probe, probe_params = _unnest({"source": cols["source"], "source_id": cols["source_id"]})
+        existing = dict(
+            ((s, sid), tid)
+            for s, sid, tid in cur.execute(
+                "SELECT t.source, t.source_id, t.id FROM traces t"
+                f" JOIN {probe} p ON t.source = p.source AND t.source_id = p.source_id"
+                " WHERE t.workspace_id = ?",
+                [*probe_params, workspace_id],
+            ).fetchall()
+        )
         ids = [existing.get(k) or new_id() for k in last]
-        table = pa.table({"id": ids, **cols}, schema=_schema())
-        cur.register("forge_incoming", table)
-        try:
-            cur.execute(
-                "INSERT INTO traces (id, workspace_id, source, source_id, name, timestamp, input, output,"
-                " input_text, output_text, steps, metadata, tags, models, user_id, session_id,"
-                " latency_ms, cost_usd, input_tokens, output_tokens, imported_at, updated_at, timestamp_imputed)"
-                " SELECT id, ?, source, source_id, name, coalesce(timestamp, ?), input::JSON, output::JSON,"
-                " input_text, output_text, steps::JSON, metadata::JSON, tags, models, user_id, session_id,"
-                " latency_ms, cost_usd, input_tokens, output_tokens, ?, ?, timestamp IS NULL FROM forge_incoming"
-                " ON CONFLICT (workspace_id, source, source_id) DO UPDATE SET"
-                # A source without a timestamp keeps the time the trace was first imported.
-                " name = excluded.name,"
-                " timestamp = CASE WHEN excluded.timestamp_imputed THEN traces.timestamp ELSE excluded.timestamp END,"
-                " timestamp_imputed = excluded.timestamp_imputed AND traces.timestamp_imputed,"
-                " input = excluded.input,"
-                " output = excluded.output, input_text = excluded.input_text,"
-                " output_text = excluded.output_text, steps = excluded.steps,"
-                " metadata = excluded.metadata, tags = excluded.tags, models = excluded.models,"
-                " user_id = excluded.user_id, session_id = excluded.session_id,"
-                " latency_ms = excluded.latency_ms, cost_usd = excluded.cost_usd,"
-                " input_tokens = excluded.input_tokens, output_tokens = excluded.output_tokens,"
-                " updated_at = excluded.updated_at",
-                [workspace_id, now, now, now],
-            )
-        finally:
-            cur.unregister("forge_incoming")
+        incoming, incoming_params = _unnest({"id": ids, **cols})
+        cur.execute(
+            "INSERT INTO traces (id, workspace_id, source, source_id, name, timestamp, input, output,"
+            " input_text, output_text, steps, metadata, tags, models, user_id, session_id,"
+            " latency_ms, cost_usd, input_tokens, output_tokens, imported_at, updated_at, timestamp_imputed)"
+            " SELECT id, ?, source, source_id, name, coalesce(timestamp, ?), input::JSON, output::JSON,"
+            " input_text, output_text, steps::JSON, metadata::JSON, tags, models, user_id, session_id,"
+            f" latency_ms, cost_usd, input_tokens, output_tokens, ?, ?, timestamp IS NULL FROM {incoming}"
+            " ON CONFLICT (workspace_id, source, source_id) DO UPDATE SET"
+            # A source without a timestamp keeps the time the trace was first imported.
+            " name = excluded.name,"
+            " timestamp = CASE WHEN excluded.timestamp_imputed THEN traces.timestamp ELSE excluded.timestamp END,"
+            " timestamp_imputed = excluded.timestamp_imputed AND traces.timestamp_imputed,"
+            " input = excluded.input,"
+            " output = excluded.output, input_text = excluded.input_text,"
+            " output_text = excluded.output_text, steps = excluded.steps,"
+            " metadata = excluded.metadata, tags = excluded.tags, models = excluded.models,"
+            " user_id = excluded.user_id, session_id = excluded.session_id,"
+            " latency_ms = excluded.latency_ms, cost_usd = excluded.cost_usd,"
+            " input_tokens = excluded.input_tokens, output_tokens = excluded.output_tokens,"
+            " updated_at = excluded.updated_at",
+            [workspace_id, now, now, now, *incoming_params],  # in the order of the ?s
+        )
         return existing, dict(zip(last, ids, strict=True))
 
     existing, id_of = db.write(txn)

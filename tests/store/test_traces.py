@@ -36,3 +36,29 @@ def test_viewers_and_outsiders_cannot_write_or_read(db, admin, default_ws, outsi
         store.get_trace(auth.access(db, outsider, default_ws.id), ids[0])
     assert store.delete_traces(auth.access(db, admin, default_ws.id), ids) == 1
     assert store.get_trace(auth.access(db, admin, default_ws.id), ids[0]) is None
+
+
+def test_a_batch_mixing_empty_and_filled_fields_keeps_each_rows_own(db, admin, default_ws):
+    """Columns empty in every row of a batch go in as constants; a field set in one row only stays on it."""
+    acc = auth.access(db, admin, default_ws.id)
+    full = normalize_trace(
+        {
+            "id": "full",
+            "input": "q",
+            "output": "a",
+            "tags": ["x", "y"],
+            "user_id": "u1",
+            "session_id": "s1",
+            "latency_ms": 12.5,
+            "timestamp": "2024-05-01T10:00:00Z",
+        }
+    )
+    res = store.upsert_traces(acc, [_t(1), full, _t(2)])
+    got = {t["source_id"]: t for t in store.get_traces(acc, res["ids"]).values()}
+    assert got["full"]["tags"] == ["x", "y"] and got["full"]["user_id"] == "u1"
+    assert got["full"]["session_id"] == "s1" and got["full"]["latency_ms"] == 12.5
+    assert got["full"]["timestamp"].startswith("2024-05-01T10:00")
+    assert got["t1"]["tags"] == [] and got["t1"]["user_id"] is None and got["t1"]["latency_ms"] is None
+    alone = store.upsert_traces(acc, [_t(3), _t(4)])  # nothing set in any row: every such column a constant
+    t3 = store.get_trace(acc, alone["ids"][0])
+    assert t3["tags"] == [] and t3["user_id"] is None and t3["input_tokens"] == 3 and t3["output_text"] == "a"
