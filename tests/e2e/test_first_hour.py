@@ -371,6 +371,12 @@ def _journey(page, url, tmp_path, shots, halueval, n_langfuse, openai_stub, lang
     _blur(page)
     wait_idle(page)
     assert metric(page, "Left in this queue") == str(len(halueval))
+    # The trace card is drawn after the metric: wait for the filtered queue's first trace to replace the old one.
+    page.wait_for_function(
+        "ids => { const c = [...document.querySelectorAll('[data-testid=\"stCaptionContainer\"]')]"
+        ".find(e => e.innerText.includes(' · id ')); return c && ids.some(i => c.innerText.endsWith(i)); }",
+        arg=[t for t, s in sources.items() if s == "file"],
+    )
     theirs: dict[str, str] = {}
     for i in range(4):
         trace_id = review_shown(page)
