@@ -26,6 +26,7 @@ from dataclasses import dataclass, field, replace
 import pandas as pd
 
 from forge import config
+from forge.evals import metrics
 from forge.evals import runs as eval_runs
 from forge.evals.contract import DEFAULT_TIMEOUT_S
 from forge.evals.metrics import combine_all_pass
@@ -454,13 +455,9 @@ class Rate:
 
 
 def wilson(passed: int, n: int, errors: int = 0) -> Rate:
-    """A pass rate and its 95 % Wilson interval (statsmodels, as in forge.evals.metrics)."""
-    if not n:
-        return Rate(passed, n, errors, None, None)
-    from statsmodels.stats.proportion import proportion_confint
-
-    low, high = proportion_confint(passed, n, alpha=0.05, method="wilson")
-    return Rate(passed, n, errors, float(low), float(high))
+    """A pass rate and its 95 % Wilson interval (the interval forge.evals.metrics gives every eval figure)."""
+    interval = metrics.wilson(passed, n)
+    return Rate(passed, n, errors, interval.low, interval.high)
 
 
 ALL_EVALS = "all evals"

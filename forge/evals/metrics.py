@@ -69,7 +69,7 @@ def _label(value: bool | str | None) -> bool | None:
     return value
 
 
-def _wilson(count: int, total: int) -> Estimate:
+def wilson(count: int, total: int) -> Estimate:
     # statsmodels (with scipy) takes ~0.5 s to import: loaded when the first interval is computed, not with the module.
     from statsmodels.stats.proportion import proportion_confint
 
@@ -313,11 +313,11 @@ def eval_metrics_from_counts(
         false_failures=fp,
         missed=fn,
         agreed_passes=tn,
-        accuracy=_wilson(tp + tn, n),
-        precision=_wilson(tp, tp + fp),
-        recall=_wilson(tp, tp + fn),
+        accuracy=wilson(tp + tn, n),
+        precision=wilson(tp, tp + fp),
+        recall=wilson(tp, tp + fn),
         f1=f1,
         kappa=kappa,
-        coverage=_wilson(tp, tp + fn),
-        false_failure_rate=_wilson(fp, fp + tn),
+        coverage=wilson(tp, tp + fn),
+        false_failure_rate=wilson(fp, fp + tn),
     )

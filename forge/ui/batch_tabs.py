@@ -155,14 +155,10 @@ def results(access: Access) -> None:
     elif not sets:
         st.caption("No eval sets yet: make one on the Review page and keep some evals to judge batches with.")
     judged = view.judged(access, b)
-    if judged.evals:
-        st.subheader("Pass rates by model")
-        if judged.isolation == "reduced":
-            st.warning("The evals ran with reduced isolation (no bubblewrap/seccomp here).")
-        st.dataframe(view.rates_frame(judged), hide_index=True, width="stretch")
-    else:
-        st.subheader("By model")
-        st.dataframe(view.rates_frame(judged), hide_index=True, width="stretch")
+    st.subheader("Pass rates by model" if judged.evals else "By model")
+    if judged.evals and judged.isolation == "reduced":
+        st.warning("The evals ran with reduced isolation (no bubblewrap/seccomp here).")
+    st.dataframe(view.rates_frame(judged), hide_index=True, width="stretch")
     st.subheader("Outputs")
     c1, c2 = st.columns(2)
     failing = c1.checkbox("Failing only", key="batches_failing", help="Rows where a model failed an eval or the call")
@@ -183,14 +179,14 @@ def results(access: Access) -> None:
         c1, c2 = st.columns(2)
         c1.download_button(
             "Export CSV (all rows)",
-            batch.export_bytes(judged, "csv"),
+            lambda: batch.export_bytes(judged, "csv"),  # built on the click, not on every rerun
             f"batch-{picked[:8]}.csv",
             "text/csv",
             key="batches_csv",
         )
         c2.download_button(
             "Export Parquet (all rows)",
-            batch.export_bytes(judged, "parquet"),
+            lambda: batch.export_bytes(judged, "parquet"),
             f"batch-{picked[:8]}.parquet",
             "application/octet-stream",
             key="batches_parquet",
