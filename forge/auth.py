@@ -286,18 +286,6 @@ def locked_until(db: Database, username: str) -> datetime | None:
     return failures[0] + timedelta(minutes=cfg.lockout_minutes)
 
 
-def client_throttled_until(db: Database, client: str | None) -> datetime | None:
-    """When the throttle of ``client`` (a remote address) ends, or None when it may try now."""
-    if not client:
-        return None
-    limit = _client_max_failures()
-    window = timedelta(minutes=settings().lockout_minutes)
-    failures = user_store.client_failures(db, client, utcnow() - window, limit)
-    if len(failures) < limit:
-        return None
-    return failures[-1] + window  # the oldest of the newest K leaves the window
-
-
 def record_login_attempt(
     db: Database, username: str, success: bool, channel: str = "web", client: str | None = None
 ) -> None:

@@ -234,8 +234,8 @@ async def traces_endpoint(request: Request) -> Response:
             raise OtlpError(exc.status, exc.message, exc.headers) from None
         db = database()
         user = await loop.run_in_executor(_POOL, tokens.user_for_token, db, token)
-        if user is None:
-            raise OtlpError(401, "invalid token: unknown, revoked, or its user is disabled")
+        if user is None:  # says why (unknown, revoked, expired, disabled user), never the token
+            raise OtlpError(401, "invalid token: " + await loop.run_in_executor(_POOL, tokens.refusal, db, token))
         access, warning = await loop.run_in_executor(_POOL, workspace_access, db, user, request, public_key)
         body = await read_body(request)
         result = await loop.run_in_executor(_POOL, ingest, access, body, request.headers.get("content-type", ""))

@@ -31,13 +31,6 @@ from forge.api.core import (
 from forge.api.spec import ENDPOINTS, openapi, routes
 from forge.api.tunnel import CLI_POOL, run_command
 
-# The names forge.api had as a module, for code written against them.
-_Json = Json
-_bearer = bearer
-_workspace_access = workspace_access
-_int_param = int_param
-_CLI_POOL = CLI_POOL
-
 __all__ = [
     "CLI_POOL",
     "ENDPOINTS",

@@ -220,8 +220,6 @@ def _no_delay_on_accepted_sockets() -> None:
     delayed ACK: ~40 ms on every API call. Linux copies the option from the listening
     socket to the ones it accepts.
     """
-    import socket
-
     from streamlit.web.server.starlette import starlette_server
 
     bind = getattr(starlette_server, "_bind_socket", None)
