@@ -117,8 +117,13 @@ def redact_url(url: str | None) -> str | None:
     return f"{scheme}://{authority}{_redact_query(tail)}"
 
 
+def is_secret_param(name: str) -> bool:
+    """True when a query parameter called ``name`` carries a credential (api_key, token, sig, ...)."""
+    return bool(_SECRET_PARAM.search(name))
+
+
 def _redact_query(text: str) -> str:
-    return _QUERY_PAIR.sub(lambda m: f"{m[1]}{m[2]}={MASK}" if _SECRET_PARAM.search(m[2]) and m[3] else m[0], text)
+    return _QUERY_PAIR.sub(lambda m: f"{m[1]}{m[2]}={MASK}" if is_secret_param(m[2]) and m[3] else m[0], text)
 
 
 def redact(text: str | None) -> str | None:

@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
 import openai as openai_sdk
 
-from forge.config import add_secret, redact_url
+from forge.config import add_secret, is_secret_param
 from forge.llm.base import (
     Completion,
     DeltaCallback,
@@ -44,7 +44,7 @@ def split_url(base_url: str) -> EndpointURL:
         # The password is the secret; a user name alone is one too (a token passed as the user).
         add_secret(unquote(password) if password else unquote(user))
     for name, value in query.items():
-        if redact_url(f"x://h/?{name}=v") != f"x://h/?{name}=v":  # a credential-like parameter
+        if is_secret_param(name):
             add_secret(value)
     return EndpointURL(urlunsplit((parts.scheme, netloc, parts.path, "", "")), query, basic)
 

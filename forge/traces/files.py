@@ -220,12 +220,15 @@ def _csv_rows(lines: Iterable[str], header: str) -> Iterator[tuple[int, Any, Exc
         yield line, obj, None
 
 
-def _json_items(obj: Any, text_len: int) -> Iterator[tuple[int, Any, Exception | None]]:
+def _json_items(obj: Any, text: str) -> Iterator[tuple[int, Any, Exception | None]]:
+    """The items of parsed JSON ``text`` (a list, {"data": [...]} or one object); too deep or large ones refused."""
     if isinstance(obj, dict) and isinstance(obj.get("data"), list) and not is_langfuse_trace(obj):
         obj = obj["data"]  # a Langfuse list page, or {"data": [...]}
     items = obj if isinstance(obj, list) else [obj]
+    shallow = _few_brackets(text)  # one string count instead of walking every item (as JSON lines are checked)
+    text_len = len(text)
     for i, item in enumerate(items, 1):
-        field = too_deep(item)
+        field = None if shallow else too_deep(item)
         if field:
             yield i, None, _deep_error(field)
             continue
@@ -278,7 +281,7 @@ def _deep_document(text: str) -> Iterator[tuple[int, Any, Exception | None]]:
         except ValueError as exc:
             yield i, None, _RowError(None, f"invalid JSON: {exc}")
             continue
-        yield from ((i, o, e) for _, o, e in _json_items([obj], len(item)))
+        yield from ((i, o, e) for _, o, e in _json_items([obj], item))
 
 
 def _first_line(text: str) -> str:
@@ -318,7 +321,7 @@ def parse_rows(name: str, text: str) -> Iterator[tuple[int, Any, Exception | Non
                 yield getattr(exc, "lineno", None), None, _RowError(None, f"invalid JSON: {exc}")
                 return
         else:
-            yield from _json_items(obj, len(text))
+            yield from _json_items(obj, text)
             return
     yield from _jsonl_rows(enumerate(text.split("\n"), 1))
 
@@ -644,7 +647,7 @@ def _array_rows(lines: Iterator[str]) -> Iterator[tuple[int, Any, Exception | No
                 pos, want = end, 1 << 16
             else:
                 n += 1
-                yield from ((n, o, e) for _, o, e in _json_items([obj], end - pos))
+                yield from ((n, o, e) for _, o, e in _json_items([obj], buf[pos:end]))
                 pos, want = end, 1 << 16
             skip_ws()
             sep = buf[pos : pos + 1]
